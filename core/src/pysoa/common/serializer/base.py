@@ -1,0 +1,42 @@
+"""The serializer contract. A serializer plugin subclasses :class:`Serializer`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from conformity import fields
+
+__all__ = ["DEFAULT_MAX_DECODE_BYTES", "Serializer"]
+
+# Decoders refuse larger inputs before looking at them; transports pass their own, smaller limit.
+DEFAULT_MAX_DECODE_BYTES = 64 * 1024 * 1024
+
+
+class Serializer(ABC):
+    """Turns a message dict into bytes and back.
+
+    Subclasses set ``name`` (the plugin name used in settings) and ``mime_type`` (the content type
+    carried on the wire). ``dict_to_blob`` raises only :class:`~pysoa.errors.EncodeError`;
+    ``blob_to_dict`` raises only :class:`~pysoa.errors.DecodeError`, whatever the input, and
+    rejects inputs longer than ``max_message_size_in_bytes`` before decoding them.
+    """
+
+    name: ClassVar[str] = ""
+    mime_type: ClassVar[str] = ""
+    settings_schema: ClassVar[fields.Base] = fields.Dictionary(
+        {"max_message_size_in_bytes": fields.Integer(gt=0)},
+        optional_keys=("max_message_size_in_bytes",),
+    )
+
+    def __init__(self, max_message_size_in_bytes: int = DEFAULT_MAX_DECODE_BYTES) -> None:
+        self.max_message_size_in_bytes = max_message_size_in_bytes
+
+    @abstractmethod
+    def dict_to_blob(self, message_dict: Mapping[str, Any]) -> bytes:
+        """Serialize a message. Raises :class:`~pysoa.errors.EncodeError` naming the offending type."""
+
+    @abstractmethod
+    def blob_to_dict(self, blob: bytes) -> dict[str, Any]:
+        """Deserialize a message (its top level must be a map). Raises only :class:`~pysoa.errors.DecodeError`."""

@@ -1,0 +1,1 @@
+"""Transport contract (:mod:`pysoa.common.transport.base`) and transport errors."""

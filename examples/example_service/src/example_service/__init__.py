@@ -1,0 +1,5 @@
+"""The soa-core example service."""
+
+from __future__ import annotations
+
+__version__ = "1.0.0"

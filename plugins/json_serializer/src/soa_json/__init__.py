@@ -1,0 +1,1 @@
+"""JSON serializer for soa-core."""

@@ -1,0 +1,15 @@
+"""Registers the local (in-process) transport with soa-core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pysoa.common.transport.base import ClientTransport, ServerTransport
+from pysoa.plugins import hookimpl
+
+
+@hookimpl
+def pysoa_register_transports() -> Sequence[type[ClientTransport] | type[ServerTransport]]:
+    from soa_local.transport import LocalClientTransport, LocalServerTransport
+
+    return [LocalClientTransport, LocalServerTransport]
