@@ -192,14 +192,10 @@ class _ErrorsCarrier(ServerError):
 
     default_is_caller_error: bool | None = None
 
-    def __init__(
-        self, errors: Iterable[Error], set_is_caller_error_to: bool | EllipsisType | None = ...
-    ) -> None:
+    def __init__(self, errors: Iterable[Error], set_is_caller_error_to: bool | EllipsisType | None = ...) -> None:
         # ``...`` means "the class default"; ``None`` keeps each error's own flag.
         flag = (
-            self.default_is_caller_error
-            if isinstance(set_is_caller_error_to, EllipsisType)
-            else set_is_caller_error_to
+            self.default_is_caller_error if isinstance(set_is_caller_error_to, EllipsisType) else set_is_caller_error_to
         )
         error_list = list(errors)
         if flag is not None:

@@ -14,9 +14,7 @@ __all__ = ["ClientSettings"]
 
 class ClientSettings(SOASettings):
     schema: SettingsSchema = {
-        "transport": PluginReference(
-            "client transport", ClientTransport, description="The transport to the service"
-        ),
+        "transport": PluginReference("client transport", ClientTransport, description="The transport to the service"),
         "middleware": fields.List(
             PluginReference("client middleware", ClientMiddleware),
             description="Client middleware, outermost first",

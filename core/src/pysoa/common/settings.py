@@ -30,7 +30,6 @@ __all__ = [
     "PluginReference",
     "SOASettings",
     "SettingsError",
-    "resolve_plugin_reference",
     "resolve_python_path",
 ]
 
@@ -91,9 +90,7 @@ class PluginReference(fields.Base):
         if isinstance(value, Mapping):
             unknown = set(value) - {"name", "path", "kwargs", "object"}
             if unknown:
-                return [
-                    SchemaError(f"Extra keys present: {', '.join(sorted(unknown))}", code=ERROR_CODE_UNKNOWN)
-                ]
+                return [SchemaError(f"Extra keys present: {', '.join(sorted(unknown))}", code=ERROR_CODE_UNKNOWN)]
             kwargs = value.get("kwargs", {})
         else:
             kwargs = {}

@@ -165,9 +165,7 @@ class JobResponse:
     ) -> None:
         self.errors = _errors(errors)
         self.context = {} if context is None else context
-        self.actions = [
-            a if isinstance(a, ActionResponse) else ActionResponse.from_dict(a) for a in (actions or ())
-        ]
+        self.actions = [a if isinstance(a, ActionResponse) else ActionResponse.from_dict(a) for a in (actions or ())]
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
         return {

@@ -168,9 +168,7 @@ class PluginManager:
                 dist, version = self._distribution_of(impl.plugin)
                 classes = impl.function() or []
                 for cls in classes:
-                    kind = next(
-                        (k for k, base in bases if isinstance(cls, type) and issubclass(cls, base)), None
-                    )
+                    kind = next((k for k, base in bases if isinstance(cls, type) and issubclass(cls, base)), None)
                     if kind is None:
                         expected = " or ".join(base.__name__ for _, base in bases)
                         raise PluginError(
@@ -193,7 +191,8 @@ class PluginManager:
                         other = by_mime.get(mime)
                         if other is not None and other.cls is not cls:
                             raise DuplicatePluginError(
-                                f"Two serializers claim the MIME type {mime!r}: {other.class_path} and {info.class_path}"
+                                f"Two serializers claim the MIME type {mime!r}: "
+                                f"{other.class_path} and {info.class_path}"
                             )
                         by_mime[mime] = info
         self._by_mime_type = by_mime

@@ -15,9 +15,7 @@ __all__ = ["ServerSettings"]
 
 class ServerSettings(SOASettings):
     schema: SettingsSchema = {
-        "transport": PluginReference(
-            "server transport", ServerTransport, description="Where requests come from"
-        ),
+        "transport": PluginReference("server transport", ServerTransport, description="Where requests come from"),
         "middleware": fields.List(
             PluginReference("server middleware", ServerMiddleware),
             description="Server middleware, outermost first",
@@ -36,9 +34,7 @@ class ServerSettings(SOASettings):
         ),
         "request_log_success_level": PythonLogLevel(),
         "request_log_error_level": PythonLogLevel(),
-        "heartbeat_file": fields.Nullable(
-            fields.UnicodeString(description="{{pid}} and {{fid}} are replaced")
-        ),
+        "heartbeat_file": fields.Nullable(fields.UnicodeString(description="{{pid}} and {{fid}} are replaced")),
         "extra_fields_to_redact": fields.Set(
             fields.UnicodeString(),
             description="Keys whose values are masked in logs, beside the built-in ones",

@@ -33,7 +33,7 @@ def get_hex_thread_id() -> str:
     return f"{threading.get_ident():012x}"
 
 
-class Transport(ABC):
+class Transport:
     """Common base. Subclasses set ``name`` (the plugin name) and ``settings_schema`` (their kwargs)."""
 
     name: ClassVar[str] = ""
@@ -46,7 +46,7 @@ class Transport(ABC):
         self.metrics: MetricsRecorder = metrics if metrics is not None else NoOpMetricsRecorder()
 
 
-class ClientTransport(Transport):
+class ClientTransport(Transport, ABC):
     """Sends job requests to a service and receives the responses."""
 
     @abstractmethod
@@ -77,12 +77,10 @@ class ClientTransport(Transport):
         return
 
 
-class ServerTransport(Transport):
+class ServerTransport(Transport, ABC):
     """Receives job requests for a service and sends back the responses."""
 
-    def __init__(
-        self, service_name: str, metrics: MetricsRecorder | None = None, instance_index: int = 1
-    ) -> None:
+    def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, instance_index: int = 1) -> None:
         super().__init__(service_name, metrics)
         self.instance_index = instance_index
 
