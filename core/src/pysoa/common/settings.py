@@ -14,6 +14,7 @@ to ``{'name': ..., 'path': ..., 'object': <class>, 'kwargs': {...}}``.
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 from collections.abc import Mapping
 from typing import Any, cast
@@ -60,11 +61,35 @@ def resolve_python_path(path: str) -> Any:
 
 
 def _kwargs_schema(cls: type) -> fields.Base | None:
-    schema = getattr(cls, "settings_schema", None)
-    if schema is None:
-        # Classes written for PySOA attach their schema with ClassConfigurationSchema.provider().
-        schema = getattr(cls, "_conformity_initialization_schema", None)
-    return cast(fields.Base | None, schema)
+    """The schema for ``cls``'s kwargs: the one declared closest to ``cls`` in its MRO.
+
+    soa-core classes declare ``settings_schema``; classes written for PySOA attach theirs with
+    ``ClassConfigurationSchema.provider()`` (``_conformity_initialization_schema``). A PySOA-style
+    subclass of a soa-core base class has both, and its own, nearer, declaration must win.
+    """
+    for klass in cls.__mro__:
+        own = vars(klass)
+        for attribute in ("settings_schema", "_conformity_initialization_schema"):
+            if own.get(attribute) is not None:
+                return cast(fields.Base, own[attribute])
+    return None
+
+
+# The keys of a plugin reference; ``object`` is what validation adds, so validated data validates again.
+_REFERENCE_KEYS = frozenset({"name", "path", "kwargs", "object"})
+
+
+class _InvalidReference(ValueError):
+    def __init__(self, message: str, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+
+
+def _check_kind(instance: object, attribute: object, kind: str) -> None:
+    from pysoa.plugins import KINDS
+
+    if kind not in KINDS:
+        raise ValueError(f"Unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
 
 
 @attr.s
@@ -72,28 +97,27 @@ class PluginReference(fields.Base):
     """A Conformity field for a plugin named by name, ``{'name', 'kwargs'}`` or ``{'path', 'kwargs'}``.
 
     ``kind`` is a plugin-manager kind (``'client transport'``, ``'serializer'``, ...); ``base_class``
-    is what a ``path`` must point at.
+    is what a ``path`` must point at. Error pointers name the offending key (``name``, ``path``,
+    ``kwargs.<key>``), so settings errors read ``transport.kwargs.foo: ...``.
     """
 
-    kind: str = attr.ib()
+    kind: str = attr.ib(validator=_check_kind)
     base_class: type = attr.ib()
     description: str | None = attr.ib(default=None)
 
     def errors(self, value: Any) -> list[SchemaError]:
+        if isinstance(value, Mapping):
+            unknown = sorted(map(str, set(value) - _REFERENCE_KEYS))
+            if unknown:
+                return [SchemaError(f"Extra keys present: {', '.join(unknown)}", code=ERROR_CODE_UNKNOWN)]
         try:
             cls = self.resolve_class(value)
-        except (ValueError, PluginError) as exc:
-            pointer = "path" if isinstance(value, Mapping) and "path" in value else ""
-            if isinstance(value, Mapping) and "name" in value:
-                pointer = "name"
-            return [SchemaError(str(exc), code=ERROR_CODE_INVALID, pointer=pointer or None)]
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"name", "path", "kwargs", "object"}
-            if unknown:
-                return [SchemaError(f"Extra keys present: {', '.join(sorted(unknown))}", code=ERROR_CODE_UNKNOWN)]
-            kwargs = value.get("kwargs", {})
-        else:
-            kwargs = {}
+        except _InvalidReference as exc:
+            return [SchemaError(str(exc), code=ERROR_CODE_INVALID, pointer=exc.pointer)]
+        except PluginError as exc:
+            pointer = "name" if isinstance(value, Mapping) else None
+            return [SchemaError(str(exc), code=ERROR_CODE_INVALID, pointer=pointer)]
+        kwargs = value.get("kwargs", {}) if isinstance(value, Mapping) else {}
         if not isinstance(kwargs, Mapping):
             return [SchemaError("Not a dict", code=ERROR_CODE_INVALID, pointer="kwargs")]
         schema = _kwargs_schema(cls)
@@ -101,35 +125,46 @@ class PluginReference(fields.Base):
             return []
         return [
             SchemaError(e.message, code=e.code, pointer="kwargs" + (f".{e.pointer}" if e.pointer else ""))
-            for e in schema.errors(kwargs)
+            for e in schema.errors(kwargs) or []
         ]
 
     def resolve_class(self, value: Any) -> type:
+        """The class ``value`` names. Raises :class:`ValueError` or :class:`~pysoa.errors.PluginError`."""
         from pysoa.plugins import get_plugin_manager
 
         if isinstance(value, str):
             return get_plugin_manager().get(self.kind, value)
         if not isinstance(value, Mapping):
-            raise ValueError(
+            raise _InvalidReference(
                 f"Expected a {self.kind} plugin name, {{'name': ..., 'kwargs': ...}} or "
                 f"{{'path': 'module:Class', 'kwargs': ...}}; got {type(value).__name__}"
             )
+        if "object" in value:
+            return self._check_class(value["object"], repr(value["object"]), "object")
         if "name" in value and "path" in value:
-            raise ValueError("Give either 'name' or 'path', not both")
+            raise _InvalidReference("Give either 'name' or 'path', not both")
         if "name" in value:
             if not isinstance(value["name"], str):
-                raise ValueError("'name' must be a string")
+                raise _InvalidReference("Not a string (a plugin name)", "name")
             return get_plugin_manager().get(self.kind, value["name"])
         if "path" in value:
-            if not isinstance(value["path"], str):
-                raise ValueError("'path' must be a string")
-            cls = resolve_python_path(value["path"])
-            if not isinstance(cls, type) or not issubclass(cls, self.base_class):
-                raise ValueError(
-                    f"{value['path']!r} is not a subclass of {self.base_class.__module__}.{self.base_class.__name__}"
-                )
-            return cls
-        raise ValueError("Missing key 'name' (a plugin name) or 'path' ('module:Class')")
+            path = value["path"]
+            if not isinstance(path, str):
+                raise _InvalidReference("Not a string ('module:Class')", "path")
+            try:
+                target = resolve_python_path(path)
+            except ValueError as exc:
+                raise _InvalidReference(str(exc), "path") from exc
+            return self._check_class(target, repr(path), "path")
+        raise _InvalidReference("Missing key 'name' (a plugin name) or 'path' ('module:Class')")
+
+    def _check_class(self, target: Any, shown: str, pointer: str) -> type:
+        if not isinstance(target, type) or not issubclass(target, self.base_class):
+            raise _InvalidReference(
+                f"{shown} is not a subclass of {self.base_class.__module__}.{self.base_class.__qualname__}",
+                pointer,
+            )
+        return target
 
     def normalise(self, value: Any) -> dict[str, Any]:
         cls = self.resolve_class(value)
@@ -172,14 +207,21 @@ class SOASettings(Settings):
         "metrics": {"path": "pysoa.common.metrics:NoOpMetricsRecorder"},
     }
 
-    def __init__(self, data: SettingsData) -> None:
+    def set(self, data: SettingsData) -> None:
         if not isinstance(data, Mapping):
             raise SettingsError(f"Settings must be a dict, not {type(data).__name__}")
-        super().__init__(data)
+        merged = self._merge_mappings(copy.deepcopy(data), copy.deepcopy(self.defaults))
+        problems = [f"{key}: Missing required setting" for key in sorted(self.schema.keys() - merged.keys())]
+        for key in sorted(merged.keys() - self.schema.keys(), key=str):
+            close = difflib.get_close_matches(str(key), list(self.schema), n=1)
+            problems.append(f"{key}: Unknown setting" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        for key in sorted(self.schema.keys() & merged.keys()):
+            for error in self.schema[key].errors(merged[key]) or []:
+                problems.append(f"{key}{'.' + error.pointer if error.pointer else ''}: {error.message}")
+        if problems:
+            raise SettingsError(f"Invalid {type(self).__name__}:\n" + "\n".join(f"  - {p}" for p in problems))
 
-    def set(self, data: SettingsData) -> None:
-        super().set(data)
-        normalised = dict(self._data)
+        normalised = dict(merged)
         for key, field in self.schema.items():
             if isinstance(field, PluginReference):
                 normalised[key] = field.normalise(normalised[key])
@@ -190,7 +232,7 @@ class SOASettings(Settings):
             try:
                 metrics_class = resolve_python_path(metrics["path"])
             except ValueError as exc:
-                raise SettingsError(f"Invalid setting 'metrics': {exc}") from exc
+                raise SettingsError(f"Invalid {type(self).__name__}:\n  - metrics.path: {exc}") from exc
             normalised["metrics"] = {**metrics, "object": metrics_class, "kwargs": metrics.get("kwargs", {})}
         self._data = normalised
 

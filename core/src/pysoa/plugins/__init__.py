@@ -1,18 +1,20 @@
-"""soa-core's plugin system (pluggy). See :mod:`pysoa.plugins.hookspecs` for the hooks."""
+"""soa-core's plugin system (pluggy).
+
+Plugin authors need :data:`hookimpl` and the hooks in :mod:`pysoa.plugins.hookspecs` (see
+docs/plugins.md). Everything else here is for code that looks plugins up by name.
+Importing this package loads no plugin: entry points are loaded on the first lookup.
+"""
 
 from __future__ import annotations
 
-import pluggy
-
-from pysoa.plugins.hookspecs import PROJECT_NAME
-
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-
-from pysoa.plugins.manager import (  # noqa: E402  (hookimpl must exist before plugins import it)
+from pysoa.plugins._markers import hookimpl
+from pysoa.plugins.manager import (
     BLOCK_ENV_VAR,
     ENTRY_POINT_GROUP,
+    KINDS,
     PluginInfo,
     PluginManager,
+    PluginPair,
     get_plugin_manager,
     set_plugin_manager,
 )
@@ -20,8 +22,10 @@ from pysoa.plugins.manager import (  # noqa: E402  (hookimpl must exist before p
 __all__ = [
     "BLOCK_ENV_VAR",
     "ENTRY_POINT_GROUP",
+    "KINDS",
     "PluginInfo",
     "PluginManager",
+    "PluginPair",
     "get_plugin_manager",
     "hookimpl",
     "set_plugin_manager",

@@ -10,21 +10,29 @@ A plugin is a module (or object) with functions named after these hooks and mark
 
     # soa_mytransport/hooks.py
     from pysoa.plugins import hookimpl
-    from soa_mytransport.transport import MyClientTransport, MyServerTransport
 
     @hookimpl
     def pysoa_register_transports():
+        from soa_mytransport.transport import MyClientTransport, MyServerTransport
+
         return [MyClientTransport, MyServerTransport]
 
 Users then select it in settings by name: ``'transport': 'mytransport'`` or
 ``{'name': 'mytransport', 'kwargs': {...}}``; kwargs are validated against the class's
 ``settings_schema`` (a Conformity field) when the client or server is built.
 
-Every registration hook is called once, the first time the plugin manager is asked for a plugin
-(never at import time). Each returns a sequence of classes; each class carries a non-empty ``name``
-class attribute. Two different classes of one kind claiming one name are refused at start-up with
+When hooks are called: nothing happens at import time. The first time the plugin manager is
+asked for a plugin (normally while a client's or server's settings are validated, or by
+``soa plugins``), it imports every entry point of the ``pysoa`` group that is not blocked by
+``PYSOA_DISABLE_PLUGINS``, then calls every registration hook of every plugin once and remembers
+the classes. Import heavy dependencies inside the hook function (or later), not at the top of
+the hooks module, so that merely being installed costs an application nothing.
+
+Each hook takes no arguments and returns a sequence of classes; each class carries a non-empty
+``name`` class attribute. Two different classes of one kind claiming one name are refused with
 an error naming both. A function whose name starts with ``pysoa_`` but matches no hook below is an
-error at start-up too, so a misspelled hook never silently does nothing.
+error too (also when it lacks the ``@hookimpl`` marker), so a misspelled hook never silently does
+nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pluggy
+from pysoa.plugins._markers import PROJECT_NAME, hookspec
 
 if TYPE_CHECKING:
     from pysoa.client.middleware import ClientMiddleware
@@ -40,11 +48,8 @@ if TYPE_CHECKING:
     from pysoa.common.transport.base import ClientTransport, ServerTransport
     from pysoa.server.middleware import ServerMiddleware
 
-PROJECT_NAME = "pysoa"
-
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-
 __all__ = [
+    "PROJECT_NAME",
     "pysoa_register_middleware",
     "pysoa_register_serializers",
     "pysoa_register_transports",
@@ -80,7 +85,8 @@ def pysoa_register_serializers() -> Sequence[type[Serializer]]:
     Return subclasses of :class:`pysoa.common.serializer.base.Serializer`, each with a unique
     ``name`` (used in settings, e.g. ``'default_serializer_config': 'json'``) and a unique
     ``mime_type`` (carried on the wire, e.g. ``application/json``; a transport that receives a
-    message with that content type decodes it with this class).
+    message with that content type decodes it with this class). Serializers are built as
+    ``cls(**kwargs)``.
 
     Example::
 
@@ -96,9 +102,10 @@ def pysoa_register_middleware() -> Sequence[type[ClientMiddleware] | type[Server
     """Return the middleware classes this plugin provides.
 
     Return subclasses of :class:`pysoa.client.middleware.ClientMiddleware` and/or
-    :class:`pysoa.server.middleware.ServerMiddleware`. Users list them in the ``middleware``
-    setting by name (``'middleware': ['timing', {'name': 'auth', 'kwargs': {...}}]``), outermost
-    first. Each is built once per client service handler or per server, as ``cls(**kwargs)``.
+    :class:`pysoa.server.middleware.ServerMiddleware`; a client and a server class may share one
+    ``name``. Users list them in the ``middleware`` setting by name
+    (``'middleware': ['timing', {'name': 'auth', 'kwargs': {...}}]``), outermost first. Each is
+    built once per client service handler or per server, as ``cls(**kwargs)``.
 
     Example::
 
