@@ -1,0 +1,612 @@
+"""The client: builds job requests, sends them through a transport, and matches up the responses."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from pysoa.client.middleware import ClientMiddleware
+from pysoa.client.settings import ClientSettings
+from pysoa.common.settings import SettingsError
+from pysoa.common.transport.base import ClientTransport
+from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
+from pysoa.errors import (
+    CallActionError,
+    CallJobError,
+    ImproperlyConfigured,
+    InvalidExpansionKey,
+    InvalidMessageError,
+    MessageReceiveTimeout,
+    TransportError,
+)
+from pysoa.server.types import get_switch
+from pysoa.version import __version_info__
+
+__all__ = ["Client", "FutureSOAResponse", "ServiceHandler"]
+
+_T = TypeVar("_T")
+_UNSET: Any = object()
+
+
+class FutureSOAResponse:
+    """The pending result of a call made with a ``*_future`` method.
+
+    ``result()`` blocks until the response arrives (or the call's timeout passes). A
+    :class:`MessageReceiveTimeout` is raised but not remembered, so ``result()`` may be called
+    again; any other outcome, success or error, is remembered.
+    """
+
+    def __init__(self, get_response: Callable[[float | None], Any]) -> None:
+        self._get_response = get_response
+        self._result: Any = _UNSET
+        self._exception: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def result(self, timeout: float | None = None) -> Any:
+        with self._lock:
+            if self._exception is not None:
+                raise self._exception
+            if self._result is not _UNSET:
+                return self._result
+            try:
+                self._result = self._get_response(timeout)
+            except MessageReceiveTimeout:
+                raise
+            except Exception as exc:
+                self._exception = exc
+                raise
+            return self._result
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        try:
+            self.result(timeout)
+        except MessageReceiveTimeout:
+            raise
+        except Exception as exc:
+            return exc
+        return None
+
+    def running(self) -> bool:
+        return not self.done()
+
+    def done(self) -> bool:
+        return self._result is not _UNSET or self._exception is not None
+
+
+class ServiceHandler:
+    """One per service per client: the transport, the middleware stacks, and response routing.
+
+    Responses are routed by request id: while a thread waits for one request's response, responses
+    to its other outstanding requests are kept for their own callers, and responses nobody waits
+    for any more (their caller timed out) are dropped. A transport delivers to each thread the
+    responses to the requests sent from that thread.
+    """
+
+    def __init__(self, service_name: str, settings: ClientSettings) -> None:
+        self.service_name = service_name
+        self.settings = settings
+        metrics_config = settings["metrics"]
+        self.metrics = metrics_config["object"](**metrics_config.get("kwargs", {})) if metrics_config else None
+        transport_config = settings["transport"]
+        self.transport: ClientTransport = transport_config["object"](
+            service_name, self.metrics, **transport_config["kwargs"]
+        )
+        self.middleware: list[ClientMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        send: Callable[[Any, dict[str, Any], JobRequest, float | None], None] = self._base_send_request
+        receive: Callable[[float | None], tuple[Any, JobResponse | None]] = self._base_get_response
+        for middleware in reversed(self.middleware):
+            send = middleware.request(send)
+            receive = middleware.response(receive)
+        self._send_stack = send
+        self._receive_stack = receive
+        self._has_middleware = bool(self.middleware)
+        self.request_counter = itertools.count(random.randint(1, 1000000))
+        # request id -> ident of the thread that sent it (that thread's transport queue gets the reply)
+        self._outstanding: dict[Any, int] = {}
+        # responses received by one waiter on behalf of another
+        self._ready: dict[Any, JobResponse] = {}
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def send_request(
+        self,
+        job_request: JobRequest | dict[str, Any],
+        message_expiry_in_seconds: float | None = None,
+        expect_response: bool = True,
+    ) -> Any:
+        """Send a job; returns its request id."""
+        request_id = next(self.request_counter)
+        meta: dict[str, Any] = {"client_version": list(__version_info__)}
+        if expect_response:
+            self._outstanding[request_id] = threading.get_ident()
+        try:
+            if self._has_middleware:
+                if not isinstance(job_request, JobRequest):
+                    job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
+                self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)
+            else:
+                self.transport.send_request_message(
+                    request_id,
+                    meta,
+                    job_request.to_dict() if isinstance(job_request, JobRequest) else job_request,
+                    message_expiry_in_seconds,
+                )
+        except BaseException:
+            self._outstanding.pop(request_id, None)
+            raise
+        return request_id
+
+    def _base_send_request(
+        self,
+        request_id: Any,
+        meta: dict[str, Any],
+        job_request: JobRequest,
+        message_expiry_in_seconds: float | None = None,
+    ) -> None:
+        body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
+        self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+
+    # --- receiving ---------------------------------------------------------------------------------
+
+    def _base_get_response(self, receive_timeout_in_seconds: float | None = None) -> tuple[Any, JobResponse | None]:
+        request_id, _meta, body = self.transport.receive_response_message(receive_timeout_in_seconds)
+        if body is None:
+            return None, None
+        try:
+            return request_id, JobResponse.from_dict(body)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise InvalidMessageError(f"Malformed job response from {self.service_name}: {exc}") from exc
+
+    def abandon(self, request_id: Any) -> None:
+        """Stop waiting for ``request_id``: its response, should it still come, is dropped."""
+        self._outstanding.pop(request_id, None)
+        self._ready.pop(request_id, None)
+
+    def wait_for(self, request_id: Any, timeout: float | None = None) -> JobResponse:
+        """Block until the response to ``request_id`` arrives; raise :class:`MessageReceiveTimeout` after ``timeout``.
+
+        ``timeout`` ``None`` means the transport's own receive timeout for each read.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ready = self._ready
+        while True:
+            response = ready.pop(request_id, None)
+            if response is not None:
+                return response
+            if request_id not in self._outstanding:
+                raise MessageReceiveTimeout(
+                    f"No response to request {request_id} is outstanding for {self.service_name}"
+                )
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.abandon(request_id)
+                    raise MessageReceiveTimeout(f"Timed out waiting for a response from {self.service_name}")
+            try:
+                got_id, got = self._receive_stack(remaining)
+            except MessageReceiveTimeout:
+                self.abandon(request_id)
+                raise
+            if got is None:
+                # The transport has nothing outstanding for this thread: the response cannot come.
+                self.abandon(request_id)
+                raise MessageReceiveTimeout(f"The transport to {self.service_name} expects no response to {request_id}")
+            if self._outstanding.pop(got_id, None) is None:
+                continue  # a late response to a call that gave up (or a duplicate): drop it
+            if got_id == request_id:
+                return got
+            ready[got_id] = got
+
+    def get_all_responses(self, receive_timeout_in_seconds: float | None = None) -> Generator[tuple[Any, JobResponse]]:
+        """Yield ``(request_id, response)`` for every request this thread sent and nobody has claimed."""
+        me = threading.get_ident()
+        while True:
+            mine = [rid for rid, ident in list(self._outstanding.items()) if ident == me]
+            claimed = [rid for rid in list(self._ready) if rid not in self._outstanding]
+            for rid in claimed:
+                response = self._ready.pop(rid, None)
+                if response is not None:
+                    yield rid, response
+            if not mine:
+                return
+            rid = mine[0]
+            yield rid, self.wait_for(rid, receive_timeout_in_seconds)
+
+
+class Client:
+    """Calls actions of services. ``config`` maps each service name to its client settings.
+
+    A client is safe to share between threads. ``context`` is the base context of every request.
+    """
+
+    settings_class: ClassVar[type[ClientSettings]] = ClientSettings
+    handler_class: ClassVar[type[ServiceHandler]] = ServiceHandler
+
+    ImproperlyConfigured = ImproperlyConfigured
+    InvalidExpansionKey = InvalidExpansionKey
+    JobError = CallJobError
+    CallJobError = CallJobError
+    CallActionError = CallActionError
+    FutureResponse = FutureSOAResponse
+
+    def __init__(
+        self,
+        config: Mapping[str, Mapping[str, Any]] | None,
+        expansion_config: Mapping[str, Any] | None = None,
+        settings_class: type[ClientSettings] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = dict(config or {})
+        settings_class = settings_class or self.settings_class
+        self.settings: dict[str, ClientSettings] = {}
+        for service_name, service_config in self.config.items():
+            try:
+                self.settings[service_name] = settings_class(service_config)
+            except SettingsError as exc:
+                raise type(exc)(f'Invalid client settings for service "{service_name}": {exc}') from exc
+        self.context: dict[str, Any] = dict(context or {})
+        self.handlers: dict[str, ServiceHandler] = {}
+        self._handlers_lock = threading.Lock()
+        self.expansion_converter = None
+        if expansion_config:
+            from pysoa.client.expander import ExpansionConverter, ExpansionSettings
+
+            expansion_settings = ExpansionSettings(expansion_config)
+            self.expansion_converter = ExpansionConverter(
+                type_routes=expansion_settings["type_routes"],
+                type_expansions=expansion_settings["type_expansions"],
+            )
+
+    def with_context(self, context: Mapping[str, Any]) -> Client:
+        """A client sharing this one's settings, transports and response routing, with another base context."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.context = dict(context)
+        return view
+
+    def _get_handler(self, service_name: str) -> ServiceHandler:
+        handler = self.handlers.get(service_name)
+        if handler is not None:
+            return handler
+        if not isinstance(service_name, str):
+            raise ValueError("Called service name must be a string")
+        with self._handlers_lock:
+            handler = self.handlers.get(service_name)
+            if handler is None:
+                settings = self.settings.get(service_name)
+                if settings is None:
+                    raise self.ImproperlyConfigured(f'Unrecognized service name "{service_name}"')
+                handler = self.handler_class(service_name, settings)
+                self.handlers[service_name] = handler
+        return handler
+
+    # --- building requests ----------------------------------------------------------------------
+
+    def _make_job(
+        self,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        switches: Iterable[Any] | None,
+        correlation_id: str | None,
+        continue_on_error: bool,
+        context: Mapping[str, Any] | None,
+        control_extra: Mapping[str, Any] | None,
+        timeout: float | None,
+        suppress_response: bool,
+    ) -> dict[str, Any]:
+        control: dict[str, Any] = {
+            "continue_on_error": bool(continue_on_error),
+            "suppress_response": bool(suppress_response),
+        }
+        if control_extra:
+            control.update(control_extra)
+        if timeout and "timeout" not in control:
+            control["timeout"] = timeout
+
+        base = self.context
+        new_context: dict[str, Any] = dict(base) if base else {}
+        new_context["correlation_id"] = correlation_id or base.get("correlation_id") or os.urandom(16).hex()
+        switch_set: set[int] = {get_switch(s) for s in base.get("switches") or ()}
+        if switches:
+            switch_set.update(get_switch(s) for s in switches)
+        if context:
+            extra = dict(context)
+            extra_switches = extra.pop("switches", None)
+            if extra_switches:
+                switch_set.update(get_switch(s) for s in extra_switches)
+            new_context.update((str(k), v) for k, v in extra.items())
+        new_context["switches"] = sorted(switch_set)
+
+        action_dicts: list[dict[str, Any]] = []
+        for action in actions:
+            if isinstance(action, ActionRequest):
+                action_dicts.append({"action": action.action, "body": action.body})
+            else:
+                action_dicts.append({"action": action["action"], "body": action.get("body") or {}})
+        if not action_dicts:
+            raise ValueError("A job needs at least one action")
+        return {"control": control, "context": new_context, "actions": action_dicts}
+
+    # --- non-blocking primitives ---------------------------------------------------------------------
+
+    def send_request(
+        self,
+        service_name: str,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        continue_on_error: bool = False,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+        message_expiry_in_seconds: float | None = None,
+        suppress_response: bool = False,
+    ) -> Any:
+        """Send one job without waiting; returns the request id for :meth:`get_all_responses`.
+
+        With ``suppress_response`` the server sends nothing back and nothing waits for it.
+        """
+        job = self._make_job(
+            actions,
+            switches,
+            correlation_id,
+            continue_on_error,
+            context,
+            control_extra,
+            message_expiry_in_seconds,
+            suppress_response,
+        )
+        return self._get_handler(service_name).send_request(
+            job, message_expiry_in_seconds, expect_response=not suppress_response
+        )
+
+    def get_all_responses(
+        self, service_name: str, receive_timeout_in_seconds: float | None = None
+    ) -> Generator[tuple[Any, JobResponse]]:
+        """Yield ``(request_id, JobResponse)`` for every response this thread is owed by ``service_name``."""
+        return self._get_handler(service_name).get_all_responses(receive_timeout_in_seconds)
+
+    # --- futures -------------------------------------------------------------------------------------
+
+    def call_actions_future(
+        self,
+        service_name: str,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        continue_on_error: bool = False,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> FutureSOAResponse:
+        handler = self._get_handler(service_name)
+        job = self._make_job(
+            actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+        )
+        request_id = handler.send_request(job, timeout)
+
+        def get_response(wait_timeout: float | None) -> JobResponse:
+            response = handler.wait_for(request_id, wait_timeout or timeout)
+            _raise_for_errors(response, raise_job_errors, raise_action_errors)
+            if expansions:
+                self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
+            return response
+
+        return FutureSOAResponse(get_response)
+
+    def call_action_future(
+        self,
+        service_name: str,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> FutureSOAResponse:
+        future = self.call_actions_future(
+            service_name,
+            [{"action": action, "body": body or {}}],
+            expansions=expansions,
+            raise_job_errors=raise_job_errors,
+            raise_action_errors=raise_action_errors,
+            timeout=timeout,
+            switches=switches,
+            correlation_id=correlation_id,
+            context=context,
+            control_extra=control_extra,
+        )
+
+        def get_response(wait_timeout: float | None) -> ActionResponse | list[Error]:
+            response: JobResponse = future.result(wait_timeout)
+            if response.errors:
+                return response.errors  # only reached with raise_job_errors=False
+            return response.actions[0]
+
+        return FutureSOAResponse(get_response)
+
+    def call_jobs_parallel_future(
+        self,
+        jobs: Iterable[Mapping[str, Any]],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        catch_transport_errors: bool = False,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        continue_on_error: bool = False,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> FutureSOAResponse:
+        """Send every job at once; the result lists their responses in input order.
+
+        With ``catch_transport_errors`` a transport error takes the place of that job's response
+        instead of being raised.
+        """
+        sent: list[tuple[ServiceHandler, Any] | TransportError] = []
+        for job in jobs:
+            try:
+                handler = self._get_handler(job["service_name"])
+                body = self._make_job(
+                    job["actions"], switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+                )
+                sent.append((handler, handler.send_request(body, timeout)))
+            except TransportError as exc:
+                if not catch_transport_errors:
+                    _abandon_all(sent)
+                    raise
+                sent.append(exc)
+
+        def get_response(wait_timeout: float | None) -> list[JobResponse | TransportError]:
+            wait = wait_timeout or timeout
+            deadline = None if wait is None else time.monotonic() + wait
+            results: list[JobResponse | TransportError] = []
+            for index, item in enumerate(sent):
+                if isinstance(item, TransportError):
+                    results.append(item)
+                    continue
+                handler, request_id = item
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                try:
+                    results.append(handler.wait_for(request_id, remaining))
+                except TransportError as exc:
+                    if not catch_transport_errors:
+                        _abandon_all(sent[index + 1 :])
+                        raise
+                    results.append(exc)
+            for result in results:
+                if isinstance(result, JobResponse):
+                    _raise_for_errors(result, raise_job_errors, raise_action_errors)
+            if expansions:
+                for result in results:
+                    if isinstance(result, JobResponse):
+                        self._expand(
+                            result.actions, expansions, timeout, switches, correlation_id, context, control_extra
+                        )
+            return results
+
+        return FutureSOAResponse(get_response)
+
+    def call_actions_parallel_future(
+        self,
+        service_name: str,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        catch_transport_errors: bool = False,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> FutureSOAResponse:
+        """Each action becomes its own job, so several servers can run them at once."""
+        future = self.call_jobs_parallel_future(
+            [{"service_name": service_name, "actions": [action]} for action in actions],
+            expansions=expansions,
+            raise_job_errors=raise_job_errors,
+            raise_action_errors=raise_action_errors,
+            catch_transport_errors=catch_transport_errors,
+            timeout=timeout,
+            switches=switches,
+            correlation_id=correlation_id,
+            context=context,
+            control_extra=control_extra,
+        )
+
+        def get_response(wait_timeout: float | None) -> Generator[ActionResponse | list[Error] | TransportError]:
+            results = future.result(wait_timeout)
+            items: list[ActionResponse | list[Error] | TransportError] = []
+            for result in results:
+                if isinstance(result, TransportError):
+                    items.append(result)
+                elif result.errors:
+                    items.append(result.errors)
+                else:
+                    items.append(result.actions[0])
+            return (item for item in items)
+
+        return FutureSOAResponse(get_response)
+
+    # --- blocking calls ----------------------------------------------------------------------------------
+
+    def call_action(self, service_name: str, action: str, body: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Call one action and return its :class:`ActionResponse`.
+
+        Raises :class:`CallActionError` when the action fails and :class:`CallJobError` when the job
+        does (unless ``raise_action_errors`` / ``raise_job_errors`` are false; with job errors not
+        raised, the list of job :class:`Error` objects is returned instead).
+        """
+        return self.call_action_future(service_name, action, body, **kwargs).result()
+
+    def call_actions(
+        self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
+    ) -> Any:
+        """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`."""
+        return self.call_actions_future(service_name, actions, **kwargs).result()
+
+    def call_actions_parallel(
+        self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
+    ) -> Any:
+        """Call several actions at once, each as its own job; returns their responses in input order."""
+        return self.call_actions_parallel_future(service_name, actions, **kwargs).result()
+
+    def call_jobs_parallel(self, jobs: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any:
+        """Call several jobs (``{'service_name': ..., 'actions': [...]}``) at once; responses in input order."""
+        return self.call_jobs_parallel_future(jobs, **kwargs).result()
+
+    # --- expansions ------------------------------------------------------------------------------------
+
+    def _expand(
+        self,
+        action_responses: list[ActionResponse],
+        expansions: Mapping[str, Any],
+        timeout: float | None,
+        switches: Iterable[Any] | None,
+        correlation_id: str | None,
+        context: Mapping[str, Any] | None,
+        control_extra: Mapping[str, Any] | None,
+    ) -> None:
+        if self.expansion_converter is None:
+            return
+        from pysoa.client.expander import perform_expansions
+
+        perform_expansions(
+            self,
+            self.expansion_converter,
+            action_responses,
+            expansions,
+            timeout=timeout,
+            switches=switches,
+            correlation_id=correlation_id,
+            context=context,
+            control_extra=control_extra,
+        )
+
+
+def _raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action_errors: bool) -> None:
+    if response.errors and raise_job_errors:
+        raise CallJobError(response.errors)
+    if raise_action_errors:
+        failed = [action for action in response.actions if action.errors]
+        if failed:
+            raise CallActionError(failed)
+
+
+def _abandon_all(sent: Iterable[tuple[ServiceHandler, Any] | TransportError]) -> None:
+    for item in sent:
+        if not isinstance(item, TransportError):
+            item[0].abandon(item[1])

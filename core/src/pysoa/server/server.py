@@ -1,0 +1,624 @@
+"""The server: receives job requests, runs their actions, sends job responses."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.config
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pysoa.common.constants import (
+    ERROR_CODE_ACTION_TIMEOUT,
+    ERROR_CODE_INVALID,
+    ERROR_CODE_JOB_TIMEOUT,
+    ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
+    ERROR_CODE_RESPONSE_TOO_LARGE,
+    ERROR_CODE_SERVER_ERROR,
+    ERROR_CODE_UNKNOWN,
+)
+from pysoa.common.logging import (
+    PySOALogContextFilter,
+    RecursivelyCensoredDictWrapper,
+    clear_logging_action_name,
+    clear_logging_request_context,
+    make_censor,
+    set_logging_action_name,
+    set_logging_request_context,
+)
+from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
+from pysoa.errors import (
+    ActionError,
+    EncodeError,
+    InvalidMessageError,
+    JobError,
+    MessageReceiveTimeout,
+    MessageTooLarge,
+    SOAError,
+    TransientTransportError,
+)
+from pysoa.server.action.introspection import IntrospectionAction
+from pysoa.server.action.status import make_default_status_action_class
+from pysoa.server.heartbeat import HeartbeatFile
+from pysoa.server.middleware import ServerMiddleware
+from pysoa.server.schemas import job_request_errors
+from pysoa.server.settings import ServerSettings
+from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest, RequestSwitchSet
+
+if TYPE_CHECKING:
+    from pysoa.client.client import Client
+    from pysoa.common.transport.base import ServerTransport
+
+__all__ = ["HarakiriInterrupt", "Server"]
+
+_OLD_CLIENT_VERSION = (0, 40, 0)
+
+
+class HarakiriInterrupt(BaseException):
+    """Raised in the main thread when a job runs past ``harakiri.timeout``.
+
+    A ``BaseException`` so that an action's ``except Exception`` cannot swallow it.
+    """
+
+
+def _server_error(exc: BaseException, variables: Mapping[str, Any] | None = None) -> Error:
+    return Error(
+        code=ERROR_CODE_SERVER_ERROR,
+        message=f"Internal server error: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+        variables=dict(variables) if variables else None,
+        is_caller_error=False,
+    )
+
+
+class Server:
+    """Base class of a service. Subclass it, set ``service_name`` and ``action_class_map``.
+
+    ``action_class_map`` maps action names to anything that, called with the settings, returns a
+    callable taking an :class:`EnrichedActionRequest` and returning an :class:`ActionResponse`:
+    :class:`~pysoa.server.action.Action` subclasses, or plain functions/callables (a function is
+    called with the request and may return a body dict or an ``ActionResponse``).
+    """
+
+    service_name: ClassVar[str | None] = None
+    action_class_map: ClassVar[Mapping[str, Any]] = {}
+    settings_class: ClassVar[type[ServerSettings]] = ServerSettings
+    request_class: ClassVar[type[EnrichedActionRequest]] = EnrichedActionRequest
+    client_class: ClassVar[type[Client] | None] = None
+    use_django: ClassVar[bool] = False
+    introspection_action: ClassVar[Callable[[Server], Any] | None] = None
+    description: ClassVar[str | None] = None
+
+    def __init__(self, settings: ServerSettings | Mapping[str, Any], forked_process_id: int | None = None) -> None:
+        if not self.service_name:
+            raise AttributeError(f"{type(self).__name__} must set service_name")
+        if not isinstance(settings, ServerSettings):
+            settings = self.settings_class(settings)
+        self.settings = settings
+        self.forked_process_id = forked_process_id
+        self.logger = logging.getLogger("pysoa.server")
+        self.job_logger = logging.getLogger("pysoa.server.job")
+        self.stats: Counter[str] = Counter()
+
+        metrics_config = settings["metrics"]
+        self.metrics = metrics_config["object"](**metrics_config.get("kwargs", {})) if metrics_config else None
+
+        transport_config = settings["transport"]
+        self.transport: ServerTransport = transport_config["object"](
+            self.service_name, self.metrics, forked_process_id or 1, **transport_config["kwargs"]
+        )
+        self.middleware: list[ServerMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        job_stack: Callable[[EnrichedJobRequest], JobResponse] = self.execute_job
+        for middleware in reversed(self.middleware):
+            job_stack = middleware.job(job_stack)
+        self._job_stack = job_stack
+        self._action_middleware = [m for m in self.middleware if type(m).action is not ServerMiddleware.action]
+
+        self._censor = make_censor(settings["extra_fields_to_redact"])
+        self._success_level = logging.getLevelName(settings["request_log_success_level"])
+        self._error_level = logging.getLevelName(settings["request_log_error_level"])
+        self._action_factories: dict[str, Any] = {}
+        self._default_status_action = make_default_status_action_class(type(self))
+        self._client: Client | None = None
+
+        self.shutting_down = False
+        self._shutdown_lock = threading.Lock()
+        self._last_signal: int | None = None
+        self._last_signal_time = 0.0
+        self._in_job = False
+        self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
+        # Tests and the local transport skip per-request Django database clean-up.
+        self._skip_django_database_cleanup = False
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def all_action_classes(self) -> dict[str, Any]:
+        """Every action this server answers, built-ins included (for introspection)."""
+        actions = dict(self.action_class_map)
+        actions.setdefault("status", self._default_status_action)
+        actions.setdefault("introspect", IntrospectionAction)
+        return actions
+
+    def get_action_factory(self, name: str) -> Callable[[Any], Any] | None:
+        """``factory(settings) -> callable(request) -> ActionResponse`` for ``name``, or ``None``."""
+        factory: Callable[[Any], Any] | None = self._action_factories.get(name)
+        if factory is not None:
+            return factory
+        target = self.action_class_map.get(name)
+        if target is not None:
+            factory = _action_factory(target)
+        elif name == "status":
+            factory = self._default_status_action
+        elif name == "introspect":
+            custom = type(self).introspection_action
+            factory = (lambda _settings: custom(self)) if custom else (lambda _settings: IntrospectionAction(self))
+        else:
+            return None
+        self._action_factories[name] = factory
+        return factory
+
+    # --- clients for chained calls ------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """The server's client for ``client_routing``; built once, shared by every job."""
+        if self._client is None:
+            client_class = self.client_class
+            if client_class is None:
+                from pysoa.client.client import Client
+
+                client_class = Client
+            self._client = client_class(self.settings["client_routing"])
+        return self._client
+
+    def make_client(
+        self, context: Mapping[str, Any], extra_context: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Client:
+        """The client an action gets as ``request.client``: the shared client, seeing this request's context."""
+        new_context = dict(context)
+        if extra_context:
+            new_context.update(extra_context)
+        new_context["calling_service"] = self.service_name
+        if kwargs:
+            client_class = self.client_class
+            if client_class is None:
+                from pysoa.client.client import Client
+
+                client_class = Client
+            return client_class(self.settings["client_routing"], context=new_context, **kwargs)
+        return self.client.with_context(new_context)
+
+    # --- one job ----------------------------------------------------------------------------------
+
+    def process_job(self, job_request: dict[str, Any]) -> JobResponse:
+        """Validate a job request dict, run it through the job middleware and actions."""
+        errors = job_request_errors(job_request)
+        if errors:
+            return JobResponse(
+                errors=[Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=False) for e in errors]
+            )
+        context = job_request["context"]
+        try:
+            enriched = EnrichedJobRequest(
+                control=job_request["control"],
+                context=context,
+                actions=job_request["actions"],
+                client=self.make_client(context),
+                run_coroutine=None,
+            )
+            response = self._job_stack(enriched)
+        except HarakiriInterrupt:
+            self.stats["harakiri.job"] += 1
+            response = JobResponse(
+                errors=[
+                    Error(
+                        code=ERROR_CODE_JOB_TIMEOUT,
+                        message=(
+                            "The service job ran for too long and had to be interrupted (probably a middleware issue)."
+                        ),
+                        is_caller_error=False,
+                    )
+                ]
+            )
+        except JobError as exc:
+            response = JobResponse(errors=exc.errors)
+        except Exception as exc:
+            self.logger.exception("Unhandled error while processing job")
+            self.stats["error.unhandled"] += 1
+            response = JobResponse(errors=[_server_error(exc)])
+        correlation_id = context.get("correlation_id")
+        if correlation_id is not None:
+            response.context["correlation_id"] = correlation_id
+        return response
+
+    def execute_job(self, job_request: EnrichedJobRequest) -> JobResponse:
+        """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``."""
+        control = job_request.control
+        context = job_request.context
+        continue_on_error = control.get("continue_on_error", False)
+        switches = RequestSwitchSet(context["switches"])
+        responses: list[ActionResponse] = []
+        for action_request in job_request.actions:
+            name = action_request.action
+            request = self.request_class(
+                action=name,
+                body=action_request.body,
+                switches=switches,
+                context=context,
+                control=control,
+                client=job_request.client,
+                run_coroutine=job_request.run_coroutine,
+            )
+            request._server = self
+            token = set_logging_action_name(name)
+            try:
+                response = self._run_action(request)
+            except HarakiriInterrupt:
+                self.stats["harakiri.action"] += 1
+                responses.append(
+                    ActionResponse(
+                        name,
+                        errors=[
+                            Error(
+                                code=ERROR_CODE_ACTION_TIMEOUT,
+                                message=f'The action "{name}" ran for too long and had to be interrupted.',
+                                is_caller_error=False,
+                            )
+                        ],
+                    )
+                )
+                break  # the worker is going down: run nothing more, even with continue_on_error
+            finally:
+                clear_logging_action_name(token)
+            responses.append(response)
+            if response.errors and not continue_on_error:
+                break
+        return JobResponse(actions=responses)
+
+    def _run_action(self, request: EnrichedActionRequest) -> ActionResponse:
+        name = request.action
+        factory = self.get_action_factory(name)
+        if factory is None:
+            return ActionResponse(
+                name,
+                errors=[
+                    Error(
+                        code=ERROR_CODE_UNKNOWN,
+                        message=f'The action "{name}" was not found on this server.',
+                        field="action",
+                        is_caller_error=True,
+                    )
+                ],
+            )
+        try:
+            action: Callable[[EnrichedActionRequest], ActionResponse] = factory(self.settings)
+            for middleware in reversed(self._action_middleware):
+                action = middleware.action(action)
+            response = action(request)
+            if not isinstance(response, ActionResponse):
+                raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
+            return response
+        except ActionError as exc:
+            return ActionResponse(name, errors=exc.errors)
+        except JobError:
+            raise
+        except Exception as exc:
+            self.logger.exception("Unhandled error in action %s", name)
+            self.stats["error.action"] += 1
+            return ActionResponse(name, errors=[_server_error(exc)])
+
+    # --- the transport loop -----------------------------------------------------------------
+
+    def handle_next_request(self) -> None:
+        """Receive one request (or time out idle), process it and send the response."""
+        try:
+            request_id, meta, body = self.transport.receive_request_message()
+        except MessageReceiveTimeout:
+            self.perform_idle_actions()
+            return
+        except InvalidMessageError as exc:
+            self._handle_malformed_request(exc)
+            return
+        if meta is None:
+            meta = {}
+        self._in_job = True
+        context = body.get("context") if isinstance(body, dict) else None
+        token = set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+        try:
+            self.perform_pre_request_actions()
+            request_logged = self._log_request(body)
+            response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
+            suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
+            if not suppress:
+                self._send_response(request_id, meta, response)
+            self._log_response(body, response, request_logged)
+        finally:
+            clear_logging_request_context(token)
+            self._in_job = False
+            self.perform_post_request_actions()
+
+    def _not_a_dict_response(self, body: Any) -> JobResponse:
+        return JobResponse(
+            errors=[Error(code=ERROR_CODE_INVALID, message=f"Job request must be a dict, not {type(body).__name__}")]
+        )
+
+    def _handle_malformed_request(self, exc: InvalidMessageError) -> None:
+        self.stats["error.malformed_request"] += 1
+        if self.metrics is not None:
+            self.metrics.counter("server.error.malformed_request").increment()
+        if exc.request_id is not None and exc.meta is not None:
+            self.logger.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
+            response = JobResponse(
+                errors=[Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)]
+            )
+            self._send_response(exc.request_id, exc.meta, response)
+        else:
+            self.logger.warning("Dropped a malformed request that cannot be answered: %s", exc)
+
+    def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
+        client_version = meta.get("client_version")
+        try:
+            include_caller = tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
+        except TypeError:
+            include_caller = False
+        try:
+            body = response.to_dict(include_caller)
+        except Exception as exc:
+            self.stats["error.response_conversion"] += 1
+            body = JobResponse(errors=[_server_error(exc, {"job_response": repr(response)})]).to_dict(include_caller)
+        try:
+            self.transport.send_response_message(request_id, meta, body)
+            return
+        except MessageTooLarge as exc:
+            self.stats["error.response_too_large"] += 1
+            self.logger.error(
+                "Could not send a response of %s bytes because it was too large", exc.message_size_in_bytes
+            )
+            fallback = Error(
+                code=ERROR_CODE_RESPONSE_TOO_LARGE,
+                message="Could not send the response because it was too large",
+                is_caller_error=False,
+            )
+        except EncodeError as exc:
+            self.stats["error.response_not_serializable"] += 1
+            self.logger.error("Could not send the response because it failed to serialize: %s", exc)
+            fallback = Error(
+                code=ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
+                message="Could not send the response because it failed to serialize",
+                is_caller_error=False,
+            )
+        # The transport answers in the request's protocol version and content type: ``meta`` is intact.
+        error_body = JobResponse(errors=[fallback], context=dict(response.context)).to_dict(include_caller)
+        self.transport.send_response_message(request_id, meta, error_body)
+
+    def _log_request(self, body: Any) -> bool:
+        if self.job_logger.isEnabledFor(self._success_level):
+            self.job_logger.log(self._success_level, "Job request: %s", self._censored(body))
+            return True
+        return False
+
+    def _log_response(self, request: Any, response: JobResponse, request_logged: bool) -> None:
+        failed = bool(response.errors) or any(a.errors for a in response.actions)
+        level = self._error_level if failed else self._success_level
+        if not self.job_logger.isEnabledFor(level):
+            return
+        if failed and not request_logged:
+            self.job_logger.log(level, "Job request: %s", self._censored(request))
+        self.job_logger.log(level, "Job response: %s", self._censored(response.to_dict()))
+
+    def _censored(self, value: Any) -> Any:
+        return RecursivelyCensoredDictWrapper(value, self._censor) if isinstance(value, Mapping) else value
+
+    # --- hooks --------------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Runs once before the first request (override, and call super)."""
+
+    def teardown(self) -> None:
+        """Runs once after the last request (override, and call super)."""
+
+    def perform_pre_request_actions(self) -> None:
+        if self.use_django:
+            from pysoa.server.django_support import before_request
+
+            before_request(self)
+
+    def perform_post_request_actions(self) -> None:
+        if self.use_django:
+            from pysoa.server.django_support import after_request
+
+            after_request(self)
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+
+    def perform_idle_actions(self) -> None:
+        if self.use_django:
+            from pysoa.server.django_support import on_idle
+
+            on_idle(self)
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+
+    # --- signals and harakiri -----------------------------------------------------------------------
+
+    def handle_shutdown_signal(self, signal_number: int, _frame: FrameType | None) -> None:
+        if not self._shutdown_lock.acquire(blocking=False):
+            return  # a simultaneous duplicate
+        try:
+            now = time.monotonic()
+            if self.shutting_down:
+                if self._last_signal != signal_number and now - self._last_signal_time < 1:
+                    # Ctrl+C in a terminal plus the TERM a supervisor forwards: one request to stop.
+                    return
+                self.logger.warning("Received a second shutdown signal; exiting now")
+                sys.exit(1)
+            self.logger.warning("Received signal %s; finishing the current request, then shutting down", signal_number)
+            self.shutting_down = True
+            self._last_signal = signal_number
+            self._last_signal_time = now
+        finally:
+            self._shutdown_lock.release()
+
+    def harakiri(self, _signal_number: int, _frame: FrameType | None) -> None:
+        harakiri = self.settings["harakiri"]
+        if self.shutting_down:
+            self.logger.error("Graceful shutdown failed after %s seconds; exiting now", harakiri["shutdown_grace"])
+            os._exit(1)
+        stacks = "\n".join(
+            f"Thread {ident}:\n{''.join(traceback.format_stack(frame))}"
+            for ident, frame in sys._current_frames().items()
+        )
+        self.logger.warning(
+            "No activity for %s seconds, triggering harakiri with grace period of %s seconds",
+            harakiri["timeout"],
+            harakiri["shutdown_grace"],
+        )
+        self.logger.info("Current thread stacks:\n%s", stacks)
+        signal.alarm(harakiri["shutdown_grace"])
+        self.shutting_down = True
+        raise HarakiriInterrupt()
+
+    # --- running --------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve requests until a shutdown signal (or harakiri) stops the loop."""
+        self.logger.info("Service %r server starting up, soa-core version %s", self.service_name, _version())
+        self.setup()
+        if self.heartbeat is not None:
+            self.heartbeat.create()
+        previous_handlers = {
+            signal.SIGINT: signal.signal(signal.SIGINT, self.handle_shutdown_signal),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, self.handle_shutdown_signal),
+            signal.SIGALRM: signal.signal(signal.SIGALRM, self.harakiri),
+        }
+        harakiri_timeout = self.settings["harakiri"]["timeout"]
+        transient_failures = 0
+        try:
+            while not self.shutting_down:
+                if harakiri_timeout:
+                    signal.alarm(harakiri_timeout)
+                try:
+                    self.handle_next_request()
+                    transient_failures = 0
+                except TransientTransportError as exc:
+                    transient_failures += 1
+                    if transient_failures > 5:
+                        self.logger.exception("Giving up after %s transport failures in a row", transient_failures)
+                        break
+                    self.logger.warning("Transport error (attempt %s): %s", transient_failures, exc)
+                    time.sleep((2**transient_failures + random.random()) / 4)
+                except HarakiriInterrupt:
+                    self.logger.error("Harakiri interrupted the server outside a job; shutting down")
+                    break
+                except SOAError:
+                    # Not transient, and not a malformed message (those are answered or dropped in
+                    # handle_next_request): the configuration or a plugin is broken.
+                    self.logger.exception("Unhandled server error; shutting down")
+                    break
+        finally:
+            signal.alarm(0)
+            for signal_number, handler in previous_handlers.items():
+                signal.signal(signal_number, handler)
+            try:
+                self.teardown()
+            finally:
+                self.transport.close()
+                if self.heartbeat is not None:
+                    self.heartbeat.delete()
+                self.logger.info("Service %r server shut down", self.service_name)
+
+    @classmethod
+    def initialize(cls, settings: ServerSettings) -> type[Server]:
+        """Hook to return a different (e.g. patched) class before the server is built."""
+        return cls
+
+    @classmethod
+    def pre_fork(cls) -> None:
+        """Runs once in the parent process before worker processes are forked."""
+
+    @classmethod
+    def main(cls, forked_process_id: int | None = None) -> None:
+        """Command-line entry point: ``-s/--settings MODULE`` (unless ``use_django``), ``-d/--daemon``."""
+        parser = argparse.ArgumentParser(description=f"Server for the {cls.service_name} SOA service")
+        parser.add_argument("-d", "--daemon", action="store_true", help="run the server process as a daemon")
+        if not cls.use_django:
+            parser.add_argument("-s", "--settings", required=True, help="the settings module to use")
+        args, _unknown = parser.parse_known_args()
+        if args.daemon:
+            pid = os.fork()
+            if pid:
+                print(f"PID={pid}")
+                sys.exit(0)
+        if cls.use_django:
+            from django.conf import settings as django_settings
+
+            raw_settings = django_settings.SOA_SERVER_SETTINGS
+        else:
+            import importlib
+
+            module = importlib.import_module(args.settings)
+            raw_settings = getattr(module, "SOA_SERVER_SETTINGS", None) or module.settings
+        settings = cls.settings_class(raw_settings)
+        PySOALogContextFilter.set_service_name(cls.service_name or "unknown")
+        logging.config.dictConfig(dict(settings["logging"]))
+        cls.initialize(settings)(settings, forked_process_id).run()
+
+
+def _version() -> str:
+    from pysoa.version import __version__
+
+    return __version__
+
+
+class _FunctionAction:
+    """Adapts a plain function ``f(request) -> body dict | ActionResponse`` to the action protocol."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable[[EnrichedActionRequest], Any]) -> None:
+        self.function = function
+
+    def __call__(self, request: EnrichedActionRequest) -> ActionResponse:
+        result = self.function(request)
+        if isinstance(result, ActionResponse):
+            return result
+        return ActionResponse(request.action, body=result if result is not None else {})
+
+
+def _action_factory(target: Any) -> Callable[[Any], Any]:
+    """Turn an ``action_class_map`` value into ``factory(settings) -> callable(request)``."""
+    if isinstance(target, type):
+        return target  # a class: instantiated with the settings per call, as PySOA does
+    if _is_request_function(target):
+        adapted = _FunctionAction(target)
+        return lambda _settings: adapted
+    factory: Callable[[Any], Any] = target  # a factory callable (PySOA's contract): factory(settings) -> action
+    return factory
+
+
+def _is_request_function(target: Any) -> bool:
+    """Whether ``target`` is an action function (takes the request) rather than a factory (takes settings).
+
+    Functions decorated with :func:`pysoa.server.action.action_function`, or whose first parameter
+    is named ``request`` or ``action_request``, are action functions.
+    """
+    if getattr(target, "__soa_action_function__", False):
+        return True
+    import inspect
+
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        return False
+    try:
+        parameters = list(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(parameters) and parameters[0] in ("request", "action_request")

@@ -1,0 +1,180 @@
+"""The local transport: the client runs the server in its own process, synchronously.
+
+By default every request and response goes through the serializer (MessagePack unless another
+is named), so a test fails on a value that would not survive a real transport. Set
+``serialize: False`` to pass dicts by reference instead (faster, but hides such bugs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from typing import Any
+
+from conformity import fields
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.serializer.base import Serializer
+from pysoa.common.settings import resolve_python_path
+from pysoa.common.transport.base import NO_MESSAGE, ClientTransport, ReceivedMessage, ServerTransport
+from pysoa.errors import ConfigurationError, InvalidMessageError, MessageReceiveTimeout, MessageTooLarge
+from pysoa.plugins import get_plugin_manager
+
+__all__ = ["LocalClientTransport", "LocalServerTransport"]
+
+_DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+
+
+class LocalServerTransport(ServerTransport):
+    """The server side of the local transport. It only works when a :class:`LocalClientTransport` owns it."""
+
+    name = "local"
+    settings_schema = fields.Dictionary({})
+
+    def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, instance_index: int = 1) -> None:
+        super().__init__(service_name, metrics, instance_index)
+        self._client: LocalClientTransport | None = None
+        self._pending: ReceivedMessage | None = None
+
+    def receive_request_message(self) -> ReceivedMessage:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            if self._client is None:
+                raise ConfigurationError(
+                    "The local server transport cannot be used alone: a LocalClientTransport runs the server"
+                )
+            raise MessageReceiveTimeout("No request is waiting")
+        return pending
+
+    def send_response_message(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
+        if self._client is None:
+            raise ConfigurationError("The local server transport has no client to answer")
+        self._client._deliver(request_id, meta, body)
+
+
+_SETTINGS_SCHEMA = fields.Dictionary(
+    {
+        "server_class": fields.Any(
+            fields.UnicodeString(description="'package.module:ServerClass'"),
+            fields.ObjectInstance(type, description="The server class itself"),
+        ),
+        "server_settings": fields.Any(
+            fields.SchemalessDictionary(key_type=fields.UnicodeString(), description="The server's settings"),
+            fields.UnicodeString(description="'package.module' (its SOA_SERVER_SETTINGS) or 'package.module:NAME'"),
+        ),
+        "serialize": fields.Boolean(description="Send every message through the serializer (default true)"),
+        "serializer": fields.UnicodeString(description="Serializer plugin name (default 'msgpack')"),
+        "maximum_message_size_in_bytes": fields.Integer(gt=0, description="Largest message (serialized)"),
+    },
+    optional_keys=("server_settings", "serialize", "serializer", "maximum_message_size_in_bytes"),
+)
+
+
+def _load_server_settings(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if ":" in value:
+        settings = resolve_python_path(value)
+    else:
+        module = importlib.import_module(value)
+        settings = getattr(module, "SOA_SERVER_SETTINGS", None) or getattr(module, "settings", None)
+    if not isinstance(settings, Mapping):
+        raise ConfigurationError(f"server_settings {value!r} does not name a settings dict")
+    return dict(settings)
+
+
+class LocalClientTransport(ClientTransport):
+    """Builds the server in-process and hands it each request synchronously."""
+
+    name = "local"
+    settings_schema = _SETTINGS_SCHEMA
+
+    def __init__(
+        self,
+        service_name: str,
+        metrics: MetricsRecorder | None = None,
+        server_class: type | str | None = None,
+        server_settings: Mapping[str, Any] | str | None = None,
+        serialize: bool = True,
+        serializer: str = "msgpack",
+        maximum_message_size_in_bytes: int = _DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        super().__init__(service_name, metrics)
+        from pysoa.server.server import Server
+
+        if server_class is None:
+            raise ConfigurationError("The local transport needs 'server_class'")
+        cls = resolve_python_path(server_class) if isinstance(server_class, str) else server_class
+        if not isinstance(cls, type) or not issubclass(cls, Server):
+            raise ConfigurationError(f"server_class {server_class!r} is not a pysoa Server subclass")
+        if cls.service_name != service_name:
+            raise ConfigurationError(
+                f"server_class {cls.__name__} serves {cls.service_name!r}, but this transport is for {service_name!r}"
+            )
+        # Copy rather than mutate the caller's settings (PySOA overwrote them in place).
+        settings = _load_server_settings(server_settings)
+        settings["transport"] = {"name": "local"}
+        self.server = cls(settings)
+        self._server_transport = LocalServerTransport(service_name, metrics)
+        self._server_transport._client = self
+        self.server.transport = self._server_transport
+        self.server._skip_django_database_cleanup = True
+
+        self._serializer: Serializer | None = None
+        if serialize:
+            self._serializer = get_plugin_manager().serializer(serializer)(
+                max_message_size_in_bytes=maximum_message_size_in_bytes
+            )
+        self.maximum_message_size_in_bytes = maximum_message_size_in_bytes
+        # The server is not thread-safe; requests from several threads run one at a time.
+        self._server_lock = threading.Lock()
+        # Responses per sending thread, so that one thread never takes another's response.
+        self._responses: defaultdict[int, deque[tuple[Any, Any, Any]]] = defaultdict(deque)
+        self._sending_thread = 0
+        self.server.setup()
+
+    def _encode(self, message: dict[str, Any]) -> Any:
+        if self._serializer is None:
+            return message
+        blob = self._serializer.dict_to_blob(message)
+        if len(blob) > self.maximum_message_size_in_bytes:
+            raise MessageTooLarge(len(blob))
+        return blob
+
+    def _decode(self, blob: Any) -> dict[str, Any]:
+        if self._serializer is None:
+            message: dict[str, Any] = blob
+            return message
+        return self._serializer.blob_to_dict(blob)
+
+    def send_request_message(
+        self,
+        request_id: Any,
+        meta: dict[str, Any],
+        body: dict[str, Any],
+        message_expiry_in_seconds: float | None = None,
+    ) -> None:
+        request = self._decode(self._encode({"request_id": request_id, "meta": meta, "body": body}))
+        thread = threading.get_ident()
+        with self._server_lock:
+            self._server_transport._pending = ReceivedMessage(request["request_id"], request["meta"], request["body"])
+            self._sending_thread = thread
+            self.server.handle_next_request()
+
+    def _deliver(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
+        """Called by the server (under the server lock) with its response."""
+        self._responses[self._sending_thread].append((request_id, meta, self._encode(body)))
+
+    def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
+        queue = self._responses.get(threading.get_ident())
+        if not queue:
+            return NO_MESSAGE
+        request_id, meta, blob = queue.popleft()
+        body = self._decode(blob)
+        if not isinstance(body, dict):
+            raise InvalidMessageError("The response body is not a dict")
+        return ReceivedMessage(request_id, meta, body)
