@@ -27,7 +27,7 @@ from pysoa.errors import (
 from pysoa.server.types import get_switch
 from pysoa.version import __version_info__
 
-__all__ = ["Client", "FutureSOAResponse", "ServiceHandler"]
+__all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]
 
 _T = TypeVar("_T")
 _UNSET: Any = object()
@@ -76,6 +76,22 @@ class FutureSOAResponse:
 
     def done(self) -> bool:
         return self._result is not _UNSET or self._exception is not None
+
+
+class PendingJob:
+    """A job that was sent and whose response can be waited for (or abandoned)."""
+
+    __slots__ = ("handler", "request_id")
+
+    def __init__(self, handler: ServiceHandler, request_id: Any) -> None:
+        self.handler = handler
+        self.request_id = request_id
+
+    def wait(self, timeout: float | None) -> JobResponse:
+        return self.handler.wait_for(self.request_id, timeout)
+
+    def abandon(self) -> None:
+        self.handler.abandon(self.request_id)
 
 
 class ServiceHandler:
@@ -332,6 +348,11 @@ class Client:
             raise ValueError("A job needs at least one action")
         return {"control": control, "context": new_context, "actions": action_dicts}
 
+    def _send_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> PendingJob:
+        """Send one job expecting a response. Every call method goes through here (test stubs hook in here)."""
+        handler = self._get_handler(service_name)
+        return PendingJob(handler, handler.send_request(job, timeout))
+
     # --- non-blocking primitives ---------------------------------------------------------------------
 
     def send_request(
@@ -386,14 +407,13 @@ class Client:
         context: Mapping[str, Any] | None = None,
         control_extra: Mapping[str, Any] | None = None,
     ) -> FutureSOAResponse:
-        handler = self._get_handler(service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
-        request_id = handler.send_request(job, timeout)
+        pending = self._send_job(service_name, job, timeout)
 
         def get_response(wait_timeout: float | None) -> JobResponse:
-            response = handler.wait_for(request_id, wait_timeout or timeout)
+            response = pending.wait(wait_timeout or timeout)
             _raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
@@ -455,14 +475,13 @@ class Client:
         With ``catch_transport_errors`` a transport error takes the place of that job's response
         instead of being raised.
         """
-        sent: list[tuple[ServiceHandler, Any] | TransportError] = []
+        sent: list[PendingJob | TransportError] = []
         for job in jobs:
             try:
-                handler = self._get_handler(job["service_name"])
                 body = self._make_job(
                     job["actions"], switches, correlation_id, continue_on_error, context, control_extra, timeout, False
                 )
-                sent.append((handler, handler.send_request(body, timeout)))
+                sent.append(self._send_job(job["service_name"], body, timeout))
             except TransportError as exc:
                 if not catch_transport_errors:
                     _abandon_all(sent)
@@ -477,10 +496,9 @@ class Client:
                 if isinstance(item, TransportError):
                     results.append(item)
                     continue
-                handler, request_id = item
                 remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
                 try:
-                    results.append(handler.wait_for(request_id, remaining))
+                    results.append(item.wait(remaining))
                 except TransportError as exc:
                     if not catch_transport_errors:
                         _abandon_all(sent[index + 1 :])
@@ -606,7 +624,7 @@ def _raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_actio
             raise CallActionError(failed)
 
 
-def _abandon_all(sent: Iterable[tuple[ServiceHandler, Any] | TransportError]) -> None:
+def _abandon_all(sent: Iterable[PendingJob | TransportError]) -> None:
     for item in sent:
         if not isinstance(item, TransportError):
-            item[0].abandon(item[1])
+            item.abandon()
