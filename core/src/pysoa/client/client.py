@@ -7,6 +7,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -38,28 +39,43 @@ class FutureSOAResponse:
 
     ``result()`` blocks until the response arrives (or the call's timeout passes). A
     :class:`MessageReceiveTimeout` is raised but not remembered, so ``result()`` may be called
-    again; any other outcome, success or error, is remembered.
+    again and still get the response; any other outcome, success or error, is remembered. Once a
+    future that timed out is dropped, its response, should it come, is discarded.
     """
 
-    def __init__(self, get_response: Callable[[float | None], Any]) -> None:
+    def __init__(
+        self,
+        get_response: Callable[[float | None, bool], Any],
+        abandon: Callable[[], None] | None = None,
+    ) -> None:
         self._get_response = get_response
+        self._abandon = abandon
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._result: Any = _UNSET
         self._exception: BaseException | None = None
         self._lock = threading.Lock()
 
     def result(self, timeout: float | None = None) -> Any:
+        return self._resolve(timeout, give_up_on_timeout=False)
+
+    def _resolve(self, timeout: float | None, give_up_on_timeout: bool) -> Any:
+        """Wait for the outcome; with ``give_up_on_timeout`` a timeout also abandons the request."""
         with self._lock:
             if self._exception is not None:
                 raise self._exception
             if self._result is not _UNSET:
                 return self._result
             try:
-                self._result = self._get_response(timeout)
+                self._result = self._get_response(timeout, give_up_on_timeout)
             except MessageReceiveTimeout:
+                if not give_up_on_timeout and self._abandon is not None and self._finalizer is None:
+                    self._finalizer = weakref.finalize(self, self._abandon)
                 raise
             except Exception as exc:
                 self._exception = exc
                 raise
+            if self._finalizer is not None:
+                self._finalizer.detach()
             return self._result
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
@@ -87,8 +103,8 @@ class PendingJob:
         self.handler = handler
         self.request_id = request_id
 
-    def wait(self, timeout: float | None) -> JobResponse:
-        return self.handler.wait_for(self.request_id, timeout)
+    def wait(self, timeout: float | None, give_up_on_timeout: bool = True) -> JobResponse:
+        return self.handler.wait_for(self.request_id, timeout, give_up_on_timeout)
 
     def abandon(self) -> None:
         self.handler.abandon(self.request_id)
@@ -183,10 +199,12 @@ class ServiceHandler:
         self._outstanding.pop(request_id, None)
         self._ready.pop(request_id, None)
 
-    def wait_for(self, request_id: Any, timeout: float | None = None) -> JobResponse:
+    def wait_for(self, request_id: Any, timeout: float | None = None, give_up_on_timeout: bool = True) -> JobResponse:
         """Block until the response to ``request_id`` arrives; raise :class:`MessageReceiveTimeout` after ``timeout``.
 
-        ``timeout`` ``None`` means the transport's own receive timeout for each read.
+        ``timeout`` ``None`` means the transport's own receive timeout for each read. With
+        ``give_up_on_timeout`` a timeout also abandons the request; otherwise its response is
+        still kept for a later wait.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         ready = self._ready
@@ -202,12 +220,14 @@ class ServiceHandler:
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self.abandon(request_id)
+                    if give_up_on_timeout:
+                        self.abandon(request_id)
                     raise MessageReceiveTimeout(f"Timed out waiting for a response from {self.service_name}")
             try:
                 got_id, got = self._receive_stack(remaining)
             except MessageReceiveTimeout:
-                self.abandon(request_id)
+                if give_up_on_timeout:
+                    self.abandon(request_id)
                 raise
             if got is None:
                 # The transport has nothing outstanding for this thread: the response cannot come.
@@ -412,14 +432,14 @@ class Client:
         )
         pending = self._send_job(service_name, job, timeout)
 
-        def get_response(wait_timeout: float | None) -> JobResponse:
-            response = pending.wait(wait_timeout or timeout)
+        def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> JobResponse:
+            response = pending.wait(wait_timeout or timeout, give_up_on_timeout)
             _raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
             return response
 
-        return FutureSOAResponse(get_response)
+        return FutureSOAResponse(get_response, pending.abandon)
 
     def call_action_future(
         self,
@@ -448,13 +468,13 @@ class Client:
             control_extra=control_extra,
         )
 
-        def get_response(wait_timeout: float | None) -> ActionResponse | list[Error]:
-            response: JobResponse = future.result(wait_timeout)
+        def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> ActionResponse | list[Error]:
+            response: JobResponse = future._resolve(wait_timeout, give_up_on_timeout)
             if response.errors:
                 return response.errors  # only reached with raise_job_errors=False
             return response.actions[0]
 
-        return FutureSOAResponse(get_response)
+        return FutureSOAResponse(get_response, future._abandon)
 
     def call_jobs_parallel_future(
         self,
@@ -488,17 +508,27 @@ class Client:
                     raise
                 sent.append(exc)
 
-        def get_response(wait_timeout: float | None) -> list[JobResponse | TransportError]:
+        # Responses already received survive a timed-out result(), so that a later result() can finish.
+        results: list[JobResponse | TransportError] = []
+
+        def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> list[JobResponse | TransportError]:
             wait = wait_timeout or timeout
             deadline = None if wait is None else time.monotonic() + wait
-            results: list[JobResponse | TransportError] = []
-            for index, item in enumerate(sent):
+            for index in range(len(results), len(sent)):
+                item = sent[index]
                 if isinstance(item, TransportError):
                     results.append(item)
                     continue
                 remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
                 try:
-                    results.append(item.wait(remaining))
+                    results.append(item.wait(remaining, give_up_on_timeout))
+                except MessageReceiveTimeout as exc:
+                    if not give_up_on_timeout:
+                        raise
+                    if not catch_transport_errors:
+                        _abandon_all(sent[index + 1 :])
+                        raise
+                    results.append(exc)
                 except TransportError as exc:
                     if not catch_transport_errors:
                         _abandon_all(sent[index + 1 :])
@@ -513,9 +543,9 @@ class Client:
                         self._expand(
                             result.actions, expansions, timeout, switches, correlation_id, context, control_extra
                         )
-            return results
+            return list(results)
 
-        return FutureSOAResponse(get_response)
+        return FutureSOAResponse(get_response, lambda: _abandon_all(sent))
 
     def call_actions_parallel_future(
         self,
@@ -545,8 +575,10 @@ class Client:
             control_extra=control_extra,
         )
 
-        def get_response(wait_timeout: float | None) -> Generator[ActionResponse | list[Error] | TransportError]:
-            results = future.result(wait_timeout)
+        def get_response(
+            wait_timeout: float | None, give_up_on_timeout: bool
+        ) -> Generator[ActionResponse | list[Error] | TransportError]:
+            results = future._resolve(wait_timeout, give_up_on_timeout)
             items: list[ActionResponse | list[Error] | TransportError] = []
             for result in results:
                 if isinstance(result, TransportError):
@@ -557,7 +589,7 @@ class Client:
                     items.append(result.actions[0])
             return (item for item in items)
 
-        return FutureSOAResponse(get_response)
+        return FutureSOAResponse(get_response, future._abandon)
 
     # --- blocking calls ----------------------------------------------------------------------------------
 
@@ -568,23 +600,25 @@ class Client:
         does (unless ``raise_action_errors`` / ``raise_job_errors`` are false; with job errors not
         raised, the list of job :class:`Error` objects is returned instead).
         """
-        return self.call_action_future(service_name, action, body, **kwargs).result()
+        return self.call_action_future(service_name, action, body, **kwargs)._resolve(None, give_up_on_timeout=True)
 
     def call_actions(
         self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
     ) -> Any:
         """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`."""
-        return self.call_actions_future(service_name, actions, **kwargs).result()
+        return self.call_actions_future(service_name, actions, **kwargs)._resolve(None, give_up_on_timeout=True)
 
     def call_actions_parallel(
         self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
     ) -> Any:
         """Call several actions at once, each as its own job; returns their responses in input order."""
-        return self.call_actions_parallel_future(service_name, actions, **kwargs).result()
+        return self.call_actions_parallel_future(service_name, actions, **kwargs)._resolve(
+            None, give_up_on_timeout=True
+        )
 
     def call_jobs_parallel(self, jobs: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any:
         """Call several jobs (``{'service_name': ..., 'actions': [...]}``) at once; responses in input order."""
-        return self.call_jobs_parallel_future(jobs, **kwargs).result()
+        return self.call_jobs_parallel_future(jobs, **kwargs)._resolve(None, give_up_on_timeout=True)
 
     # --- expansions ------------------------------------------------------------------------------------
 
