@@ -23,7 +23,8 @@ def test_correlation_id_is_generated_when_absent() -> None:
     client = local_client()
     first = client.call_action("example", "context").body["context"]["correlation_id"]
     second = client.call_action("example", "context").body["context"]["correlation_id"]
-    assert isinstance(first, str) and len(first) >= 16
+    assert isinstance(first, str)
+    assert len(first) >= 16
     assert first != second
 
 

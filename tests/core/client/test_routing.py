@@ -51,7 +51,8 @@ def test_futures_resolved_out_of_order_get_their_own_responses(client: Client) -
     # Waiting for the slow one first receives the fast one's reply, which must be kept for it.
     assert slow.result().body == {"n": 1}
     assert fast.result().body == {"n": 2}
-    assert fast.done() and slow.done()
+    assert fast.done()
+    assert slow.done()
 
 
 def test_parallel_results_are_in_input_order(client: Client) -> None:

@@ -112,7 +112,8 @@ def test_unhandled_exception_is_a_server_error_with_traceback(client: Client) ->
     (error,) = response.errors
     assert error.code == "SERVER_ERROR"
     assert error.message == "Internal server error: boom"
-    assert error.traceback is not None and "ZeroDivisionError" in error.traceback
+    assert error.traceback is not None
+    assert "ZeroDivisionError" in error.traceback
     assert error.is_caller_error is False
 
 
@@ -191,7 +192,8 @@ def test_status_health_checks_report_errors_and_warnings() -> None:
 def test_introspect_all_actions(client: Client) -> None:
     body = client.call_action("example", "introspect").body
     assert body["documentation"] == "A service for tests."
-    assert "square" in body["action_names"] and "status" in body["action_names"]
+    assert "square" in body["action_names"]
+    assert "status" in body["action_names"]
     assert body["action_names"] == sorted(body["action_names"])
     square = body["actions"]["square"]
     assert square["documentation"] == "Squares a number."
