@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src)
+SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src examples/example_service/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src)
 DISTS := ./core $(patsubst %,./%,$(wildcard plugins/*)) ./examples/example_service
 
 .PHONY: venv demo test lint typecheck pytest bench clean

@@ -14,8 +14,8 @@ from pysoa.client import Client
 
 
 def _show(title: str, value: Any) -> None:
-    print(f"\n== {title}")  # noqa: T201
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))  # noqa: T201
+    print(f"\n== {title}")
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 def run_calls(client: Client) -> None:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             }
         }
     )
-    print("The example service over the local transport (in this process)")  # noqa: T201
+    print("The example service over the local transport (in this process)")
     run_calls(client)
 
 
