@@ -1,0 +1,3 @@
+"""Plugins for test runners."""
+
+from __future__ import annotations
