@@ -213,7 +213,8 @@ class PluginManager:
         try:
             registered = self._pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"Plugin {source.label} has an invalid hook implementation: {exc}") from exc
+            details = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise PluginError(f"Plugin {source.label} has an invalid hook implementation: {details}") from exc
         except ValueError as exc:
             raise PluginError(f"Cannot register plugin {source.label}: {exc}") from exc
         if registered is not None:
