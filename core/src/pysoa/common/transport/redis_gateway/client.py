@@ -1,0 +1,23 @@
+"""PySOA's ``pysoa.common.transport.redis_gateway.client`` path, served by the soa-redis plugin.
+
+Settings written for PySOA (``{'path': 'pysoa.common.transport.redis_gateway.client:RedisClientTransport'}``)
+keep working when soa-redis is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RedisClientTransport"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisClientTransport":
+        try:
+            from soa_redis import client
+        except ImportError as exc:
+            raise ImportError(
+                "RedisClientTransport is provided by the soa-redis plugin: pip install soa-redis"
+            ) from exc
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
