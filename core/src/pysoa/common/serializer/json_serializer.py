@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["JSONSerializer"]
+__all__ = ["JSONSerializer"]  # noqa: F822  (served lazily by __getattr__)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RedisClientTransport"]
+__all__ = ["RedisClientTransport"]  # noqa: F822  (served lazily by __getattr__)
 
 
 def __getattr__(name: str) -> Any:
