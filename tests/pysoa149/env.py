@@ -51,6 +51,9 @@ _REQUIREMENTS = (
     "msgpack==0.6.2",
     "pytz>=2019.1",
     "six>=1.10",
+    # Not a PySOA requirement: redis-py 3.5 uses it when present. The benchmark compares soa-core (which has it)
+    # with PySOA, so PySOA gets the same C parser; the interop tests do not depend on it.
+    "hiredis==3.5.0",
 )
 _BUILD_REQUIREMENTS = ("Cython==0.29.37", "wheel")
 _MSGPACK_SDIST = "msgpack==0.6.2"
@@ -61,7 +64,7 @@ _MSGPACK_CFLAGS = (
     "-D_PyFloat_Unpack4=PyFloat_Unpack4 -D_PyFloat_Unpack8=PyFloat_Unpack8"
 )
 # Bump when the build steps change, so existing venvs are rebuilt.
-_RECIPE_REVISION = "1"
+_RECIPE_REVISION = "2"
 _MARKER_NAME = ".soa-interop-ready.json"
 _LOCK_NAME = ".lock"
 _STEP_TIMEOUT = 900.0
@@ -112,7 +115,11 @@ def _read_marker(venv: Path) -> dict[str, Any] | None:
 
 
 def pysoa149_env_info() -> dict[str, Any]:
-    """Ensure the venv, then describe it: ``python``, ``pysoa``, ``msgpack_impl`` (``"c"`` or ``"fallback"``)..."""
+    """Ensure the venv, then describe it (for benchmark reports).
+
+    Keys: ``python``, ``pysoa``, ``redis``, ``msgpack``, ``msgpack_impl`` (``"c"`` or ``"fallback"``),
+    ``redis_parser`` (``"HiredisParser"`` or ``"PythonParser"``), ``recipe``.
+    """
     ensure_pysoa149_python()
     info = _read_marker(interop_venv_dir())
     assert info is not None  # ensure_pysoa149_python() just wrote it
@@ -168,6 +175,8 @@ def _run(step: str, command: Sequence[str | os.PathLike[str]], env: dict[str, st
 
 
 def _wipe_except_lock(venv: Path) -> None:
+    # The marker goes first, so a lock-free reader never sees "complete" next to a half-deleted venv.
+    (venv / _MARKER_NAME).unlink(missing_ok=True)
     for entry in venv.iterdir():
         if entry.name == _LOCK_NAME:
             continue
@@ -192,9 +201,10 @@ def _build(venv: Path, log: Log) -> None:
         [
             python,
             "-c",
-            "import json, msgpack, redis, pysoa.version, pysoa.client.client, pysoa.server.server;"
+            "import json, msgpack, redis, redis.connection, pysoa.version, pysoa.client.client, pysoa.server.server;"
             "print(json.dumps({'pysoa': pysoa.version.__version__, 'redis': redis.__version__,"
-            " 'msgpack': '.'.join(map(str, msgpack.version)), 'msgpack_packer': msgpack.Packer.__module__}))",
+            " 'msgpack': '.'.join(map(str, msgpack.version)), 'msgpack_packer': msgpack.Packer.__module__,"
+            " 'redis_parser': redis.connection.DefaultParser.__name__}))",
         ],
     )
     versions = json.loads(probe.strip().splitlines()[-1])
@@ -204,7 +214,7 @@ def _build(venv: Path, log: Log) -> None:
         "recipe": _recipe_id(),
         "python": os.fspath(python),
         "msgpack_impl": "c" if versions["msgpack_packer"] != "msgpack.fallback" else "fallback",
-        **{key: versions[key] for key in ("pysoa", "redis", "msgpack")},
+        **{key: versions[key] for key in ("pysoa", "redis", "msgpack", "redis_parser")},
     }
     if marker["msgpack_impl"] != msgpack_impl:
         raise InteropEnvError(f"msgpack changed while installing PySOA: {marker['msgpack_impl']} != {msgpack_impl}")

@@ -63,17 +63,18 @@ def failed(result: dict[str, Any]) -> dict[str, Any]:
 
 def test_interop_venv_runs_the_real_pysoa_149_isolated_from_the_dev_venv(pysoa149_python: Path) -> None:
     probe = (
-        "import json, msgpack, pysoa, pysoa.version, redis;"
-        "print(json.dumps([pysoa.__file__, pysoa.version.__version__, redis.__version__, msgpack.Packer.__module__]))"
+        "import json, msgpack, pysoa, pysoa.version, redis, redis.connection;"
+        "print(json.dumps([pysoa.__file__, pysoa.version.__version__, redis.__version__, msgpack.Packer.__module__,"
+        " redis.connection.DefaultParser.__name__]))"
     )
     done = subprocess.run(
         [os.fspath(pysoa149_python), "-E", "-s", "-c", probe], capture_output=True, text=True, check=True
     )
-    pysoa_file, version, redis_version, packer_module = json.loads(done.stdout)
+    pysoa_file, version, redis_version, packer_module, redis_parser = json.loads(done.stdout)
     assert Path(pysoa_file).is_relative_to(interop_venv_dir())
     assert (version, redis_version) == ("1.4.9", "3.5.3")
     # The C extension, not the pure-Python fallback: benchmarks against PySOA must give it its real speed.
-    assert packer_module == "msgpack._cmsgpack"
+    assert (packer_module, redis_parser) == ("msgpack._cmsgpack", "HiredisParser")
     assert not Path(sys.prefix).resolve().is_relative_to(interop_venv_dir())
 
 
