@@ -12,6 +12,7 @@ Usage:
     --maximum-message-size-in-bytes N client-side limit; default PySOA's (102400)
     --receive-timeout SECONDS         transport's blocking-read timeout when a call gives none; default 5
     --file PATH                       read the specs from PATH instead of stdin
+    --log-level LEVEL                 stderr logging; default WARNING
 
 Input: a tagged-JSON (tagged_json.py) list of call specs. Output: one line on stdout, a tagged-JSON list with one
 result per spec, in order. Exit status 0 whenever the input could be read, whatever the calls did.
