@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import logging
 import logging.config
 import os
@@ -13,9 +14,9 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
@@ -35,6 +36,7 @@ from pysoa.common.logging import (
     set_logging_action_name,
     set_logging_request_context,
 )
+from pysoa.common.settings import resolve_python_path
 from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
 from pysoa.errors import (
     ActionError,
@@ -46,6 +48,7 @@ from pysoa.errors import (
     SOAError,
     TransientTransportError,
 )
+from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
@@ -60,7 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HarakiriInterrupt", "Server"]
 
-_OLD_CLIENT_VERSION = (0, 40, 0)
+_T = TypeVar("_T")
 
 
 class HarakiriInterrupt(BaseException):
@@ -129,6 +132,10 @@ class Server:
         self._action_factories: dict[str, Any] = {}
         self._default_status_action = make_default_status_action_class(type(self))
         self._client: Client | None = None
+        self._coroutine_middleware = [
+            resolve_python_path(m["path"])(**m.get("kwargs", {})) for m in settings["coroutine_middleware"]
+        ]
+        self._event_loop = AsyncEventLoopThread()
 
         self.shutting_down = False
         self._shutdown_lock = threading.Lock()
@@ -197,6 +204,14 @@ class Server:
             return client_class(self.settings["client_routing"], context=new_context, **kwargs)
         return self.client.with_context(new_context)
 
+    def run_coroutine(self, coroutine: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
+        """Schedule ``coroutine`` on the server's event loop thread (started on first use)."""
+        for middleware in self._coroutine_middleware:
+            middleware.before_run_coroutine()
+        for middleware in reversed(self._coroutine_middleware):
+            coroutine = middleware.coroutine(coroutine)
+        return self._event_loop.run_coroutine(coroutine)
+
     # --- one job ----------------------------------------------------------------------------------
 
     def process_job(self, job_request: dict[str, Any]) -> JobResponse:
@@ -213,7 +228,7 @@ class Server:
                 context=context,
                 actions=job_request["actions"],
                 client=self.make_client(context),
-                run_coroutine=None,
+                run_coroutine=self.run_coroutine,
             )
             response = self._job_stack(enriched)
         except HarakiriInterrupt:
@@ -531,6 +546,7 @@ class Server:
             try:
                 self.teardown()
             finally:
+                self._event_loop.join()
                 self.transport.close()
                 if self.heartbeat is not None:
                     self.heartbeat.delete()

@@ -35,6 +35,16 @@ class ServerSettings(SOASettings):
         "request_log_success_level": PythonLogLevel(),
         "request_log_error_level": PythonLogLevel(),
         "heartbeat_file": fields.Nullable(fields.UnicodeString(description="{{pid}} and {{fid}} are replaced")),
+        "coroutine_middleware": fields.List(
+            fields.Dictionary(
+                {
+                    "path": fields.UnicodeString(),
+                    "kwargs": fields.SchemalessDictionary(key_type=fields.UnicodeString()),
+                },
+                optional_keys=("kwargs",),
+            ),
+            description="Coroutine middleware for request.run_coroutine, outermost first",
+        ),
         "extra_fields_to_redact": fields.Set(
             fields.UnicodeString(),
             description="Keys whose values are masked in logs, beside the built-in ones",
@@ -77,4 +87,5 @@ class ServerSettings(SOASettings):
         "request_log_error_level": "INFO",
         "heartbeat_file": None,
         "extra_fields_to_redact": set(),
+        "coroutine_middleware": [{"path": "pysoa.server.coroutine:DefaultCoroutineMiddleware"}],
     }
