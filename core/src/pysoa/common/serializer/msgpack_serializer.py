@@ -24,6 +24,8 @@ Decoding choices, for peers other than PySOA:
   as PySOA 1.4 (msgpack 0.6) allowed; a key that is an array or a map is a :class:`DecodeError`.
 * msgpack's standard timestamp extension (-1) decodes as an aware UTC datetime; we never emit it.
 * arrays decode as lists, bin as bytes, str as str (lone surrogates pass through as ``surrogatepass``).
+* Decimal text is parsed by ``Decimal()``, so other ASCII spellings of a number (``1e5``, ``inf``)
+  are accepted as well as ``str(value)``.
 """
 
 from __future__ import annotations
