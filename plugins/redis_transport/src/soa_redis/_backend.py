@@ -1,0 +1,367 @@
+"""Redis I/O: connections (standard hosts or Sentinel masters), the atomic push, the bounded blocking pop.
+
+One :class:`RedisBackend` exists per process per backend settings (:func:`get_backend`), so every
+transport with the same settings shares its connection pools. redis-py exceptions are translated in
+:func:`soa_redis._errors.translate_redis_error`, called only from this module.
+
+Safety rules enforced here:
+
+* no automatic redis-py retries (``Retry(NoBackoff(), 0)``): a retried push could duplicate a
+  message and a retried pop could lose one. The only retry is Sentinel's "no master yet", which
+  happens before anything is sent;
+* each host has two pools: commands use the configured ``socket_timeout``; blocking pops use a
+  pool whose socket timeout is the longest block (:data:`MAX_BLOCK_SECONDS`) plus that, so a
+  socket never times out while Redis may still hand over a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar, cast
+
+import redis
+import redis.exceptions as redis_errors
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError, Sentinel
+
+from pysoa.errors import ConfigurationError
+from soa_redis._config import BackendConfig
+from soa_redis._errors import Direction, translate_redis_error
+from soa_redis._retry import next_delay
+from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
+
+__all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
+
+_logger = logging.getLogger(__name__)
+
+# The longest single BLPOP; longer waits are several BLPOPs. Also sizes the blocking socket timeout.
+MAX_BLOCK_SECONDS: Final = 5.0
+# BLPOP's timeout 0 means "forever"; never ask for less than this.
+MIN_BLOCK_SECONDS: Final = 0.001
+# Added to the longest block for the blocking pool's socket timeout when socket_timeout is tiny.
+_MIN_BLOCK_SOCKET_MARGIN: Final = 1.0
+# Clock offsets older than this are re-measured before they are trusted for expiry checks.
+_CLOCK_MAX_AGE_SECONDS: Final = 300.0
+_RETRY_KWARGS: Final = ("retry", "retry_on_timeout", "retry_on_error")
+
+# KEYS[1] = queue; ARGV = ttl, capacity, frame 1..n. All frames are pushed or none, in one step,
+# so the chunks of one response are contiguous on the list. Returns {pushed (1/0), Redis TIME}:
+# the time lets senders learn the Redis clock without an extra round trip.
+_PUSH_SCRIPT: Final = """
+local count = #ARGV - 2
+local pushed = 0
+if redis.call('LLEN', KEYS[1]) + count <= tonumber(ARGV[2]) then
+    for i = 3, #ARGV do
+        redis.call('RPUSH', KEYS[1], ARGV[i])
+    end
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    pushed = 1
+end
+local now = redis.call('TIME')
+return {pushed, now[1], now[2]}
+"""
+
+
+# Bound on a Sentinel lookup made for housekeeping (clock, eviction check) rather than for a call.
+_HOUSEKEEPING_SECONDS: Final = 5.0
+
+
+def _no_retry() -> Retry:
+    return Retry(NoBackoff(), 0)
+
+
+class _Host:
+    """One Redis (a standard host or a Sentinel master) with its two clients and clock offset."""
+
+    def __init__(self, label: str, command: redis.Redis, blocking: redis.Redis) -> None:
+        self.label = label
+        self.command = command
+        self.blocking = blocking
+        self.push_script = command.register_script(_PUSH_SCRIPT)
+        # Redis time minus local time, and when it was measured (monotonic).
+        self.clock_offset: float | None = None
+        self.clock_measured_at = 0.0
+
+    def record_clock(self, redis_seconds: float, sent_at: float, received_at: float) -> None:
+        # The Redis timestamp was taken somewhere between sending and receiving; assume the middle.
+        self.clock_offset = redis_seconds - (sent_at + received_at) / 2
+        self.clock_measured_at = time.monotonic()
+
+
+def _blocking_socket_timeout(command_timeout: float | None) -> float | None:
+    if command_timeout is None:
+        return None
+    return MAX_BLOCK_SECONDS + max(_MIN_BLOCK_SOCKET_MARGIN, float(command_timeout))
+
+
+def _strip_retry_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
+    dropped = [name for name in _RETRY_KWARGS if name in kwargs]
+    if dropped:
+        _logger.warning(
+            "Ignoring %s in %s: automatic Redis retries could lose or duplicate messages", ", ".join(dropped), where
+        )
+    return {key: value for key, value in kwargs.items() if key not in _RETRY_KWARGS}
+
+
+T = TypeVar("T")
+
+
+class RedisBackend:
+    """The Redis hosts of one backend configuration, in configuration order."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._hosts: list[_Host] | None = None
+        self._round_robin: RoundRobin | None = None
+        self._sentinel: Sentinel | None = None
+        if config.sentinel:
+            self._sentinel = self._make_sentinel()
+            if config.sentinel_services is not None:
+                self._set_hosts([self._master(name) for name in config.sentinel_services])
+        else:
+            pairs = zip(config.hosts, config.labels, strict=True)
+            self._set_hosts([self._standard_host(kwargs, label) for kwargs, label in pairs])
+
+    # --- construction (no I/O) ----------------------------------------------------------------
+
+    def _set_hosts(self, hosts: list[_Host]) -> None:
+        self._round_robin = RoundRobin(len(hosts))
+        self._hosts = hosts
+
+    def _standard_host(self, kwargs: dict[str, Any], label: str) -> _Host:
+        kwargs = _strip_retry_kwargs(kwargs, "connection_kwargs")
+        command_timeout = kwargs.get("socket_timeout")
+        try:
+            command = redis.Redis(**{**kwargs, "retry": _no_retry()})
+            blocking = redis.Redis(
+                **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)}
+            )
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid Redis connection kwargs for {label}: {exc}") from exc
+        return _Host(label, command, blocking)
+
+    def _make_sentinel(self) -> Sentinel:
+        sentinel_kwargs = {**_strip_retry_kwargs(self.config.sentinel_kwargs, "sentinel_kwargs"), "retry": _no_retry()}
+        try:
+            return Sentinel(  # type: ignore[no-untyped-call]
+                [(host["host"], host["port"]) for host in self.config.hosts],
+                sentinel_kwargs=sentinel_kwargs,
+            )
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid sentinel_kwargs: {exc}") from exc
+
+    def _master(self, service: str) -> _Host:
+        assert self._sentinel is not None
+        kwargs = _strip_retry_kwargs(self.config.connection_kwargs, "connection_kwargs")
+        command_timeout = kwargs.get("socket_timeout")
+        try:
+            command = self._sentinel.master_for(service, **{**kwargs, "retry": _no_retry()})  # type: ignore[no-untyped-call]
+            blocking = self._sentinel.master_for(  # type: ignore[no-untyped-call]
+                service,
+                **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)},
+            )
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid Redis connection kwargs for Sentinel master {service!r}: {exc}") from exc
+        return _Host(f"sentinel service {service!r}", command, blocking)
+
+    def _discover_masters(self) -> list[_Host]:
+        # Without configured service names, every master the Sentinels know is a host, in name order
+        # so that every process, asking any Sentinel, builds the same ring.
+        assert self._sentinel is not None
+        errors = []
+        for node in self._sentinel.sentinels:
+            try:
+                masters = node.sentinel_masters()
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                errors.append(f"{exc}")
+                continue
+            if masters:
+                return [self._master(name) for name in sorted(_text(name) for name in masters)]
+        raise MasterNotFoundError("No Sentinel knows any master" + (f": {'; '.join(errors)}" if errors else ""))
+
+    # --- host selection ---------------------------------------------------------------------------
+
+    def _all_hosts(self, direction: Direction, key: str, deadline: float) -> list[_Host]:
+        hosts = self._hosts
+        if hosts is not None:
+            return hosts
+        with self._lock:
+            if self._hosts is None:
+                self._call_with_failover(direction, key, "the Sentinels", deadline, self._discover_masters_and_set)
+            assert self._hosts is not None
+            return self._hosts
+
+    def _discover_masters_and_set(self) -> None:
+        self._set_hosts(self._discover_masters())
+
+    @property
+    def host_count(self) -> int | None:
+        """The number of hosts, or ``None`` while Sentinel masters are not discovered yet."""
+        hosts = self._hosts
+        return None if hosts is None else len(hosts)
+
+    def _pick(self, hosts: list[_Host], key: str) -> int:
+        if len(hosts) == 1:
+            return 0
+        if is_reply_queue_key(key):
+            return reply_queue_host_index(key, len(hosts))
+        assert self._round_robin is not None
+        return self._round_robin.next()
+
+    def known_host_for(self, key: str) -> int | None:
+        """The host for ``key`` (advancing the round-robin for request queues), or ``None`` if that needs I/O."""
+        hosts = self._hosts
+        return None if hosts is None else self._pick(hosts, key)
+
+    def host_for(self, key: str, direction: Direction, deadline: float) -> int:
+        """The host for ``key``; may ask the Sentinels for masters the first time."""
+        return self._pick(self._all_hosts(direction, key, deadline), key)
+
+    def label(self, index: int) -> str:
+        hosts = self._hosts
+        return hosts[index].label if hosts is not None else "(undiscovered)"
+
+    # --- clock --------------------------------------------------------------------------------------
+
+    def clock_offset(self, index: int) -> float | None:
+        """Redis time minus local time for host ``index`` as last measured, without I/O."""
+        hosts = self._hosts
+        return None if hosts is None else hosts[index].clock_offset
+
+    def fresh_clock_offset(self, index: int) -> float | None:
+        """Like :meth:`clock_offset`, re-measured with ``TIME`` when old; ``None`` if Redis will not say."""
+        host = self._all_hosts("receive", "TIME", time.monotonic() + _HOUSEKEEPING_SECONDS)[index]
+        if host.clock_offset is not None and time.monotonic() - host.clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
+            return host.clock_offset
+        sent_at = time.time()
+        try:
+            seconds, microseconds = host.command.time()
+        except redis_errors.RedisError as exc:
+            # An ACL without TIME, or a connection problem the next real command will report.
+            _logger.debug("Cannot read the clock of Redis at %s: %s", host.label, exc)
+            host.clock_measured_at = time.monotonic()
+            return host.clock_offset
+        host.record_clock(seconds + microseconds / 1e6, sent_at, time.time())
+        return host.clock_offset
+
+    # --- the two operations -------------------------------------------------------------------------
+
+    def push(
+        self, index: int, key: str, frames: Sequence[bytes], ttl_seconds: int, capacity: int, deadline: float
+    ) -> bool:
+        """Atomically append all ``frames`` to ``key`` unless that would exceed ``capacity``; refresh its TTL.
+
+        Returns ``False`` when the queue is full. Raises translated errors.
+        """
+        host = self._all_hosts("send", key, deadline)[index]
+
+        def attempt() -> bool:
+            sent_at = time.time()
+            result = host.push_script(keys=[key], args=[ttl_seconds, capacity, *frames])
+            pushed, seconds, microseconds = result
+            host.record_clock(int(seconds) + int(microseconds) / 1e6, sent_at, time.time())
+            return int(pushed) == 1
+
+        return self._call_with_failover("send", key, host.label, deadline, attempt)
+
+    def pop(self, index: int, key: str, timeout: float, deadline: float) -> bytes | None:
+        """BLPOP ``key`` for at most ``min(timeout, MAX_BLOCK_SECONDS)`` seconds; ``None`` if nothing came."""
+        host = self._all_hosts("receive", key, deadline)[index]
+        block = min(timeout, MAX_BLOCK_SECONDS)
+        if block < MIN_BLOCK_SECONDS:
+            return None
+
+        def attempt() -> bytes | None:
+            result = host.blocking.blpop([key], timeout=round(block, 3))
+            if result is None:
+                return None
+            return cast(bytes, result[1])
+
+        return self._call_with_failover("receive", key, host.label, deadline, attempt)
+
+    def _call_with_failover(
+        self, direction: Direction, key: str, where: str, deadline: float, call: Callable[[], T]
+    ) -> T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except MasterNotFoundError as exc:
+                # No master (failover in progress): nothing was sent, so waiting and retrying is safe.
+                delay = next_delay(attempt, self.config.sentinel_failover_retries, deadline - time.monotonic())
+                if delay is None:
+                    raise translate_redis_error(exc, direction, key, where) from exc
+                _logger.info("No Redis master for %s (%s); retrying in %.2f s", where, exc, delay)
+                time.sleep(delay)
+                attempt += 1
+            except redis_errors.RedisError as exc:
+                raise translate_redis_error(exc, direction, key, where) from exc
+
+    # --- diagnostics ------------------------------------------------------------------------------------
+
+    def eviction_policies(self) -> list[tuple[str, str, int]]:
+        """``(host label, maxmemory-policy, maxmemory)`` for each reachable host that would say."""
+        found = []
+        for host in self._all_hosts("receive", "CONFIG", time.monotonic() + _HOUSEKEEPING_SECONDS):
+            policy = _eviction_policy(host)
+            if policy is not None:
+                found.append((host.label, *policy))
+        return found
+
+    def close(self) -> None:
+        hosts = self._hosts or []
+        for host in hosts:
+            for client in (host.command, host.blocking):
+                client.connection_pool.disconnect()
+        if self._sentinel is not None:
+            for node in self._sentinel.sentinels:
+                node.connection_pool.disconnect()
+
+
+def _eviction_policy(host: _Host) -> tuple[str, int] | None:
+    # INFO first: an ACL user for a service rarely has CONFIG, and INFO carries both values.
+    try:
+        info = host.command.info("memory")
+        return _text(info["maxmemory_policy"]), int(info.get("maxmemory", 0))
+    except (redis_errors.RedisError, KeyError, ValueError) as exc:
+        info_error: Exception = exc
+    try:
+        config = {_text(name): _text(value) for name, value in host.command.config_get("maxmemory*").items()}
+        return config["maxmemory-policy"], int(config.get("maxmemory", "0"))
+    except (redis_errors.RedisError, KeyError, ValueError) as exc:
+        _logger.debug("Cannot read maxmemory-policy of Redis at %s: %s; %s", host.label, info_error, exc)
+        return None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+_backends: dict[str, RedisBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def get_backend(config: BackendConfig) -> RedisBackend:
+    """The process-wide backend for these settings (built on first use, without I/O)."""
+    key = config.cache_key
+    backend = _backends.get(key)
+    if backend is None:
+        with _backends_lock:
+            backend = _backends.get(key)
+            if backend is None:
+                backend = _backends[key] = RedisBackend(config)
+    return backend
+
+
+def reset_backends() -> None:
+    """Disconnect and forget every shared backend (tests use it between private Redis servers)."""
+    with _backends_lock:
+        backends = list(_backends.values())
+        _backends.clear()
+    for backend in backends:
+        backend.close()

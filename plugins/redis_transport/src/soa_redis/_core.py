@@ -1,0 +1,163 @@
+"""What the client and server transports share: settings, serializers, encoding, bounded send and receive."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.serializer.base import Serializer
+from pysoa.errors import ConfigurationError, DecodeError, InvalidMessageError, MessageSendError, MessageTooLarge
+from pysoa.plugins import get_plugin_manager
+from soa_redis._backend import MIN_BLOCK_SECONDS, RedisBackend, get_backend
+from soa_redis._config import TransportOptions, backend_config, transport_options
+from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired
+from soa_redis._framing import ChunkAssembly, Frame, FrameError, parse_frame
+from soa_redis._retry import next_delay
+
+__all__ = ["TransportCore"]
+
+_oversize_logger = logging.getLogger("pysoa.transport.oversized_message")
+
+
+class TransportCore:
+    """Settings, serializers and the Redis backend of one transport, plus the steps both sides take."""
+
+    def __init__(
+        self,
+        service_name: str,
+        metrics: MetricsRecorder,
+        settings: Mapping[str, Any],
+        schema: Any,
+        server: bool,
+    ) -> None:
+        errors = schema.errors(dict(settings))
+        if errors:
+            details = "; ".join(f"{e.pointer + ': ' if e.pointer else ''}{e.message}" for e in errors)
+            raise ConfigurationError(f"Invalid Redis transport settings for service {service_name!r}: {details}")
+        self.service_name = service_name
+        self.metrics = metrics
+        self.options: TransportOptions = transport_options(settings, server)
+        self.backend: RedisBackend = get_backend(backend_config(settings))
+        self.role: Final = "server" if server else "client"
+        reference = self.options.default_serializer
+        try:
+            self.default_serializer: Serializer = reference["object"](**reference["kwargs"])
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid default_serializer_config kwargs: {exc}") from exc
+        self._serializers: dict[str, Serializer] = {self.default_serializer.mime_type: self.default_serializer}
+        # The server refuses requests above its maximum before decoding them; a client reads
+        # whatever size of response its servers were configured to send.
+        self._decode_limit = self.options.maximum_message_size_in_bytes if server else None
+
+    def count(self, name: str) -> None:
+        self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()
+
+    # --- serializers ------------------------------------------------------------------------------
+
+    def serializer_for(self, content_type: str | None) -> Serializer:
+        """The serializer for a content type; unknown or absent types fall back to the default (as PySOA)."""
+        if content_type is None:
+            return self.default_serializer
+        serializer = self._serializers.get(content_type)
+        if serializer is None:
+            cls = get_plugin_manager().serializer_for_mime_type(content_type)
+            if cls is None:
+                # Not cached: hostile peers could otherwise grow the cache with made-up types.
+                return self.default_serializer
+            serializer = cls() if self._decode_limit is None else cls(max_message_size_in_bytes=self._decode_limit)
+            self._serializers[content_type] = serializer
+        return serializer
+
+    # --- outgoing ---------------------------------------------------------------------------------
+
+    def encode(self, request_id: Any, meta: dict[str, Any], body: Any, serializer: Serializer) -> bytes:
+        """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O."""
+        payload = serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
+        size = len(payload)
+        if size > self.options.maximum_message_size_in_bytes:
+            self.count("send.too_large")
+            raise MessageTooLarge(
+                size,
+                f"Message of {size} bytes for service {self.service_name!r} exceeds the maximum of "
+                f"{self.options.maximum_message_size_in_bytes} bytes",
+            )
+        threshold = self.options.log_messages_larger_than_bytes
+        if threshold and size > threshold:
+            _oversize_logger.warning(
+                "Oversized message sent for service %s (request %r): %d bytes (warning threshold %d)",
+                self.service_name,
+                request_id,
+                size,
+                threshold,
+            )
+        return payload
+
+    def push(self, index: int, key: str, frames: Sequence[bytes], ttl_seconds: int, deadline: float) -> None:
+        """Push all frames atomically, retrying a full queue with backoff but never past ``deadline``."""
+        capacity = self.options.queue_capacity
+        if len(frames) > capacity:
+            raise MessageSendError(f"Message needs {len(frames)} chunks but Redis queue {key} holds at most {capacity}")
+        attempt = 0
+        while not self.backend.push(index, key, frames, ttl_seconds, capacity, deadline):
+            delay = next_delay(attempt, self.options.queue_full_retries, deadline - time.monotonic())
+            if delay is None:
+                self.count("send.queue_full")
+                raise MessageSendError(
+                    f"Redis queue {key} was full after {attempt} retries "
+                    f"(capacity {capacity}, on {self.backend.label(index)})"
+                )
+            self.count("send.queue_full_retry")
+            time.sleep(delay)
+            attempt += 1
+
+    # --- incoming ---------------------------------------------------------------------------------
+
+    def pop(self, index: int, key: str, deadline: float, longest_block: float | None = None) -> bytes | None:
+        """One bounded BLPOP: at most until ``deadline`` (and ``longest_block``); ``None`` if nothing came."""
+        remaining = deadline - time.monotonic()
+        if remaining < MIN_BLOCK_SECONDS:
+            return None
+        if longest_block is not None:
+            remaining = min(remaining, longest_block)
+        return self.backend.pop(index, key, remaining, deadline)
+
+    def check_frame_size(self, frame: Frame) -> None:
+        if self._decode_limit is not None and len(frame.payload) > self._decode_limit:
+            raise InvalidMessageError(
+                f"Refusing a message of {len(frame.payload)} bytes: the maximum is {self._decode_limit} bytes"
+            )
+
+    def decode(self, frame: Frame, payload: bytes | None = None) -> Any:
+        """Deserialize a frame's payload (or a reassembled one) with the serializer its content type names."""
+        serializer = self.serializer_for(frame.content_type)
+        try:
+            return serializer.blob_to_dict(frame.payload if payload is None else payload)
+        except DecodeError as exc:
+            raise InvalidMessageError(f"Cannot decode {serializer.mime_type} message: {exc}") from exc
+
+    def parse(self, data: bytes) -> Frame:
+        try:
+            return parse_frame(data)
+        except FrameError as exc:
+            raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
+
+    def reassemble(self, first: Frame, index: int, key: str, deadline: float) -> bytes | None:
+        """Read the remaining chunks of a chunked message; ``None`` if they do not all arrive by ``deadline``."""
+        try:
+            assembly = ChunkAssembly(first)
+            while not assembly.complete:
+                data = self.pop(index, key, deadline)
+                if data is None:
+                    return None
+                assembly.add(parse_frame(data))
+            return assembly.payload()
+        except FrameError as exc:
+            raise InvalidMessageError(f"Malformed chunked message: {exc}") from exc
+
+    def is_expired(self, index: int, meta: Mapping[str, Any]) -> bool:
+        # The Redis clock is only needed (and only measured) for messages from soa-core senders.
+        offset = self.backend.fresh_clock_offset(index) if REDIS_EXPIRY_META_KEY in meta else None
+        return is_expired(meta, time.time(), offset)

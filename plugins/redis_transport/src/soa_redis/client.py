@@ -1,0 +1,181 @@
+"""The Redis client transport: sends job requests to ``pysoa:service.<name>``, reads replies from its own queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final
+
+from conformity import fields
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
+from soa_redis._config import CLIENT_SETTINGS_SCHEMA
+from soa_redis._core import TransportCore
+from soa_redis._envelope import (
+    Envelope,
+    make_reply_to,
+    queue_key,
+    redis_ttl_seconds,
+    request_queue_key,
+    split_envelope,
+    stamp_expiry,
+    validate_response,
+    wire_meta,
+)
+from soa_redis._framing import build_frames
+
+__all__ = ["RedisClientTransport"]
+
+_logger = logging.getLogger(__name__)
+
+_NO_MESSAGE: Final = ReceivedMessage(None, None, None)
+# A reply to a request is still expected this long after the request's own expiry (the Redis TTL
+# margin): a server may finish a job it dequeued just in time.
+_REPLY_GRACE_SECONDS: Final = 10.0
+
+
+@dataclass
+class _ThreadState:
+    """One thread's reply queue and the requests it sent whose replies are still expected."""
+
+    reply_to: str
+    reply_key: str
+    # request id -> monotonic time after which no reply is expected any more
+    outstanding: dict[Any, float] = field(default_factory=dict)
+
+    def prune(self, now: float) -> None:
+        expired = [request_id for request_id, until in self.outstanding.items() if until < now]
+        for request_id in expired:
+            del self.outstanding[request_id]
+
+
+def _suppresses_response(body: Any) -> bool:
+    control = body.get("control") if isinstance(body, dict) else None
+    return isinstance(control, dict) and bool(control.get("suppress_response"))
+
+
+class RedisClientTransport(ClientTransport):
+    """Client side of the Redis transport (PySOA 1.4's ``RedisClientTransport``, same wire protocol).
+
+    Each thread using the transport gets its own reply queue,
+    ``service.<name>.<32 hex of this transport>!<thread id hex>``. Settings: see the plugin README.
+    """
+
+    name: ClassVar[str] = "redis"
+    settings_schema: ClassVar[fields.Base] = CLIENT_SETTINGS_SCHEMA
+
+    def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, **kwargs: Any) -> None:
+        super().__init__(service_name, metrics)
+        self._core = TransportCore(service_name, self.metrics, kwargs, CLIENT_SETTINGS_SCHEMA, server=False)
+        self.client_id = uuid.uuid4().hex
+        self._request_key = request_queue_key(service_name)
+        self._local = threading.local()
+
+    def _state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None:
+            reply_to = make_reply_to(self.service_name, self.client_id, get_hex_thread_id())
+            state = self._local.state = _ThreadState(reply_to, queue_key(reply_to))
+        return state
+
+    @property
+    def requests_outstanding(self) -> int:
+        """How many replies the current thread still expects (PySOA's attribute name)."""
+        state = self._state()
+        state.prune(time.monotonic())
+        return len(state.outstanding)
+
+    def send_request_message(
+        self,
+        request_id: Any,
+        meta: dict[str, Any],
+        body: dict[str, Any],
+        message_expiry_in_seconds: float | None = None,
+    ) -> None:
+        if request_id is None:
+            raise InvalidMessageError("No request ID")
+        core, backend, options = self._core, self._core.backend, self._core.options
+        state = self._state()
+        # PySOA treats a zero expiry as "none given"; a negative one is a call already out of time.
+        explicit = bool(message_expiry_in_seconds)
+        expires_in = float(message_expiry_in_seconds or options.message_expiry_in_seconds)
+        if expires_in <= 0:
+            raise MessageSendTimeout(f"The call to {self.service_name!r} has no time left to send a request")
+        deadline = time.monotonic() + expires_in
+
+        wire = wire_meta(meta)
+        wire["reply_to"] = state.reply_to
+        index = backend.known_host_for(self._request_key)
+        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        serializer = core.default_serializer
+        payload = core.encode(request_id, wire, body, serializer)
+        frames = build_frames(payload, options.protocol_version, serializer.mime_type)
+
+        # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
+        if index is None:
+            index = backend.host_for(self._request_key, "send", deadline)
+        core.push(index, self._request_key, frames, redis_ttl_seconds(expires_in, explicit), deadline)
+        if not _suppresses_response(body):
+            state.outstanding[request_id] = time.monotonic() + expires_in + _REPLY_GRACE_SECONDS
+
+    def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
+        state = self._state()
+        state.prune(time.monotonic())
+        if not state.outstanding:
+            return _NO_MESSAGE
+        core = self._core
+        timeout = receive_timeout_in_seconds or core.options.receive_timeout_in_seconds
+        deadline = time.monotonic() + timeout
+        key = state.reply_key
+        index = core.backend.host_for(key, "receive", deadline)
+        while True:
+            data = core.pop(index, key, deadline)
+            if data is None:
+                raise MessageReceiveTimeout(f"No response from {self.service_name!r} within {timeout:.3f} s")
+            envelope = self._read(data, index, key, deadline)
+            if envelope is None:
+                continue
+            request_id, meta, body = envelope.request_id, envelope.meta or {}, envelope.body
+            try:
+                validate_response(envelope)
+            except InvalidMessageError as exc:
+                core.count("receive.invalid_message")
+                if request_id is None:
+                    _logger.warning("Dropped a response without request_id on reply queue %s: %s", key, exc)
+                    continue
+                # A reply to a known request, but unusable: that request gets no other reply.
+                state.outstanding.pop(request_id, None)
+                raise
+            if core.is_expired(index, meta):
+                core.count("receive.expired")
+                _logger.debug("Dropped expired response %r from %s", request_id, self.service_name)
+                state.outstanding.pop(request_id, None)
+                if not state.outstanding:
+                    return _NO_MESSAGE
+                continue
+            state.outstanding.pop(request_id, None)
+            return ReceivedMessage(request_id, meta, body)
+
+    def _read(self, data: bytes, index: int, key: str, deadline: float) -> Envelope | None:
+        """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""
+        core = self._core
+        try:
+            frame = core.parse(data)
+            payload = None
+            if frame.is_chunk:
+                payload = core.reassemble(frame, index, key, deadline)
+                if payload is None:
+                    raise MessageReceiveTimeout(
+                        f"A chunked response from {self.service_name!r} was incomplete at the deadline"
+                    )
+            return split_envelope(core.decode(frame, payload))
+        except InvalidMessageError as exc:
+            # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
+            core.count("receive.invalid_message")
+            _logger.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
+            return None

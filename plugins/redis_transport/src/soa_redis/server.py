@@ -1,0 +1,167 @@
+"""The Redis server transport: reads job requests from ``pysoa:service.<name>``, pushes replies to ``reply_to``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar, Final
+
+from conformity import fields
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.transport.base import ReceivedMessage, ServerTransport
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, TransportError
+from soa_redis._backend import MIN_BLOCK_SECONDS
+from soa_redis._config import SERVER_SETTINGS_SCHEMA
+from soa_redis._core import TransportCore
+from soa_redis._envelope import (
+    CONTENT_TYPE_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
+    is_valid_reply_to,
+    queue_key,
+    redis_ttl_seconds,
+    request_queue_key,
+    split_envelope,
+    stamp_expiry,
+    validate_request,
+    wire_meta,
+)
+from soa_redis._framing import (
+    CHUNKING_PROTOCOL_VERSION,
+    DEFAULT_PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOL_VERSIONS,
+    build_frames,
+    needs_chunks,
+)
+
+__all__ = ["RedisServerTransport"]
+
+_logger = logging.getLogger(__name__)
+
+# With several hosts a worker blocks on one at a time; short blocks keep requests on the other
+# hosts from waiting long.
+_MULTI_HOST_BLOCK_SECONDS: Final = 0.5
+
+
+class RedisServerTransport(ServerTransport):
+    """Server side of the Redis transport (PySOA 1.4's ``RedisServerTransport``, same wire protocol).
+
+    Replies use the protocol version and content type of the request they answer. Malformed
+    requests raise :class:`~pysoa.errors.InvalidMessageError` (with ``request_id`` and ``meta`` only
+    when a valid reply queue exists); expired requests are dropped. Settings: see the plugin README.
+    """
+
+    name: ClassVar[str] = "redis"
+    settings_schema: ClassVar[fields.Base] = SERVER_SETTINGS_SCHEMA
+
+    def __init__(
+        self, service_name: str, metrics: MetricsRecorder | None = None, instance_index: int = 1, **kwargs: Any
+    ) -> None:
+        super().__init__(service_name, metrics, instance_index)
+        self._core = TransportCore(service_name, self.metrics, kwargs, SERVER_SETTINGS_SCHEMA, server=True)
+        self._request_key = request_queue_key(service_name)
+        self._checked_backend = False
+
+    # --- receiving ------------------------------------------------------------------------------
+
+    def receive_request_message(self) -> ReceivedMessage:
+        if not self._checked_backend:
+            self._checked_backend = True
+            self._check_backend()
+        core = self._core
+        deadline = time.monotonic() + core.options.receive_timeout_in_seconds
+        key = self._request_key
+        while deadline - time.monotonic() >= MIN_BLOCK_SECONDS:
+            # Each receive moves to the next host (PySOA's round-robin), so every host is served.
+            index = core.backend.host_for(key, "receive", deadline)
+            several = (core.backend.host_count or 1) > 1
+            data = core.pop(index, key, deadline, _MULTI_HOST_BLOCK_SECONDS if several else None)
+            if data is None:
+                continue
+            message = self._interpret(data, index)
+            if message is not None:
+                return message
+        raise MessageReceiveTimeout(f"No request for {self.service_name!r} arrived")
+
+    def _interpret(self, data: bytes, index: int) -> ReceivedMessage | None:
+        """Turn a frame into a request; ``None`` if it expired. Raises :class:`InvalidMessageError`."""
+        core = self._core
+        try:
+            frame = core.parse(data)
+            if frame.is_chunk:
+                raise InvalidMessageError("Chunked requests are not supported")
+            core.check_frame_size(frame)
+            envelope = split_envelope(core.decode(frame))
+            meta = envelope.meta
+            if meta is not None:
+                if core.is_expired(index, meta):
+                    core.count("receive.expired")
+                    _logger.debug("Dropped an expired request %r", envelope.request_id)
+                    return None
+                # Remembered for the reply, so even a fallback error reply speaks the client's framing.
+                meta[PROTOCOL_VERSION_META_KEY] = frame.version
+                meta[CONTENT_TYPE_META_KEY] = core.serializer_for(frame.content_type).mime_type
+            validate_request(envelope, self.service_name)
+        except InvalidMessageError:
+            core.count("receive.invalid_message")
+            raise
+        assert meta is not None
+        return ReceivedMessage(envelope.request_id, meta, envelope.body)
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    def send_response_message(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
+        if request_id is None:
+            raise InvalidMessageError("No request ID")
+        reply_to = meta.get("reply_to")
+        if not is_valid_reply_to(reply_to, self.service_name):
+            raise InvalidMessageError(
+                f"Refusing to reply to {str(reply_to)[:100]!r}: not a reply queue of {self.service_name!r}"
+            )
+        core, backend, options = self._core, self._core.backend, self._core.options
+        version = meta.get(PROTOCOL_VERSION_META_KEY, DEFAULT_PROTOCOL_VERSION)
+        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            version = DEFAULT_PROTOCOL_VERSION
+        serializer = core.serializer_for(meta.get(CONTENT_TYPE_META_KEY))
+        key = queue_key(reply_to)
+        expires_in = float(options.message_expiry_in_seconds)
+        deadline = time.monotonic() + expires_in
+
+        wire = wire_meta(meta)
+        index = backend.known_host_for(key)
+        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        payload = core.encode(request_id, wire, body, serializer)
+        threshold = options.chunk_messages_larger_than_bytes
+        if needs_chunks(len(payload), threshold) and version < CHUNKING_PROTOCOL_VERSION:
+            raise MessageTooLarge(
+                len(payload),
+                f"Response of {len(payload)} bytes exceeds the chunking threshold of {threshold} bytes, "
+                f"but the client speaks protocol v{version}, which cannot carry chunks",
+            )
+        frames = build_frames(payload, version, serializer.mime_type, threshold)
+        if len(frames) > 1:
+            core.count("send.chunked")
+
+        if index is None:
+            index = backend.host_for(key, "send", deadline)
+        core.push(index, key, frames, redis_ttl_seconds(expires_in, False), deadline)
+
+    # --- start-up -----------------------------------------------------------------------------------
+
+    def _check_backend(self) -> None:
+        """Warn when Redis may evict queues; learn each host's clock for expiry checks."""
+        backend = self._core.backend
+        try:
+            for label, policy, maxmemory in backend.eviction_policies():
+                if policy != "noeviction":
+                    _logger.warning(
+                        "Redis at %s has maxmemory-policy %r (maxmemory %s): under memory pressure it can evict "
+                        "queues and lose requests and responses; use 'noeviction' for soa-core queues",
+                        label,
+                        policy,
+                        maxmemory or "unlimited",
+                    )
+            for index in range(backend.host_count or 0):
+                backend.fresh_clock_offset(index)
+        except TransportError as exc:
+            _logger.warning("Could not check the Redis backend of %s at start-up: %s", self.service_name, exc)
