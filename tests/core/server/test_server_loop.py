@@ -87,6 +87,9 @@ def test_heartbeat_file_appears_refreshes_and_disappears(spool: Path, tmp_path: 
     worker = Worker(spool, heartbeat=template)
     workers.append(worker)
     path = tmp_path / f"hb-{worker.process.pid}.txt"
+    appear_by = time.monotonic() + 5
+    while not path.exists() and time.monotonic() < appear_by:
+        time.sleep(0.02)  # the service prints READY from setup(), just before it creates the file
     assert path.exists()
     first = float(path.read_text())
     assert abs(first - time.time()) < 30
