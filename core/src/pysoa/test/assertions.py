@@ -42,7 +42,7 @@ def raises_call_action_error(**kwargs: Any) -> Iterator[pytest.ExceptionInfo[Cal
         yield exc_info
     failed = exc_info.value.actions
     # ExceptionInfo has no such attribute; PySOA's tests read it, so it is added here.
-    exc_info.soa_errors = failed[0].errors if failed else []  # type: ignore[attr-defined]
+    exc_info.soa_errors = failed[0].errors if failed else []
 
 
 @contextmanager

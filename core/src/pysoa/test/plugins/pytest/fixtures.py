@@ -60,7 +60,7 @@ def service_client_class(server_class: type[Server]) -> type[Client]:
     the service under test unless told otherwise."""
     from pysoa.client.client import Client
 
-    default_service = server_class.service_name
+    default_service = str(server_class.service_name)
 
     class ServiceClient(Client):
         def call_action(  # type: ignore[override]

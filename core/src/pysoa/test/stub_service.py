@@ -1,0 +1,379 @@
+"""Stubs for code that calls services: :class:`stub_action` and :class:`StubClient`.
+
+``stub_action(service, action, body=None, errors=None, side_effect=None)`` replaces one action of
+one service, for every client in the process, with a :class:`~unittest.mock.MagicMock` that is
+called with the action's request body. Use it as a context manager, a decorator of functions,
+test methods or test classes (the mock is passed as an extra positional argument, in the order
+:func:`unittest.mock.patch` uses, and the two mix), or with ``start()`` / ``stop()``:
+
+.. code-block:: python
+
+    @stub_action('user', 'get_user', body={'user': {'id': 1}})
+    def test_greeting(stub_get_user):
+        assert greet(1) == 'Hello, user 1'
+        assert stub_get_user.call_body == {'id': 1}
+
+    with stub_action('user', 'get_user', errors=[{'code': 'NOT_FOUND', 'message': 'No such user'}]):
+        ...
+
+The mock returns ``body`` unless told otherwise (set ``return_value`` or ``side_effect``). What
+it returns may be a body dict, an :class:`ActionResponse` or a :class:`JobResponse`; what it
+raises may be an :class:`~pysoa.errors.ActionError` (the action fails), a
+:class:`~pysoa.errors.JobError` (the job fails) or a transport error such as
+:class:`~pysoa.errors.MessageReceiveTimeout` (raised where the caller waits for the response).
+
+Only the stubbed actions are stubbed: the other actions of the same job still go to the real
+service, and the responses come back in order (see :mod:`pysoa.test._stubbing`).
+
+:class:`StubClient` is a client whose every service is served in-process by a :class:`StubServer`
+answering canned responses (it needs ``soa-local``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
+from typing import Any, ClassVar, TypeVar
+from unittest import mock
+
+from conformity import fields
+from conformity.settings import SettingsData
+
+from pysoa.client.client import Client
+from pysoa.client.settings import ClientSettings
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.transport.base import ClientTransport, ReceivedMessage
+from pysoa.common.types import ActionResponse, Error
+from pysoa.errors import ActionError
+from pysoa.server.server import Server
+from pysoa.server.types import EnrichedActionRequest
+from pysoa.test import _stubbing
+from pysoa.test._support import require_local_transport
+
+__all__ = [
+    "StubActionMock",
+    "StubClient",
+    "StubClientSettings",
+    "StubClientTransport",
+    "StubServer",
+    "stub_action",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _to_errors(errors: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
+    result = []
+    for error in errors or ():
+        if isinstance(error, Error):
+            result.append(error)
+        elif isinstance(error, Mapping):
+            result.append(Error.from_dict(error))
+        else:
+            raise TypeError(f"A stub error must be an Error or a dict, not {type(error).__name__}")
+    return result
+
+
+class StubActionMock(mock.MagicMock):
+    """The mock of a stubbed action; it is called with the request body."""
+
+    @property
+    def call_body(self) -> Any:
+        """The request body of the latest call (``None`` before the first)."""
+        return self.call_args[0][0] if self.called else None
+
+    @property
+    def call_bodies(self) -> tuple[Any, ...]:
+        """The request bodies of every call, in order."""
+        return tuple(call[0][0] for call in self.call_args_list)
+
+
+class stub_action:
+    """Stub ``action`` of ``service`` while active; see the module documentation.
+
+    ``errors`` (a list of :class:`Error` or dicts) make every call fail with them (as caller
+    errors); ``side_effect`` is the mock's. Only one of ``body``, ``errors`` and ``side_effect``
+    is used, in the order ``side_effect``, ``errors``, ``body``.
+    """
+
+    # unittest.mock.patch's protocol: with these, stacked ``mock.patch`` and ``stub_action``
+    # decorators share one wrapper and pass their mocks in order, and pytest knows that the extra
+    # arguments of a test function are not fixtures.
+    attribute_name: ClassVar[str | None] = None
+    new: ClassVar[Any] = mock.DEFAULT
+
+    def __init__(
+        self,
+        service: str,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        errors: Iterable[Mapping[str, Any] | Error] | None = None,
+        side_effect: Any = None,
+    ) -> None:
+        if not isinstance(service, str) or not isinstance(action, str):
+            raise TypeError("stub_action needs the service and action names as str")
+        self.service = service
+        self.action = action
+        self.body: dict[str, Any] = dict(body or {})
+        self.errors = _to_errors(errors)
+        self.side_effect = side_effect
+        self.mock: StubActionMock | None = None
+        self._active: _stubbing.ActiveStub | None = None
+
+    def __repr__(self) -> str:
+        return f"stub_action({self.service!r}, {self.action!r})"
+
+    @property
+    def enabled(self) -> bool:
+        return self._active is not None
+
+    def copy(self) -> stub_action:
+        """A new, inactive stub with the same arguments."""
+        return type(self)(self.service, self.action, self.body, self.errors, self.side_effect)
+
+    # --- context manager, start / stop ---------------------------------------------------------------
+
+    def __enter__(self) -> StubActionMock:
+        if self._active is not None:
+            raise RuntimeError(f"{self!r} is already active")
+        stub_mock = StubActionMock(name=f"stub_action({self.service!r}, {self.action!r})")
+        if self.side_effect is not None:
+            stub_mock.side_effect = self.side_effect
+        elif self.errors:
+            stub_mock.side_effect = ActionError(self.errors)
+        else:
+            stub_mock.return_value = self.body
+        self._active = _stubbing.ActiveStub(self.service, self.action, stub_mock)
+        _stubbing.activate(self._active)
+        self.mock = stub_mock
+        return stub_mock
+
+    def __exit__(self, *exc_info: object) -> None:
+        active, self._active = self._active, None
+        if active is not None:
+            _stubbing.deactivate(active)
+
+    def start(self) -> StubActionMock:
+        """Activate the stub until :meth:`stop`; returns its mock."""
+        return self.__enter__()
+
+    def stop(self) -> None:
+        """Deactivate the stub (doing nothing when it is not active)."""
+        self.__exit__(None, None, None)
+
+    # --- decorator ------------------------------------------------------------------------------------
+
+    def __call__(self, target: _F) -> _F:
+        if isinstance(target, type):
+            return self._decorate_class(target)  # type: ignore[return-value]
+        if not callable(target):
+            raise TypeError(f"stub_action can decorate a function or a class, not {type(target).__name__}")
+        return self._decorate_callable(target)
+
+    def _decorate_class(self, cls: type) -> type:
+        for name in dir(cls):
+            if not name.startswith(mock.patch.TEST_PREFIX):
+                continue
+            attribute = getattr(cls, name)
+            if callable(attribute):
+                # A fresh stub per method, so that each test gets its own mock.
+                setattr(cls, name, self.copy()(attribute))
+        return cls
+
+    def _decorate_callable(self, function: _F) -> _F:
+        patchings = getattr(function, "patchings", None)
+        if isinstance(patchings, list):
+            # Already wrapped by mock.patch or stub_action: join that wrapper.
+            patchings.append(self)
+            return function
+
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with ExitStack() as stack:
+                    extra = _enter_all(stack, async_wrapper.patchings, kwargs)  # type: ignore[attr-defined]
+                    return await function(*args, *extra, **kwargs)
+
+            async_wrapper.patchings = [self]  # type: ignore[attr-defined]
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with ExitStack() as stack:
+                extra = _enter_all(stack, wrapper.patchings, kwargs)  # type: ignore[attr-defined]
+                return function(*args, *extra, **kwargs)
+
+        wrapper.patchings = [self]  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+
+def _enter_all(stack: ExitStack, patchings: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+    """Enter every patcher of a wrapper, as mock.patch does; returns the extra positional arguments."""
+    extra = []
+    for patching in patchings:
+        value = stack.enter_context(patching)
+        if patching.attribute_name is not None:
+            kwargs.update(value)  # mock.patch.multiple passes keyword arguments
+        elif patching.new is mock.DEFAULT:
+            extra.append(value)
+    return extra
+
+
+# --- a server and client answering canned responses -----------------------------------------------------------
+
+
+class StubServer(Server):
+    """A server answering the actions given to :meth:`stub_action` with canned bodies or errors."""
+
+    service_name: ClassVar[str | None] = "stub"
+
+    def __init__(self, settings: Any, forked_process_id: int | None = None) -> None:
+        super().__init__(settings, forked_process_id)
+        self.stub_action_map: dict[str, dict[str, Any]] = {}
+
+    def stub_action(
+        self,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        errors: Iterable[Mapping[str, Any] | Error] | None = None,
+    ) -> None:
+        """Answer ``action`` with ``body``, or fail it with ``errors`` (caller errors)."""
+        self.stub_action_map[action] = {"body": dict(body or {}), "errors": _to_errors(errors)}
+
+    def get_action_factory(self, name: str) -> Callable[[Any], Any] | None:
+        stub = self.stub_action_map.get(name)
+        if stub is None:
+            return super().get_action_factory(name)
+        body, errors = stub["body"], stub["errors"]
+
+        def run(request: EnrichedActionRequest) -> ActionResponse:
+            if errors:
+                raise ActionError(errors)
+            return ActionResponse(request.action, body=_stubbing._copied(body))
+
+        return lambda _settings: run
+
+
+def _server_class_name(service_name: str) -> str:
+    words = "".join(c if c.isalnum() else " " for c in service_name).split()
+    return "".join(word[:1].upper() + word[1:] for word in words) + "Server"
+
+
+class StubClientTransport(ClientTransport):
+    """A client transport to an in-process :class:`StubServer` for its service.
+
+    ``action_map`` is ``{action: {'body': {...}}}`` or ``{action: {'errors': [...]}}``. It runs
+    over the local transport (``soa-local``), without serialization: stub bodies may hold anything.
+    """
+
+    settings_schema: ClassVar[fields.Base] = fields.Dictionary(
+        {
+            "action_map": fields.SchemalessDictionary(
+                key_type=fields.UnicodeString(),
+                value_type=fields.Dictionary(
+                    {
+                        "body": fields.SchemalessDictionary(description="The response body"),
+                        "errors": fields.List(
+                            fields.Any(fields.ObjectInstance(Error), fields.SchemalessDictionary()),
+                            description="Errors (Error objects or dicts) the action fails with",
+                        ),
+                    },
+                    optional_keys=("body", "errors"),
+                ),
+                description="The canned response of each action",
+            ),
+        },
+        optional_keys=("action_map",),
+    )
+
+    def __init__(
+        self,
+        service_name: str,
+        metrics: MetricsRecorder | None = None,
+        action_map: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(service_name, metrics)
+        server_class = type(
+            _server_class_name(service_name),
+            (StubServer,),
+            {"service_name": service_name, "__module__": __name__},
+        )
+        local_transport_class: Any = require_local_transport()
+        self._local: ClientTransport = local_transport_class(
+            service_name, metrics, server_class=server_class, server_settings={}, serialize=False
+        )
+        self.server: StubServer = getattr(self._local, "server")  # noqa: B009 - ClientTransport has no .server
+        for action, response in (action_map or {}).items():
+            self.stub_action(action, body=response.get("body"), errors=response.get("errors"))
+
+    def stub_action(
+        self,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        errors: Iterable[Mapping[str, Any] | Error] | None = None,
+    ) -> None:
+        self.server.stub_action(action, body=body, errors=errors)
+
+    def send_request_message(
+        self,
+        request_id: Any,
+        meta: dict[str, Any],
+        body: dict[str, Any],
+        message_expiry_in_seconds: float | None = None,
+    ) -> None:
+        self._local.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+
+    def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
+        return self._local.receive_response_message(receive_timeout_in_seconds)
+
+
+class StubClientSettings(ClientSettings):
+    """Client settings whose transport is :class:`StubClientTransport` unless told otherwise."""
+
+    defaults: SettingsData = {
+        "transport": {"path": f"{__name__}:StubClientTransport"},
+    }
+
+
+class StubClient(Client):
+    """A client whose services answer canned responses: ``{service: {action: {'body': ...}}}``.
+
+    .. code-block:: python
+
+        client = StubClient({'user': {'get_user': {'body': {'id': 1}}}})
+        client.stub_action('user', 'delete_user', errors=[{'code': 'NOT_AUTHORIZED', 'message': 'No'}])
+    """
+
+    settings_class: ClassVar[type[ClientSettings]] = StubClientSettings
+
+    def __init__(
+        self,
+        service_action_map: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        config = {service: self._stub_config(action_map) for service, action_map in (service_action_map or {}).items()}
+        super().__init__(config, **kwargs)
+
+    @staticmethod
+    def _stub_config(action_map: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        return {"transport": {"path": f"{__name__}:StubClientTransport", "kwargs": {"action_map": dict(action_map)}}}
+
+    def stub_action(
+        self,
+        service: str,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        errors: Iterable[Mapping[str, Any] | Error] | None = None,
+    ) -> None:
+        """Answer ``action`` of ``service`` with ``body`` (or fail it with ``errors``); adds the service if new."""
+        if service not in self.settings:
+            config = self._stub_config({})
+            self.settings[service] = StubClientSettings(config)
+            self.config[service] = config
+        transport = self._get_handler(service).transport
+        if not isinstance(transport, StubClientTransport):
+            raise TypeError(f"Service {service!r} of this StubClient does not use StubClientTransport")
+        transport.stub_action(action, body=body, errors=errors)
