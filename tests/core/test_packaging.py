@@ -105,8 +105,7 @@ def test_each_wheel_is_typed_and_declares_its_entry_point(wheels: dict[str, Path
         files = wheel.namelist()
         assert f"{package}/py.typed" in files
         assert f"{package}/__init__.py" in files
-        [entry_points] = [f for f in files if f.endswith(".dist-info/entry_points.txt")] or [None]
-        text = wheel.read(entry_points).decode() if entry_points else ""
+        text = "".join(wheel.read(f).decode() for f in files if f.endswith(".dist-info/entry_points.txt"))
     # Only the package itself ships: no tests, no caches.
     assert all(f.startswith((f"{package}/", f"{name.replace('-', '_')}-")) for f in files), files
     assert not any("__pycache__" in f for f in files)

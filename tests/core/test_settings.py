@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from conformity import fields
+from conformity.settings import SettingsSchema
 
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
@@ -321,7 +322,7 @@ class TestErrorsNameTheKeyPath:
 
     def test_a_missing_required_setting(self) -> None:
         class Strict(SOASettings):
-            schema: ClassVar[dict[str, fields.Base]] = {"needed": fields.Integer()}
+            schema: SettingsSchema = {"needed": fields.Integer()}
 
         with pytest.raises(SettingsError) as caught:
             Strict({})

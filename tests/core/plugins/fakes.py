@@ -79,7 +79,7 @@ def no_classes() -> list[type]:
     return []
 
 
-def make_plugin(**hooks: Callable[[], object]) -> SimpleNamespace:
+def make_plugin(**hooks: Callable[..., object]) -> SimpleNamespace:
     """A plugin object whose attributes are the given functions, marked as hook implementations."""
     return SimpleNamespace(**{name: hookimpl(function) for name, function in hooks.items()})
 
