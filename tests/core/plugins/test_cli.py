@@ -77,7 +77,7 @@ class TestInProcess:
         assert main(["plugins"]) == 1
         captured = capsys.readouterr()
         assert captured.out == ""
-        assert captured.err.startswith("soa plugins: error: Plugin 'typo' implements an unknown hook (misspelled?)")
+        assert captured.err.startswith("soa plugins: error: Unknown hook, misspelled? plugin 'typo' implements")
         assert len(captured.err.strip().splitlines()) == 1
 
     def test_a_subcommand_is_required(self, capsys: pytest.CaptureFixture[str]) -> None:

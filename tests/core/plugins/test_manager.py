@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -219,16 +220,16 @@ class TestBadPlugins:
         manager.register(make_plugin(pysoa_register_transport=lambda: [FakeClientTransport]), name="typo")
         with pytest.raises(PluginError) as caught:
             manager.serializer("msgpack")
-        message = str(caught.value)
-        assert "'typo' implements an unknown hook (misspelled?)" in message
-        assert "pysoa_register_transport" in message
-        assert (
-            "Known hooks: pysoa_register_middleware, pysoa_register_serializers, pysoa_register_transports" in message
+        assert str(caught.value) == (
+            "Unknown hook, misspelled? plugin 'typo' implements 'pysoa_register_transport' "
+            "(did you mean 'pysoa_register_transports'?). "
+            "Known hooks: pysoa_register_middleware, pysoa_register_serializers, pysoa_register_transports"
         )
 
     def test_a_misspelled_hook_without_the_marker_fails_too(self, manager: PluginManager) -> None:
         manager.register(SimpleNamespace(pysoa_register_serialisers=lambda: [FakeSerializer]), name="unmarked")
-        with pytest.raises(PluginError, match="'unmarked' implements an unknown hook"):
+        expected = "plugin 'unmarked' implements 'pysoa_register_serialisers' (did you mean"
+        with pytest.raises(PluginError, match=re.escape(expected)):
             manager.names("serializer")
 
     def test_a_hook_taking_arguments_the_spec_does_not_have_is_refused(self, manager: PluginManager) -> None:
@@ -299,7 +300,7 @@ class TestBadPlugins:
     ) -> None:
         manager.register(make_plugin(pysoa_register_transport=no_classes), name="typo")
         for _ in range(2):
-            with pytest.raises(PluginError, match="unknown hook"):
+            with pytest.raises(PluginError, match="Unknown hook"):
                 manager.serializer("msgpack")
 
 

@@ -200,11 +200,20 @@ class PluginManager:
         try:
             self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            plugin_name = self._pm.get_name(exc.plugin) or repr(exc.plugin)
-            raise PluginError(
-                f"Plugin {self._label(plugin_name)} implements an unknown hook (misspelled?): {exc}. "
-                f"Known hooks: {', '.join(_hook_names())}"
-            ) from exc
+            raise PluginError(self._unknown_hooks_message()) from exc
+
+    def _unknown_hooks_message(self) -> str:
+        known = _hook_names()
+        problems = []
+        for hook_name, caller in sorted(vars(self._pm.hook).items()):
+            if hook_name.startswith("_") or caller.has_spec():
+                continue
+            close = difflib.get_close_matches(hook_name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            for impl in caller.get_hookimpls():
+                label = self._label(impl.plugin_name)
+                problems.append(f"plugin {label} implements {hook_name!r}{hint}{self._block_hint(impl.plugin_name)}")
+        return f"Unknown hook, misspelled? {'; '.join(problems)}. Known hooks: {', '.join(known)}"
 
     def _register(self, plugin: object, name: str | None, source: _Source | None) -> None:
         shown = name or self._pm.get_canonical_name(plugin)
