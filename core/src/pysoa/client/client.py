@@ -427,6 +427,7 @@ class Client:
         context: Mapping[str, Any] | None = None,
         control_extra: Mapping[str, Any] | None = None,
     ) -> FutureSOAResponse:
+        self._check_expansions(expansions)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
@@ -495,6 +496,7 @@ class Client:
         With ``catch_transport_errors`` a transport error takes the place of that job's response
         instead of being raised.
         """
+        self._check_expansions(expansions)
         sent: list[PendingJob | TransportError] = []
         for job in jobs:
             try:
@@ -621,6 +623,11 @@ class Client:
         return self.call_jobs_parallel_future(jobs, **kwargs)._resolve(None, give_up_on_timeout=True)
 
     # --- expansions ------------------------------------------------------------------------------------
+
+    def _check_expansions(self, expansions: Mapping[str, Any] | None) -> None:
+        """Raise :class:`InvalidExpansionKey` for an unknown expansion before anything is sent."""
+        if expansions and self.expansion_converter is not None:
+            self.expansion_converter.dict_to_trees(expansions)
 
     def _expand(
         self,
