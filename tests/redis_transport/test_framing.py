@@ -110,7 +110,7 @@ def test_chunks_reassemble_in_order() -> None:
 
 
 def test_chunks_out_of_order_are_refused() -> None:
-    first, second, third = _chunks(b"abcdefghij", 4)
+    first, _second, third = _chunks(b"abcdefghij", 4)
     assembly = ChunkAssembly(first)
     with pytest.raises(FrameError, match="Expected chunk 2 of 3, got chunk 3 of 3"):
         assembly.add(third)
