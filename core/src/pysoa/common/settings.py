@@ -19,7 +19,6 @@ import importlib
 from collections.abc import Mapping
 from typing import Any, cast
 
-import attr
 from conformity import fields
 from conformity.error import ERROR_CODE_INVALID, ERROR_CODE_UNKNOWN
 from conformity.error import Error as SchemaError
@@ -85,14 +84,6 @@ class _InvalidReference(ValueError):
         self.pointer = pointer
 
 
-def _check_kind(instance: object, attribute: object, kind: str) -> None:
-    from pysoa.plugins import KINDS
-
-    if kind not in KINDS:
-        raise ValueError(f"Unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
-
-
-@attr.s
 class PluginReference(fields.Base):
     """A Conformity field for a plugin named by name, ``{'name', 'kwargs'}`` or ``{'path', 'kwargs'}``.
 
@@ -101,9 +92,17 @@ class PluginReference(fields.Base):
     ``kwargs.<key>``), so settings errors read ``transport.kwargs.foo: ...``.
     """
 
-    kind: str = attr.ib(validator=_check_kind)
-    base_class: type = attr.ib()
-    description: str | None = attr.ib(default=None)
+    def __init__(self, kind: str, base_class: type, description: str | None = None) -> None:
+        from pysoa.plugins import KINDS
+
+        if kind not in KINDS:
+            raise ValueError(f"Unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
+        self.kind = kind
+        self.base_class = base_class
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"PluginReference({self.kind!r}, {self.base_class.__name__})"
 
     def errors(self, value: Any) -> list[SchemaError]:
         if isinstance(value, Mapping):
