@@ -243,6 +243,11 @@ class StubServer(Server):
         """Answer ``action`` with ``body``, or fail it with ``errors`` (caller errors)."""
         self.stub_action_map[action] = {"body": dict(body or {}), "errors": _to_errors(errors)}
 
+    def all_action_classes(self) -> dict[str, Any]:
+        actions = super().all_action_classes()
+        actions.update((name, self.get_action_factory(name)) for name in self.stub_action_map)
+        return actions
+
     def get_action_factory(self, name: str) -> Callable[[Any], Any] | None:
         stub = self.stub_action_map.get(name)
         if stub is None:
@@ -250,6 +255,7 @@ class StubServer(Server):
         body, errors = stub["body"], stub["errors"]
 
         def run(request: EnrichedActionRequest) -> ActionResponse:
+            """A stubbed action."""
             if errors:
                 raise ActionError(errors)
             return ActionResponse(request.action, body=_stubbing._copied(body))
