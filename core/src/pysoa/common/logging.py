@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import logging.handlers
+import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +13,7 @@ __all__ = [
     "SENSITIVE_FIELDS",
     "PySOALogContextFilter",
     "RecursivelyCensoredDictWrapper",
+    "SyslogHandler",
     "clear_logging_action_name",
     "clear_logging_request_context",
     "get_logging_action_name",
@@ -184,3 +187,87 @@ class PySOALogContextFilter(logging.Filter):
         record.service_name = _service_name
         record.action_name = _action_name.get() or "(n/a)"
         return True
+
+
+class SyslogHandler(logging.handlers.SysLogHandler):
+    """A syslog handler that never loses a long record to the datagram size limit.
+
+    Over UDP a record longer than one datagram is split into fragments marked ``... (cont'd)`` /
+    ``(cont'd #N) ...`` (``overflow=OVERFLOW_BEHAVIOR_FRAGMENT``, the default) or cut short
+    (``OVERFLOW_BEHAVIOR_TRUNCATE``); UTF-8 characters are never split. Over TCP or a Unix socket
+    the limit is 1 MiB.
+    """
+
+    OVERFLOW_BEHAVIOR_FRAGMENT = 0
+    OVERFLOW_BEHAVIOR_TRUNCATE = 1
+
+    # A UDP payload that fits an Ethernet frame without IP fragmentation (1500 - 20 - 8).
+    MAXIMUM_UDP_LENGTH = 1472
+    MAXIMUM_STREAM_LENGTH = 1024 * 1024
+
+    def __init__(
+        self,
+        address: tuple[str, int] | str = ("localhost", logging.handlers.SYSLOG_UDP_PORT),
+        facility: int = logging.handlers.SysLogHandler.LOG_USER,
+        socket_type: socket.SocketKind | None = None,
+        overflow: int = OVERFLOW_BEHAVIOR_FRAGMENT,
+    ) -> None:
+        super().__init__(address, facility, socket_type)
+        self.overflow = overflow
+        datagram = self.socktype == socket.SOCK_DGRAM and not isinstance(address, str)
+        self.maximum_length = self.MAXIMUM_UDP_LENGTH if datagram else self.MAXIMUM_STREAM_LENGTH
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            prefix = f"<{self.encodePriority(self.facility, self.mapPriority(record.levelname))}>"
+            if self.ident:
+                prefix += self.ident
+            room = self.maximum_length - len(prefix.encode())
+            encoded = message.encode("utf-8")
+            if len(encoded) <= room:
+                self._send(prefix, message)
+                return
+            if self.overflow == self.OVERFLOW_BEHAVIOR_TRUNCATE:
+                self._send(prefix, _cut_utf8(encoded, room))
+                return
+            self._send_fragments(prefix, encoded, room)
+        except Exception:
+            self.handleError(record)
+
+    def _send_fragments(self, prefix: str, encoded: bytes, room: int) -> None:
+        first_tail = " ... (cont'd)"
+        number = 1
+        remaining = encoded
+        while remaining:
+            head = "" if number == 1 else f"(cont'd #{number}) ... "
+            budget = room - len(head.encode())
+            if len(remaining) > budget:
+                piece = _cut_utf8(remaining, budget - len(first_tail.encode()))
+                self._send(prefix, head + piece + first_tail)
+                remaining = remaining[len(piece.encode("utf-8")) :]
+            else:
+                self._send(prefix, head + remaining.decode("utf-8"))
+                remaining = b""
+            number += 1
+
+    def _send(self, prefix: str, message: str) -> None:
+        data = (prefix + message).encode("utf-8")
+        # ``socket`` and ``_connect_unixsocket`` are SysLogHandler internals typeshed does not declare.
+        sock: socket.socket = getattr(self, "socket")  # noqa: B009
+        if self.unixsocket:
+            try:
+                sock.send(data)
+            except OSError:
+                sock.close()
+                getattr(self, "_connect_unixsocket")(self.address)  # noqa: B009
+                getattr(self, "socket").send(data)  # noqa: B009
+        elif self.socktype == socket.SOCK_DGRAM:
+            sock.sendto(data, self.address)
+        else:
+            sock.sendall(data)
+
+
+def _cut_utf8(encoded: bytes, limit: int) -> str:
+    """The longest prefix of ``encoded`` within ``limit`` bytes that does not split a character."""
+    return encoded[: max(limit, 0)].decode("utf-8", errors="ignore")
