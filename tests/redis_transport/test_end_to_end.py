@@ -1,0 +1,110 @@
+"""pysoa.client.Client and pysoa.server.Server talking over the Redis transport."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pysoa.client import Client
+from pysoa.common.types import ActionResponse
+from pysoa.errors import MessageReceiveTimeout, TransientTransportError
+from pysoa.server import Server
+from tests.core.services import ExampleServer
+
+from .servers import RedisProcess
+
+pytestmark = pytest.mark.redis
+
+
+class _Worker(threading.Thread):
+    """A server handling requests in a thread (``Server.run`` wants the main thread for its signals)."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        self.server.setup()
+        while not self.stopping.is_set():
+            try:
+                self.server.handle_next_request()
+            except TransientTransportError:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(5)
+
+
+StartWorkers = Callable[..., None]
+
+
+@pytest.fixture
+def start_workers(redis_server: RedisProcess) -> Iterator[StartWorkers]:
+    workers: list[_Worker] = []
+
+    def start(count: int = 1, **transport_kwargs: Any) -> None:
+        kwargs = {"url": redis_server.url, "receive_timeout_in_seconds": 0.2, **transport_kwargs}
+        for _ in range(count):
+            worker = _Worker(ExampleServer({"transport": {"name": "redis", "kwargs": kwargs}}))
+            worker.start()
+            workers.append(worker)
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def _client(redis_server: RedisProcess, **transport_kwargs: Any) -> Client:
+    kwargs = {"url": redis_server.url, **transport_kwargs}
+    return Client({"example": {"transport": {"name": "redis", "kwargs": kwargs}}})
+
+
+def test_call_action(redis_server: RedisProcess, start_workers: StartWorkers) -> None:
+    start_workers()
+    response = _client(redis_server).call_action("example", "square", {"number": 7}, timeout=5)
+    assert response.body == {"square": 49}
+
+
+@pytest.mark.parametrize(("version", "serializer"), [(2, "json"), (3, "json"), (1, "msgpack")])
+def test_older_protocol_versions_and_json(
+    redis_server: RedisProcess, start_workers: StartWorkers, version: int, serializer: str
+) -> None:
+    start_workers()
+    client = _client(redis_server, protocol_version=version, default_serializer_config=serializer)
+    assert client.call_action("example", "echo", {"text": "héllo"}, timeout=5).body == {"text": "héllo"}
+
+
+def test_parallel_calls(redis_server: RedisProcess, start_workers: StartWorkers) -> None:
+    start_workers(2)
+    responses = _client(redis_server).call_actions_parallel(
+        "example", [{"action": "square", "body": {"number": n}} for n in range(10)], timeout=5
+    )
+    assert [r.body["square"] for r in responses] == [n * n for n in range(10)]
+
+
+def test_chunked_responses_under_parallel_calls(redis_server: RedisProcess, start_workers: StartWorkers) -> None:
+    start_workers(2, chunk_messages_larger_than_bytes=102_400, maximum_message_size_in_bytes=1_000_000)
+    sizes = [300_000, 10, 150_000, 250_000, 5]
+    responses = _client(redis_server).call_actions_parallel(
+        "example", [{"action": "big", "body": {"size": size}} for size in sizes], timeout=10
+    )
+    assert [len(r.body["data"]) for r in responses] == sizes
+
+
+def test_the_call_after_a_timeout_works(redis_server: RedisProcess, start_workers: StartWorkers) -> None:
+    start_workers()
+    client = _client(redis_server)
+    with pytest.raises(MessageReceiveTimeout):
+        client.call_action("example", "sleep", {"seconds": 0.6}, timeout=0.2)
+    # The late reply to the first call arrives while the second waits; it is dropped by its id.
+    started = time.monotonic()
+    response = client.call_action("example", "square", {"number": 3}, timeout=5)
+    assert isinstance(response, ActionResponse)
+    assert response.body == {"square": 9}
+    assert time.monotonic() - started < 2.0
