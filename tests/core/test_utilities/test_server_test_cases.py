@@ -59,6 +59,33 @@ class TestUnitTestFlavour(UnitTestServerTestCase):
             self.assertActionRunsWithOnlyErrorCodes("refuse", {}, "NOT_AUTHORIZED")
 
 
+class CustomFailure(AssertionError):
+    pass
+
+
+class TestFailureException(UnitTestServerTestCase):
+    server_class = CalculatorServer
+    server_settings: ClassVar[dict[str, Any]] = {}
+    failureException = CustomFailure
+
+    def test_helpers_raise_the_test_cases_failure_exception(self) -> None:
+        with pytest.raises(CustomFailure, match="succeeded"):
+            self.assertActionRunsWithErrorCodes("square", {"number": 1}, "X")
+
+
+def test_pytest_flavour_polyfills_use_its_failure_exception() -> None:
+    class Case(PyTestServerTestCase):
+        failureException = CustomFailure
+
+    with pytest.raises(CustomFailure):
+        Case().assertEqual(1, 2)
+    Case.server_class = CalculatorServer
+    case = Case()
+    case.setup_method(None)
+    with pytest.raises(CustomFailure, match="MISSING"):
+        case.assertActionRunsWithFieldErrors("refuse", {}, {"number": "MISSING"})
+
+
 class TestPyTestFlavour(PyTestServerTestCase):
     server_class = CalculatorServer
     server_settings: ClassVar[dict[str, Any]] = {}

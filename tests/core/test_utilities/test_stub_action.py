@@ -232,6 +232,18 @@ def test_side_effect_raising_transport_errors(client: Client, error_class: type[
             future.result()
 
 
+def test_side_effect_returning_default_gives_the_body(client: Client) -> None:
+    seen: list[Any] = []
+
+    def spy(body: dict[str, Any]) -> Any:
+        seen.append(body)
+        return mock.DEFAULT
+
+    with stub_action("calculator", "square", body={"square": 3}, side_effect=spy):
+        assert client.call_action("calculator", "square", {"number": 4}).body == {"square": 3}
+    assert seen == [{"number": 4}]
+
+
 def test_side_effect_iterable_answers_successive_calls(client: Client) -> None:
     with stub_action("calculator", "square", side_effect=[{"square": 1}, ActionError([Error(code="X")])]):
         assert client.call_action("calculator", "square", {"number": 1}).body == {"square": 1}

@@ -175,7 +175,7 @@ class StubbedJob:
             self._next += 1
             try:
                 outcome = stub.respond(actions[self._next - 1].get("body") or {})
-            except BaseException as exc:
+            except Exception as exc:
                 # Raised when the response is waited for, as a transport error would be.
                 self._failure = exc
                 self._finished = True

@@ -55,6 +55,11 @@ class BaseServerTestCase:
             settings = default_server_settings(server_class)
         self.client = Client(local_client_settings(server_class, settings))
 
+    def _failure(self, message: str) -> BaseException:
+        # unittest lets a test case choose its failure exception; AssertionError otherwise.
+        failure_exception: type[BaseException] = getattr(self, "failureException", AssertionError)
+        return failure_exception(message)
+
     def call_action(
         self, action: str, body: Mapping[str, Any] | None = None, service_name: str | None = None, **kwargs: Any
     ) -> Any:
@@ -69,7 +74,7 @@ class BaseServerTestCase:
             self.call_action(action, body, **kwargs)
         except CallActionError as exc:
             return list(exc.actions[0].errors) if exc.actions else []
-        raise AssertionError(f"Action {action!r} succeeded; expected it to fail")
+        raise self._failure(f"Action {action!r} succeeded; expected it to fail")
 
     def assertActionRunsWithFieldErrors(
         self,
@@ -83,7 +88,7 @@ class BaseServerTestCase:
         errors = self.assertActionRunsWithAndReturnErrors(action, body, **kwargs)
         problem = error_mismatch_message(errors, field_errors=field_errors, only=only)
         if problem:
-            raise AssertionError(problem)
+            raise self._failure(problem)
 
     def assertActionRunsWithOnlyFieldErrors(
         self,
@@ -106,7 +111,7 @@ class BaseServerTestCase:
         errors = self.assertActionRunsWithAndReturnErrors(action, body, **kwargs)
         problem = error_mismatch_message(errors, codes=error_codes, only=only)
         if problem:
-            raise AssertionError(problem)
+            raise self._failure(problem)
 
     def assertActionRunsWithOnlyErrorCodes(
         self, action: str, body: Mapping[str, Any] | None, error_codes: str | Iterable[str], **kwargs: Any
@@ -136,10 +141,11 @@ class PyTestServerTestCase(BaseServerTestCase):
 
     For tests moved from :mod:`unittest` it also runs ``setUpClass`` / ``setUp`` / ``tearDown`` /
     ``tearDownClass`` and ``addCleanup`` functions at the matching pytest hooks, and offers the
-    ``assert*`` methods and ``fail`` of :class:`unittest.TestCase` (honouring ``maxDiff`` and
-    ``longMessage``). ``setUp`` runs after ``self.client`` is built.
+    ``assert*`` methods and ``fail`` of :class:`unittest.TestCase` (honouring ``maxDiff``,
+    ``longMessage`` and ``failureException``). ``setUp`` runs after ``self.client`` is built.
     """
 
+    failureException: ClassVar[type[BaseException]] = AssertionError
     maxDiff: ClassVar[int | None] = unittest.TestCase.maxDiff
     longMessage: ClassVar[bool] = unittest.TestCase.longMessage
 
@@ -201,6 +207,7 @@ class PyTestServerTestCase(BaseServerTestCase):
 
     def _unittest_asserter(self) -> unittest.TestCase:
         asserter = unittest.TestCase()
+        asserter.failureException = self.failureException
         asserter.maxDiff = self.maxDiff
         asserter.longMessage = self.longMessage
         return asserter

@@ -93,9 +93,8 @@ class StubActionMock(mock.MagicMock):
 class stub_action:
     """Stub ``action`` of ``service`` while active; see the module documentation.
 
-    ``errors`` (a list of :class:`Error` or dicts) make every call fail with them (as caller
-    errors); ``side_effect`` is the mock's. Only one of ``body``, ``errors`` and ``side_effect``
-    is used, in the order ``side_effect``, ``errors``, ``body``.
+    ``body`` is the mock's return value; ``errors`` (a list of :class:`Error` or dicts) make every
+    call fail with them (as caller errors) unless a ``side_effect`` is given, which is the mock's.
     """
 
     # unittest.mock.patch's protocol: with these, stacked ``mock.patch`` and ``stub_action``
@@ -139,12 +138,12 @@ class stub_action:
         if self._active is not None:
             raise RuntimeError(f"{self!r} is already active")
         stub_mock = StubActionMock(name=f"stub_action({self.service!r}, {self.action!r})")
+        # As with any mock, a side effect returning mock.DEFAULT gives the return value: the body.
+        stub_mock.return_value = self.body
         if self.side_effect is not None:
             stub_mock.side_effect = self.side_effect
         elif self.errors:
             stub_mock.side_effect = ActionError(self.errors)
-        else:
-            stub_mock.return_value = self.body
         self._active = _stubbing.ActiveStub(self.service, self.action, stub_mock)
         _stubbing.activate(self._active)
         self.mock = stub_mock
