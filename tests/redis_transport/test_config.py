@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conformity import fields
 
+import soa_redis
 from pysoa.errors import ConfigurationError
 from soa_json.serializer import JSONSerializer
 from soa_redis._config import (
@@ -242,3 +245,15 @@ def test_transports_with_equal_settings_share_connections() -> None:
     other = RedisClientTransport("a", url="redis://127.0.0.1:1/1")
     assert first._core.backend is second._core.backend
     assert first._core.backend is not other._core.backend
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(soa_redis.__file__).resolve().parents[2] / "README.md").read_text()
+    names = set()
+    for schema in (CLIENT_SETTINGS_SCHEMA, SERVER_SETTINGS_SCHEMA):
+        for key, field in schema.contents.items():
+            names.add(str(key))
+            if isinstance(field, fields.Dictionary):
+                names.update(f"{key}.{inner}" for inner in field.contents)
+    missing = sorted(name for name in names if f"| `{name}` |" not in readme)
+    assert missing == []
