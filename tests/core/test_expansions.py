@@ -19,6 +19,7 @@ from pysoa.common.settings import SettingsError
 from pysoa.common.types import ActionResponse, Error
 from pysoa.errors import ActionError, CallActionError, CallJobError, InvalidExpansionKey, JobError
 from pysoa.server import Server
+from pysoa.test.stub_service import stub_action
 
 RECEIVED: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -411,3 +412,11 @@ def test_settings_reject_a_dangling_route_and_same_source_and_destination() -> N
 def test_settings_validate_the_shape() -> None:
     with pytest.raises(SettingsError, match="type_routes"):
         ExpansionSettings({"type_routes": {"r": {"service": "people"}}})
+
+
+def test_expansion_requests_can_be_stubbed(client: Client) -> None:
+    with stub_action("people", "get_authors", body={"authors": {10: {"_type": "author", "name": "Stubbed"}}}) as stub:
+        response = client.call_action("library", "get_books", {"ids": [1]}, expansions={"book": ["author"]})
+    assert response.body["books"][0]["author"] == {"_type": "author", "name": "Stubbed"}
+    assert stub.call_body == {"ids": [10]}
+    assert _people_requests() == []
