@@ -1,0 +1,213 @@
+"""What the bench compares: each target is a library and transport, with its server and client programs.
+
+All soa-core and PySOA 1.4.9 targets run the same service and client code (bench/workloads/pysoa_*.py); only the
+transport settings differ. The floors and the peers have their own small programs in bench/workloads/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ALL_TARGETS", "Context", "Target", "target_names"]
+
+WORKLOADS = Path(__file__).resolve().parent / "workloads"
+# Large enough for the 1 MB echo in one message (no chunking) on both libraries.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class Context:
+    """What targets need to build their command lines; filled by the runner."""
+
+    redis_port: int
+    soa_python: str
+    soa_env: dict[str, str]
+    pysoa149_python: str | None = None
+    peers_python: str | None = None
+    zmq_floor_python: str | None = None
+    unavailable: dict[str, str] = field(default_factory=dict)  # target name -> reason
+
+
+Command = tuple[list[str], dict[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    label: str
+    family: str  # "redis", "zmq" or "local": which floor and which peers it is compared with
+    scenarios: frozenset[str]
+    client: Callable[[Context, Sequence[int]], Command]
+    server: Callable[[Context, int], Command] | None = None  # None: the client runs the server in-process
+
+    def available(self, ctx: Context) -> str | None:
+        """``None`` when the target can run, else why not."""
+        return ctx.unavailable.get(self.name)
+
+
+def _script(name: str) -> str:
+    return str(WORKLOADS / name)
+
+
+def _soa(ctx: Context, script: str, *args: str) -> Command:
+    return [ctx.soa_python, _script(script), *args], ctx.soa_env
+
+
+def _pysoa149(ctx: Context, script: str, *args: str) -> Command:
+    assert ctx.pysoa149_python is not None
+    # -E -s: nothing of the dev environment (PYTHONPATH, user site) reaches the old library's process.
+    return [ctx.pysoa149_python, "-E", "-s", _script(script), *args], None
+
+
+def _peers(ctx: Context, script: str, *args: str) -> Command:
+    assert ctx.peers_python is not None
+    return [ctx.peers_python, "-E", "-s", _script(script), *args], None
+
+
+# --- transport settings (Python literals: PySOA wants tuples for hosts) ---------------------------------------------
+
+
+def soa_redis_settings(port: int, server: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "url": f"redis://127.0.0.1:{port}/0",
+        "maximum_message_size_in_bytes": MAX_MESSAGE_BYTES,
+        "log_messages_larger_than_bytes": MAX_MESSAGE_BYTES,
+    }
+    if server:
+        kwargs["receive_timeout_in_seconds"] = 1  # bounds how long a SIGTERM waits; idle only
+    return {"transport": {"name": "redis", "kwargs": kwargs}}
+
+
+def pysoa149_redis_settings(port: int, server: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "backend_type": "redis.standard",
+        "backend_layer_kwargs": {"hosts": [("127.0.0.1", port)]},
+        "maximum_message_size_in_bytes": MAX_MESSAGE_BYTES,
+        "log_messages_larger_than_bytes": MAX_MESSAGE_BYTES,
+    }
+    if server:
+        kwargs["receive_timeout_in_seconds"] = 1
+    side = "server:RedisServerTransport" if server else "client:RedisClientTransport"
+    return {"transport": {"path": f"pysoa.common.transport.redis_gateway.{side}", "kwargs": kwargs}}
+
+
+def soa_zmq_settings(ports: Sequence[int], server: bool) -> dict[str, Any]:
+    # soa-zmq is being written while this bench is; see bench/README section "ZeroMQ" for the settings it takes.
+    if server:
+        return {"transport": {"name": "zmq", "kwargs": {"bind": f"tcp://127.0.0.1:{ports[0]}"}}}
+    return {"transport": {"name": "zmq", "kwargs": {"connect": [f"tcp://127.0.0.1:{port}" for port in ports]}}}
+
+
+def soa_local_settings(serialize: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"server_class": "pysoa_service:BenchServer", "server_settings": {}}
+    if not serialize:
+        kwargs["serialize"] = False
+    return {"transport": {"name": "local", "kwargs": kwargs}}
+
+
+def pysoa149_local_settings() -> dict[str, Any]:
+    # PySOA's local transport passes dicts by reference: it never serializes.
+    return {
+        "transport": {
+            "path": "pysoa.common.transport.local:LocalClientTransport",
+            "kwargs": {"server_class": "pysoa_service:BenchServer", "server_settings": {}},
+        }
+    }
+
+
+# --- scenarios each kind of target supports ---------------------------------------------------------------------
+
+REMOTE_SCENARIOS = frozenset({"lat_100B", "lat_10KB", "lat_1MB", "tput_2x4"})
+SOA_SCENARIOS = REMOTE_SCENARIOS | {"job_20", "par_10"}
+LOCAL_SCENARIOS = frozenset({"lat_100B", "job_20"})
+
+
+ALL_TARGETS: tuple[Target, ...] = (
+    Target(
+        "soa-redis",
+        "soa-core / Redis",
+        "redis",
+        SOA_SCENARIOS,
+        client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_redis_settings(c.redis_port, False))),
+        server=lambda c, _p: _soa(c, "pysoa_service.py", repr(soa_redis_settings(c.redis_port, True))),
+    ),
+    Target(
+        "pysoa149-redis",
+        "PySOA 1.4.9 / Redis",
+        "redis",
+        SOA_SCENARIOS,
+        client=lambda c, _p: _pysoa149(c, "pysoa_client.py", repr(pysoa149_redis_settings(c.redis_port, False))),
+        server=lambda c, _p: _pysoa149(c, "pysoa_service.py", repr(pysoa149_redis_settings(c.redis_port, True))),
+    ),
+    Target(
+        "raw-redis",
+        "raw Redis floor (redis-py + hiredis + msgpack)",
+        "redis",
+        REMOTE_SCENARIOS | {"par_10"},
+        client=lambda c, _p: _soa(c, "raw_redis.py", "client", str(c.redis_port)),
+        server=lambda c, _p: _soa(c, "raw_redis.py", "server", str(c.redis_port)),
+    ),
+    Target(
+        "soa-zmq",
+        "soa-core / ZeroMQ",
+        "zmq",
+        SOA_SCENARIOS,
+        client=lambda c, ports: _soa(c, "pysoa_client.py", repr(soa_zmq_settings(ports, False))),
+        server=lambda c, port: _soa(c, "pysoa_service.py", repr(soa_zmq_settings([port], True))),
+    ),
+    Target(
+        "raw-zmq",
+        "raw ZeroMQ floor (pyzmq DEALER/ROUTER + msgpack)",
+        "zmq",
+        REMOTE_SCENARIOS | {"par_10"},
+        client=lambda c, ports: (
+            [str(c.zmq_floor_python), "-s", _script("raw_zmq.py"), "client", *map(str, ports)],
+            c.soa_env,
+        ),
+        server=lambda c, port: ([str(c.zmq_floor_python), "-s", _script("raw_zmq.py"), "server", str(port)], c.soa_env),
+    ),
+    Target(
+        "zerorpc",
+        "zerorpc 0.6.3",
+        "zmq",
+        REMOTE_SCENARIOS | {"par_10"},
+        client=lambda c, ports: _peers(c, "zerorpc_peer.py", "client", *map(str, ports)),
+        server=lambda c, port: _peers(c, "zerorpc_peer.py", "server", str(port)),
+    ),
+    Target(
+        "pyro5",
+        "Pyro5 5.17 (msgpack)",
+        "zmq",
+        REMOTE_SCENARIOS,
+        client=lambda c, ports: _peers(c, "pyro5_peer.py", "client", *map(str, ports)),
+        server=lambda c, port: _peers(c, "pyro5_peer.py", "server", str(port)),
+    ),
+    Target(
+        "soa-local",
+        "soa-core / local (serialized)",
+        "local",
+        LOCAL_SCENARIOS,
+        client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_local_settings(True))),
+    ),
+    Target(
+        "soa-local-noser",
+        "soa-core / local (serialize=False)",
+        "local",
+        LOCAL_SCENARIOS,
+        client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_local_settings(False))),
+    ),
+    Target(
+        "pysoa149-local",
+        "PySOA 1.4.9 / local (never serializes)",
+        "local",
+        LOCAL_SCENARIOS,
+        client=lambda c, _p: _pysoa149(c, "pysoa_client.py", repr(pysoa149_local_settings())),
+    ),
+)
+
+
+def target_names() -> list[str]:
+    return [target.name for target in ALL_TARGETS]

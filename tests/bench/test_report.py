@@ -1,0 +1,101 @@
+"""The report turns per-repetition records into medians, ratios within the run and goal statuses."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from bench._report import GOALS, markdown, summarize
+
+
+def _workload_common() -> ModuleType:
+    # The workload programs run as scripts under several interpreters; load their helper module by path.
+    path = Path(__file__).resolve().parents[2] / "bench" / "workloads" / "_wl_common.py"
+    spec = importlib.util.spec_from_file_location("bench_wl_common", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_wl = _workload_common()
+
+
+def _m(target: str, scenario: str, rep: int, **metrics: float) -> dict[str, Any]:
+    return {"type": "measurement", "target": target, "scenario": scenario, "rep": rep, **metrics}
+
+
+def test_medians_are_taken_per_target_and_scenario_over_repetitions() -> None:
+    summary = summarize(
+        [
+            _m("soa-redis", "lat_100B", 1, p50_us=100.0),
+            _m("soa-redis", "lat_100B", 2, p50_us=300.0),
+            _m("soa-redis", "lat_100B", 3, p50_us=200.0),
+            _m("raw-redis", "lat_100B", 1, p50_us=50.0),
+        ]
+    )
+    assert summary.value("soa-redis", "lat_100B", "p50_us") == 200.0
+    assert summary.repetitions == 3
+    assert summary.ratio("soa-redis", "raw-redis", "lat_100B", "p50_us") == 4.0
+
+
+def test_ratios_per_repetition_pair_measurements_of_the_same_repetition() -> None:
+    summary = summarize(
+        [
+            _m("soa-redis", "lat_100B", 1, p50_us=100.0),
+            _m("soa-redis", "lat_100B", 2, p50_us=300.0),
+            _m("raw-redis", "lat_100B", 1, p50_us=50.0),
+            _m("raw-redis", "lat_100B", 2, p50_us=200.0),
+        ]
+    )
+    assert summary.rep_ratios("soa-redis", "raw-redis", "lat_100B", "p50_us") == [2.0, 1.5]
+
+
+def test_goals_are_met_missed_or_not_measured() -> None:
+    summary = summarize(
+        [
+            _m("soa-redis", "lat_100B", 1, p50_us=140.0, cpu_per_action_us=200.0),
+            _m("raw-redis", "lat_100B", 1, p50_us=100.0, cpu_per_action_us=100.0),
+        ]
+    )
+    rows = {row["goal"]: row for row in summary.goal_rows()}
+    assert len(rows) == len(GOALS)
+    assert rows["Redis `call_action` p50 ≤ 1.5x raw floor"]["status"] == "met"
+    assert rows["CPU per call, all processes ≤ 1.5x raw floor"]["status"] == "MISSED"
+    assert rows["job of 20 actions ≥ 2x PySOA 1.4.9 actions/s"]["status"] == "n/a"
+
+
+def test_a_higher_is_better_goal_needs_at_least_its_bound() -> None:
+    records = [
+        _m("soa-redis", "job_20", 1, actions_per_s=2000.0),
+        _m("pysoa149-redis", "job_20", 1, actions_per_s=1000.0),
+    ]
+    rows = {row["goal"]: row for row in summarize(records).goal_rows()}
+    assert rows["job of 20 actions ≥ 2x PySOA 1.4.9 actions/s"]["status"] == "met"
+
+
+def test_markdown_lists_failures_and_targets_not_measured() -> None:
+    records = [
+        _m("soa-local", "lat_100B", 1, p50_us=30.0, mean_us=35.0),
+        {"type": "error", "target": "pyro5", "scenario": "lat_1MB", "rep": 1, "error": "pyro5-client1: boom\nmore"},
+    ]
+    text = markdown(summarize(records), {"machine": {"nproc": 2}}, {"soa-zmq": "not installed"}, "make bench")
+    assert "- soa-zmq: not installed" in text
+    assert "- rep 1, pyro5 lat_1MB: pyro5-client1: boom" in text
+    assert "| soa-local (soa-core / local (serialized)) | 30.0 |" in text
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    samples = [float(i) for i in range(1, 101)]
+    result = _wl.percentiles(samples)
+    assert (result["p50"], result["p90"], result["p99"], result["max"]) == (50.0, 90.0, 99.0, 100.0)
+
+
+def test_bodies_have_about_the_requested_encoded_size() -> None:
+    import msgpack
+
+    for size in (100, 10 * 1024, 1024 * 1024):
+        assert abs(len(msgpack.packb(_wl.make_body(size))) - size) <= 8
