@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from pysoa import _cli_calls
 from pysoa.errors import SOAError
+from pysoa.server import _serve
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "main"]
 
@@ -66,6 +68,30 @@ def _print_table(out: TextIO, headers: list[str], rows: list[list[str]]) -> None
 
 
 SUBCOMMANDS: list[Subcommand] = [
+    Subcommand(
+        "serve",
+        "run a service: MODULE:CLASS --settings MODULE [--workers N] [--reload]",
+        _serve.add_serve_arguments,
+        _serve.serve,
+    ),
+    Subcommand(
+        "call",
+        "call one action of a running service and print the response body as JSON",
+        _cli_calls.add_call_arguments,
+        _cli_calls.call,
+    ),
+    Subcommand(
+        "status",
+        "show a running service's versions and health checks (exit status 1 on health-check errors)",
+        _cli_calls.add_status_arguments,
+        _cli_calls.status,
+    ),
+    Subcommand(
+        "introspect",
+        "print a running service's documentation and action schemas as JSON",
+        _cli_calls.add_introspect_arguments,
+        _cli_calls.introspect,
+    ),
     Subcommand("plugins", "list installed transports, serializers and middleware", _plugins_arguments, _plugins),
 ]
 
