@@ -1,0 +1,1 @@
+"""A small Django project (SQLite) whose service uses ``use_django = True``; see tests/runtime/test_django.py."""

@@ -1,0 +1,27 @@
+"""Settings of :mod:`tests.runtime.service`, from the environment the tests give each process.
+
+``RUNTIME_SPOOL`` (the spool directory), ``RUNTIME_HEARTBEAT`` (heartbeat file template, optional),
+``RUNTIME_HARAKIRI`` (seconds, default 0 = off).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+SOA_SERVER_SETTINGS: dict[str, Any] = {
+    "transport": {
+        "path": "tests.runtime.spool:SharedSpoolServerTransport",
+        "kwargs": {"spool": os.environ.get("RUNTIME_SPOOL", "")},
+    },
+    "harakiri": {"timeout": int(os.environ.get("RUNTIME_HARAKIRI", "0")), "shutdown_grace": 2},
+    "heartbeat_file": os.environ.get("RUNTIME_HEARTBEAT") or None,
+    "logging": {
+        "version": 1,
+        "formatters": {"plain": {"format": "%(levelname)s %(process)d %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "loggers": {"pysoa.server.job": {"level": "WARNING"}},
+        "disable_existing_loggers": False,
+    },
+}

@@ -1,0 +1,127 @@
+"""The forking supervisor with real worker processes: respawn, graceful stop, harakiri, crash loops, SIGHUP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.runtime.conftest import STANDALONE, Service, pid_alive, wait_for
+
+
+def test_each_worker_has_a_heartbeat_file_that_refreshes_and_disappears_at_stop(
+    start_service: Callable[..., Service],
+) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    workers = service.wait_for_workers(2)
+    assert sorted(workers) == [1, 2]  # {{fid}} is the fork id
+    assert service.pid not in workers.values()  # {{pid}} is each worker's own pid
+    path = service.heartbeat_dir / f"hb-1-{workers[1]}.txt"
+    first = float(path.read_text())
+    wait_for(lambda: float(path.read_text()) > first, 10, "a refreshed heartbeat")  # idle workers beat too
+    service.send(signal.SIGTERM)
+    assert service.wait() == 0
+    assert service.heartbeats() == {}
+    assert not any(pid_alive(pid) for pid in workers.values())
+    assert "All workers stopped; supervisor exiting" in service.log()
+
+
+def test_a_killed_worker_is_respawned_and_the_service_goes_on(start_service: Callable[..., Service]) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    old = service.wait_for_workers(2)
+    os.kill(old[1], signal.SIGKILL)
+    new = service.wait_for_heartbeats(lambda b: len(b) == 2 and b[1] != old[1], what="worker #1 to be re-spawned")
+    assert new[2] == old[2]
+    # The dead worker could not remove its heartbeat file; the supervisor did.
+    assert not (service.heartbeat_dir / f"hb-1-{old[1]}.txt").exists()
+    answered_by = {service.call("whoami")["actions"][0]["body"]["pid"] for _ in range(6)}
+    assert answered_by <= {new[1], new[2]}
+    log = service.log()
+    assert f"Worker #1 (pid {old[1]}) was killed by SIGKILL unexpectedly" in log
+    assert "Re-spawning failed worker #1" in log
+
+
+def test_sigterm_lets_the_running_action_finish_and_answer_before_exit(
+    start_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    workers = service.wait_for_workers(2)
+    marker = tmp_path / "running"
+    result: dict[str, Any] = {}
+    caller = threading.Thread(
+        target=lambda: result.update(service.call("slow", {"seconds": 1.5, "marker": str(marker)}))
+    )
+    caller.start()
+    wait_for(marker.exists, 10, "the action to start")
+    service.send(signal.SIGTERM)
+    caller.join(15)
+    assert result["actions"][0]["body"]["slept"] == 1.5
+    assert result["actions"][0]["body"]["pid"] == int(marker.read_text())
+    assert service.wait() == 0
+    assert not any(pid_alive(pid) for pid in workers.values())
+
+
+def test_a_stuck_action_is_answered_with_action_timeout_and_its_worker_replaced(
+    start_service: Callable[..., Service],
+) -> None:
+    service = start_service(*STANDALONE, "-f", "2", env={"RUNTIME_HARAKIRI": "1"})
+    old = service.wait_for_workers(2)
+    response = service.call("stuck")
+    (error,) = response["actions"][0]["errors"]
+    assert error["code"] == "ACTION_TIMEOUT"
+    replaced = service.wait_for_heartbeats(
+        lambda b: len(b) == 2 and set(b.values()) != set(old.values()), what="the harakiri'd worker's replacement"
+    )
+    assert len(set(replaced.values()) & set(old.values())) == 1  # exactly one worker was replaced
+    assert service.call("whoami")["actions"][0]["errors"] == []
+    log = service.log()
+    assert "triggering harakiri" in log
+    assert "Re-spawning failed worker" in log
+
+
+def test_a_crash_loop_is_given_up_and_logged(start_service: Callable[..., Service]) -> None:
+    service = start_service(*STANDALONE, "-f", "2", env={"RUNTIME_CRASH_AT_START": "1"})
+    assert service.wait() == 1  # every worker given up: the service is down, and says so
+    log = service.log()
+    for fid in (1, 2):
+        assert log.count(f"Started worker #{fid} ") == 4  # the first start and 3 restarts
+        assert f"Worker #{fid} is crash-looping (3 restarts within 15 seconds); giving up on it" in log
+    assert "All workers are crash-looping; the service is down" in log
+
+
+def test_sighup_restarts_the_workers_one_at_a_time(start_service: Callable[..., Service]) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    old = service.wait_for_workers(2)
+    service.send(signal.SIGHUP)
+    new = service.wait_for_heartbeats(
+        lambda b: len(b) == 2 and not set(b.values()) & set(old.values()), 15, "both workers to be restarted"
+    )
+    log = service.log()
+    # Worker 2 is only stopped once worker 1's replacement runs: never both down at once.
+    assert log.index(f"Started worker #1 (pid {new[1]})") < log.index(f"Restarting worker #2 (pid {old[2]})")
+    assert "Re-spawning" not in log  # a planned restart is not a crash
+    assert service.call("whoami")["actions"][0]["errors"] == []
+    assert service.process.poll() is None
+
+
+def test_workers_stop_when_the_supervisor_is_killed(start_service: Callable[..., Service]) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    workers = service.wait_for_workers(2)
+    service.process.kill()
+    service.process.wait()
+    wait_for(lambda: not any(pid_alive(pid) for pid in workers.values()), 10, "the orphaned workers to exit")
+    assert service.heartbeats() == {}  # they stopped gracefully, removing their heartbeat files
+
+
+def test_no_respawn_leaves_dead_workers_dead(start_service: Callable[..., Service]) -> None:
+    service = start_service(*STANDALONE, "-f", "2", "--no-respawn")
+    workers = service.wait_for_workers(2)
+    os.kill(workers[1], signal.SIGKILL)
+    wait_for(lambda: "Not re-spawning worker #1" in service.log(), 10, "the supervisor to notice")
+    assert service.call("whoami")["actions"][0]["body"]["pid"] == workers[2]
+    os.kill(workers[2], signal.SIGKILL)
+    assert service.wait() == 1
+    assert "Every worker has exited and none will be re-spawned" in service.log()
