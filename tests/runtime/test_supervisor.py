@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.runtime.conftest import STANDALONE, Service, pid_alive, wait_for
 
 
@@ -44,8 +46,16 @@ def test_a_killed_worker_is_respawned_and_the_service_goes_on(start_service: Cal
     assert "Re-spawning failed worker #1" in log
 
 
-def test_sigterm_lets_the_running_action_finish_and_answer_before_exit(
-    start_service: Callable[..., Service], tmp_path: Path
+@pytest.mark.parametrize(
+    ("signal_number", "to_group"),
+    [
+        (signal.SIGTERM, False),  # kill <supervisor>, docker stop, systemd KillMode=mixed
+        (signal.SIGTERM, True),  # systemd's default KillMode=control-group: every process gets it
+        (signal.SIGINT, True),  # Ctrl+C in a terminal
+    ],
+)
+def test_a_stop_signal_lets_the_running_action_finish_and_answer_before_exit(
+    start_service: Callable[..., Service], tmp_path: Path, signal_number: int, to_group: bool
 ) -> None:
     service = start_service(*STANDALONE, "-f", "2")
     workers = service.wait_for_workers(2)
@@ -56,12 +66,16 @@ def test_sigterm_lets_the_running_action_finish_and_answer_before_exit(
     )
     caller.start()
     wait_for(marker.exists, 10, "the action to start")
-    service.send(signal.SIGTERM)
+    if to_group:
+        os.killpg(service.pid, signal_number)
+    else:
+        service.send(signal_number)
     caller.join(15)
     assert result["actions"][0]["body"]["slept"] == 1.5
     assert result["actions"][0]["body"]["pid"] == int(marker.read_text())
     assert service.wait() == 0
     assert not any(pid_alive(pid) for pid in workers.values())
+    assert "exiting now" not in service.log()  # a signal from the group and the supervisor's are one request
 
 
 def test_a_stuck_action_is_answered_with_action_timeout_and_its_worker_replaced(

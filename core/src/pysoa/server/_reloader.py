@@ -9,7 +9,8 @@ than re-forking, is what makes new code load: a fork would only copy the old mod
 Polling costs a few hundred ``stat`` calls a second and works everywhere (containers, network
 mounts, macOS), so no inotify dependency. A child that crashes (a syntax error, say) is not
 restarted in a loop: the reloader waits for the next change. ``SIGTERM``/``SIGINT`` stop the child
-and the reloader; ``SIGHUP`` is passed on (a rolling restart of the workers). The child watches a
+(passed on as :func:`~pysoa.server._supervisor.stop_signal_to_forward` says) and then the
+reloader; ``SIGHUP`` is passed on (a rolling restart of the workers). The child watches a
 :class:`~pysoa.server._lifeline.Lifeline`, so it stops if the reloader is killed.
 """
 
@@ -27,6 +28,7 @@ from types import FrameType
 
 from pysoa.errors import ConfigurationError
 from pysoa.server._lifeline import Lifeline
+from pysoa.server._supervisor import stop_signal_to_forward
 
 __all__ = [
     "LIFELINE_ENV",
@@ -146,7 +148,9 @@ def run_reloader(command: Sequence[str], watcher: FileWatcher, interval: float =
         if signal_number != signal.SIGHUP:
             stopping = True
         if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGTERM if signal_number != signal.SIGHUP else signal.SIGHUP)
+            child.send_signal(
+                signal.SIGHUP if signal_number == signal.SIGHUP else stop_signal_to_forward(signal_number)
+            )
 
     previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:

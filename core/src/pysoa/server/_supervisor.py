@@ -7,10 +7,10 @@ parent leaving (the reloader's lifeline). It stays single-threaded, so forking f
 * A worker that exits unexpectedly is respawned with the same fork id, unless it is crash-looping:
   :class:`RespawnPolicy` (PySOA's rule: 3 restarts within 15 s or 8 within 60 s) gives up on it,
   and the supervisor exits non-zero once every worker has been given up.
-* ``SIGTERM``/``SIGINT``: every worker gets ``SIGTERM`` and finishes its current job; the
-  supervisor exits when all are gone. A second, *different* signal within a second of the first is
-  the terminal's Ctrl+C plus a process manager's forwarded TERM and is ignored; any other second
-  signal kills the workers at once.
+* ``SIGTERM``/``SIGINT``: every worker is asked to stop (:func:`stop_signal_to_forward` says with
+  which signal) and finishes its current job; the supervisor exits when all are gone. A second,
+  *different* signal within a second of the first is the terminal's Ctrl+C plus a process
+  manager's forwarded TERM and is ignored; any other second signal kills the workers at once.
 * ``SIGHUP``: a rolling restart, one worker at a time: the next worker is stopped only once the
   previous one has exited and its replacement has been started.
 * Workers watch a :class:`~pysoa.server._lifeline.Lifeline`, so they stop if the parent is killed.
@@ -38,7 +38,7 @@ from pysoa.server._lifeline import Lifeline, parent_is_gone, watch_in_thread
 if TYPE_CHECKING:
     from pysoa.server.server import Server
 
-__all__ = ["RespawnPolicy", "Supervisor", "describe_exit", "effective_worker_count"]
+__all__ = ["RespawnPolicy", "Supervisor", "describe_exit", "effective_worker_count", "stop_signal_to_forward"]
 
 logger = logging.getLogger("pysoa.server.supervisor")
 
@@ -312,7 +312,7 @@ class Supervisor:
             logger.warning("Received %s; stopping %s workers after their current jobs", name, len(alive))
             for slot in alive:
                 assert slot.process is not None
-                _send(slot.process, signal.SIGTERM)
+                _send(slot.process, stop_signal_to_forward(signal_number))
             return
         if signal_number != self._stop_signal and now - self._stop_time < _DUPLICATE_SIGNAL_WINDOW:
             return
@@ -331,6 +331,17 @@ class Supervisor:
                 slot.restarting = True
                 _send(slot.process, signal.SIGTERM)
                 return
+
+
+def stop_signal_to_forward(received: int) -> int:
+    """The stop signal to pass on to children: the *other* one of SIGINT and SIGTERM.
+
+    A child may have received the same signal already: Ctrl+C reaches the whole process group, and
+    so does systemd's default ``KillMode=control-group``. A server takes a second stop signal as
+    "exit now" unless it is a *different* signal within a second of the first, so passing on the
+    other signal keeps every one of these cases a graceful stop.
+    """
+    return signal.SIGTERM if received == signal.SIGINT else signal.SIGINT
 
 
 def _send(process: BaseProcess, signal_number: int) -> None:
