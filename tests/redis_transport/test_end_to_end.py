@@ -108,3 +108,21 @@ def test_the_call_after_a_timeout_works(redis_server: RedisProcess, start_worker
     assert isinstance(response, ActionResponse)
     assert response.body == {"square": 9}
     assert time.monotonic() - started < 2.0
+
+
+def test_settings_written_for_pysoa_work_unchanged(redis_server: RedisProcess) -> None:
+    kwargs = {
+        "backend_type": "redis.standard",
+        "backend_layer_kwargs": {"hosts": [(redis_server.host, redis_server.port)], "redis_db": 0},
+        "default_serializer_config": {"path": "pysoa.common.serializer:JSONSerializer"},
+        "receive_timeout_in_seconds": 1,
+    }
+    server_transport = {"path": "pysoa.common.transport.redis_gateway.server:RedisServerTransport", "kwargs": kwargs}
+    client_transport = {"path": "pysoa.common.transport.redis_gateway.client:RedisClientTransport", "kwargs": kwargs}
+    worker = _Worker(ExampleServer({"transport": server_transport}))
+    worker.start()
+    try:
+        client = Client({"example": {"transport": client_transport}})
+        assert client.call_action("example", "square", {"number": 5}, timeout=5).body == {"square": 25}
+    finally:
+        worker.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import zlib
 
@@ -93,3 +94,20 @@ def test_a_backoff_is_cut_to_leave_one_last_attempt_before_the_deadline() -> Non
 def test_no_retry_when_no_time_is_left() -> None:
     assert next_delay(0, 10, remaining=LAST_ATTEMPT_SECONDS / 2) is None
     assert next_delay(0, 10, remaining=-1.0) is None
+
+
+def test_a_forked_process_draws_its_own_order() -> None:
+    rr = RoundRobin(6)
+    orders = set()
+    for _ in range(8):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: report its first six picks
+            os.write(write, bytes(rr.next() for _ in range(6)))
+            os._exit(0)
+        os.waitpid(pid, 0)
+        orders.add(tuple(os.read(read, 6)))
+        os.close(read)
+        os.close(write)
+    assert len(orders) > 1
+    assert all(sorted(order) == list(range(6)) for order in orders)

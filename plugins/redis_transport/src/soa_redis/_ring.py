@@ -8,6 +8,7 @@ in the same order.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import zlib
@@ -33,18 +34,26 @@ def reply_queue_host_index(full_key: str, host_count: int) -> int:
 
 
 class RoundRobin:
-    """Cycles through ``0..N-1`` in a random order fixed at creation; thread-safe."""
+    """Cycles through ``0..N-1`` in a random order; thread-safe.
 
-    __slots__ = ("_lock", "_order", "_position")
+    A process forked after creation draws its own order, so forked workers do not all start on
+    the same host.
+    """
+
+    __slots__ = ("_lock", "_order", "_pid", "_position", "_rng")
 
     def __init__(self, host_count: int, rng: random.Random | None = None) -> None:
         if host_count < 1:
             raise ValueError("host_count must be at least 1")
-        order = list(range(host_count))
-        (rng or random).shuffle(order)
-        self._order = order
-        self._position = 0
+        self._rng = rng
+        self._order = list(range(host_count))
         self._lock = threading.Lock()
+        self._shuffle()
+
+    def _shuffle(self) -> None:
+        (self._rng or random).shuffle(self._order)
+        self._position = 0
+        self._pid = os.getpid()
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -54,6 +63,8 @@ class RoundRobin:
         if len(self._order) == 1:
             return 0
         with self._lock:
+            if self._pid != os.getpid():
+                self._shuffle()
             index = self._order[self._position]
             self._position = (self._position + 1) % len(self._order)
         return index
