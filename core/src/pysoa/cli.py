@@ -70,25 +70,25 @@ def _print_table(out: TextIO, headers: list[str], rows: list[list[str]]) -> None
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "serve",
-        "run a service: MODULE:CLASS --settings MODULE [--workers N] [--reload]",
+        "run a service's workers (MODULE:CLASS --settings MODULE)",
         _serve.add_serve_arguments,
         _serve.serve,
     ),
     Subcommand(
         "call",
-        "call one action of a running service and print the response body as JSON",
+        "call an action of a running service, print the body as JSON",
         _cli_calls.add_call_arguments,
         _cli_calls.call,
     ),
     Subcommand(
         "status",
-        "show a running service's versions and health checks (exit status 1 on health-check errors)",
+        "show a running service's versions and health checks",
         _cli_calls.add_status_arguments,
         _cli_calls.status,
     ),
     Subcommand(
         "introspect",
-        "print a running service's documentation and action schemas as JSON",
+        "print a running service's actions and schemas as JSON",
         _cli_calls.add_introspect_arguments,
         _cli_calls.introspect,
     ),
