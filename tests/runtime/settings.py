@@ -1,7 +1,8 @@
 """Settings of :mod:`tests.runtime.service`, from the environment the tests give each process.
 
 ``RUNTIME_SPOOL`` (the spool directory), ``RUNTIME_HEARTBEAT`` (heartbeat file template, optional),
-``RUNTIME_HARAKIRI`` (seconds, default 0 = off).
+``RUNTIME_HARAKIRI`` (seconds, default 0 = off), ``RUNTIME_REDIS_URL`` (serve over Redis instead of
+the spool).
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+_REDIS_URL = os.environ.get("RUNTIME_REDIS_URL")
+
 SOA_SERVER_SETTINGS: dict[str, Any] = {
     "transport": {
         "path": "tests.runtime.spool:SharedSpoolServerTransport",
         "kwargs": {"spool": os.environ.get("RUNTIME_SPOOL", "")},
-    },
+    }
+    if not _REDIS_URL
+    # A short receive timeout: a stopping worker notices sooner (the tests wait for it).
+    else {"name": "redis", "kwargs": {"url": _REDIS_URL, "receive_timeout_in_seconds": 1}},
     "harakiri": {"timeout": int(os.environ.get("RUNTIME_HARAKIRI", "0")), "shutdown_grace": 2},
     "heartbeat_file": os.environ.get("RUNTIME_HEARTBEAT") or None,
     "logging": {
