@@ -17,6 +17,7 @@ from typing import Any
 import django
 import pytest
 
+from pysoa.errors import ConfigurationError
 from tests.runtime.conftest import REPO, Service, pid_alive
 from tests.runtime.spool import read_response, write_request
 
@@ -158,7 +159,8 @@ def test_sync_logging_makes_one_configuration(database: Path) -> None:
         assert sync_logging() is None
         assert settings.SOA_SERVER_SETTINGS["logging"] == settings.LOGGING
         assert settings.LOGGING["handlers"]["console"]["class"] == "logging.StreamHandler"  # the server's default
-    with override_settings(SOA_SERVER_SETTINGS=None), pytest.raises(Exception, match="must define SOA_SERVER_SETTINGS"):
+    missing = pytest.raises(ConfigurationError, match="must define SOA_SERVER_SETTINGS")
+    with override_settings(SOA_SERVER_SETTINGS=None), missing:
         sync_logging()
 
 

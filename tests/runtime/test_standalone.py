@@ -53,6 +53,7 @@ def test_without_fork_the_service_runs_in_the_started_process(start_service: Cal
             1,
             "Cannot import the settings module 'tests.runtime.no_such_settings'",
         ),
+        (["-s", "tests.runtime.no_such_settings", "-d"], 1, "Cannot import the settings module"),  # not detached
         (["-s", "tests.runtime.service"], 1, "The settings module 'tests.runtime.service' has no SOA_SERVER_SETTINGS"),
         ([], 2, "the following arguments are required: -s/--settings"),
         (["-s", "tests.runtime.settings", "-f", "two"], 2, "argument -f/--fork-processes/--fork: invalid int value"),
@@ -69,6 +70,7 @@ def test_bad_options_and_settings_fail_before_anything_starts(arguments: list[st
     assert result.returncode == status
     assert message in result.stderr
     assert "Started worker" not in result.stderr
+    assert "PID=" not in result.stdout
 
 
 def test_invalid_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:

@@ -228,10 +228,10 @@ def run_service(get_server_class: Callable[[], type[Server]], options: RunOption
     from pysoa.server import _reloader
     from pysoa.server._lifeline import watch_in_thread
 
-    if options.daemon:
-        _daemonize()
     server_class = get_server_class()
     settings = load_server_settings(server_class, options.settings)
+    if options.daemon:
+        _daemonize()  # only now: bad settings are still reported to the terminal, with a failing status
     argv = options.worker_argv if options.worker_argv is not None else _without_daemon_flag(sys.argv)
 
     if options.watch is not None and not _reloader.is_reloader_child():
