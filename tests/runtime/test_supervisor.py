@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.runtime.conftest import STANDALONE, Service, pid_alive, wait_for
+from tests.runtime.spool import write_request
 
 
 def test_each_worker_has_a_heartbeat_file_that_refreshes_and_disappears_at_stop(
@@ -139,3 +140,19 @@ def test_no_respawn_leaves_dead_workers_dead(start_service: Callable[..., Servic
     os.kill(workers[2], signal.SIGKILL)
     assert service.wait() == 1
     assert "Every worker has exited and none will be re-spawned" in service.log()
+
+
+def test_a_second_stop_signal_kills_the_workers_at_once(start_service: Callable[..., Service], tmp_path: Path) -> None:
+    service = start_service(*STANDALONE, "-f", "2")
+    workers = service.wait_for_workers(2)
+    marker = tmp_path / "running"
+    request_id = 999_001
+    write_request(str(service.spool), request_id, [{"action": "slow", "body": {"seconds": 60, "marker": str(marker)}}])
+    wait_for(marker.exists, 10, "the action to start")
+    service.send(signal.SIGTERM)
+    wait_for(lambda: "Received SIGTERM" in service.log(), 10, "the first signal to be handled")
+    service.send(signal.SIGTERM)  # the same signal again: the operator insists
+    assert service.wait() == 1  # not a clean stop: a job was lost
+    assert "killing the workers now" in service.log()
+    assert not any(pid_alive(pid) for pid in workers.values())
+    assert not (service.spool / "out" / f"{request_id}.json").exists()

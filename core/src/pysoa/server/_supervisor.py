@@ -137,6 +137,7 @@ class Supervisor:
         self._stop_time = 0.0
         self._restart_queue: list[int] = []
         self._failed = False
+        self._forced = False
         self._lifeline: Lifeline | None = None
         self._wake_r = -1
         self._wake_w = -1
@@ -196,7 +197,7 @@ class Supervisor:
     def _final_status(self) -> int:
         if self._stopping:
             logger.info("All workers stopped; supervisor exiting")
-            return 0
+            return 1 if self._forced else 0
         if self._failed:
             logger.error("Every worker has exited and none will be re-spawned; supervisor exiting")
             return 1
@@ -233,7 +234,7 @@ class Supervisor:
         if slot.restarting:
             slot.restarting = False
             logger.info("Worker #%s (pid %s) stopped for the restart; starting its replacement", slot.fid, pid)
-            self._spawn(slot)
+            self._replace(slot)
             return
         logger.warning("Worker #%s (pid %s) %s unexpectedly", slot.fid, pid, describe_exit(exitcode))
         if exitcode != 0:
@@ -257,7 +258,15 @@ class Supervisor:
             return
         slot.restarts.append(now)
         logger.warning("Re-spawning failed worker #%s", slot.fid)
-        self._spawn(slot)
+        self._replace(slot)
+
+    def _replace(self, slot: _Slot) -> None:
+        try:
+            self._spawn(slot)
+        except OSError as exc:  # out of processes or memory: keep serving with the workers there are
+            slot.given_up = True
+            self._failed = True
+            logger.error("Could not start a new worker #%s (%s); giving up on it", slot.fid, exc)
 
     def _remove_heartbeat_file(self, fid: int, pid: int | None) -> None:
         # A worker removes its own file at a clean exit; after SIGKILL or os._exit it is left behind.
@@ -317,6 +326,7 @@ class Supervisor:
         if signal_number != self._stop_signal and now - self._stop_time < _DUPLICATE_SIGNAL_WINDOW:
             return
         logger.warning("Received a second shutdown signal (%s); killing the workers now", name)
+        self._forced = True  # jobs in hand were lost: not a clean stop
         for slot in self.slots:
             if slot.process is not None:
                 _send(slot.process, signal.SIGKILL)
