@@ -204,6 +204,9 @@ def test_response_checks() -> None:
     validate_response(Envelope(3, {}, {"errors": []}))
     with pytest.raises(InvalidMessageError, match="no request_id"):
         validate_response(Envelope(None, {}, {}))
+    with pytest.raises(InvalidMessageError, match="request_id is a list") as unroutable:
+        validate_response(Envelope([1], {}, {}))
+    assert unroutable.value.request_id is None
     with pytest.raises(InvalidMessageError, match="not a map") as info:
         validate_response(Envelope(3, {}, None))
     assert info.value.request_id == 3

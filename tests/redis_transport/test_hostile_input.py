@@ -131,6 +131,7 @@ def test_garbage_on_a_reply_queue_does_not_fail_the_call(redis_server: RedisProc
     reply_key = "pysoa:" + meta["reply_to"]
     raw.rpush(reply_key, b"\xc1garbage", b"pysoa-redis/3//content-type:application/msgpack;chunk-count:2;chunk-id:2;x")
     raw.rpush(reply_key, packed({"meta": {}, "body": {}}))  # no request id: cannot be routed
+    raw.rpush(reply_key, packed({"request_id": [1], "meta": {}, "body": {}}))  # nor with this one
     server.send_response_message(request_id, meta, response(ok=True))
     assert client.receive_response_message(2).body == response(ok=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeGuard
 
@@ -176,6 +176,9 @@ def validate_response(envelope: Envelope) -> None:
     """Check a response envelope on the client. Raises :class:`InvalidMessageError`."""
     if envelope.request_id is None:
         raise InvalidMessageError("Response has no request_id")
+    if not isinstance(envelope.request_id, Hashable):
+        # Request ids are ints or strings; a list (msgpack array) cannot name a request.
+        raise InvalidMessageError(f"Response request_id is a {type(envelope.request_id).__name__}")
     if not isinstance(envelope.body, dict):
         raise InvalidMessageError(
             f"Response body is not a map but {type(envelope.body).__name__}", request_id=envelope.request_id

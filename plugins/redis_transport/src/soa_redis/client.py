@@ -145,8 +145,8 @@ class RedisClientTransport(ClientTransport):
                 validate_response(envelope)
             except InvalidMessageError as exc:
                 core.count("receive.invalid_message")
-                if request_id is None:
-                    _logger.warning("Dropped a response without request_id on reply queue %s: %s", key, exc)
+                if exc.request_id is None:
+                    _logger.warning("Dropped a response that names no request on reply queue %s: %s", key, exc)
                     continue
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
