@@ -19,7 +19,8 @@ $(STAMP): requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/pyprojec
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m example_service.demo
+	scripts/ensure-redis.sh || echo "No redis-server: the demo runs over the local transport"
+	$(BIN)/python -m example_service.demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

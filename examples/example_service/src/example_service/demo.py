@@ -1,16 +1,30 @@
-"""Show the example service answering every call style: ``python -m example_service.demo``.
+"""Run the example service and call it in every call style: ``python -m example_service.demo``.
 
-Over the local transport the service runs inside this process. (See the project README for
-running it as worker processes over Redis.)
+By default the demo starts a private ``redis-server`` on a free loopback port, starts the service
+as two worker processes over Redis (``python -m example_service.standalone -f 2``), calls it,
+then stops everything. ``--redis-url URL`` uses a Redis you already run instead; ``--local``
+runs the service inside this process over the local transport (no Redis needed, and the
+fallback when ``redis-server`` is not installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from pysoa.client import Client
+from pysoa.errors import TransportError
 
 
 def _show(title: str, value: Any) -> None:
@@ -45,9 +59,95 @@ def run_calls(client: Client) -> None:
     _show("a validation error", [{"code": e.code, "field": e.field, "message": e.message} for e in errors])
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args(argv)
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _private_redis() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    assert binary is not None
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="example-redis-") as directory:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+@contextlib.contextmanager
+def _workers(redis_url: str, count: int) -> Iterator[subprocess.Popen[bytes]]:
+    environment = {**os.environ, "REDIS_URL": redis_url}
+    command = [sys.executable, "-m", "example_service.standalone", "-s", "example_service.settings", "-f", str(count)]
+    print(f"$ REDIS_URL={redis_url} {' '.join(command[1:])}")
+    supervisor = subprocess.Popen(command, env=environment)
+    try:
+        yield supervisor
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            supervisor.wait(30)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()
+            supervisor.wait()
+
+
+def _wait_until_serving(client: Client, supervisor: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.call_action("example", "status", {"verbose": False}, timeout=1)
+            return
+        except TransportError:
+            if supervisor.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the example service did not start") from None
+
+
+def demo_redis(redis_url: str | None, workers: int) -> None:
+    with contextlib.ExitStack() as stack:
+        if redis_url is None:
+            redis_url = stack.enter_context(_private_redis())
+            print(f"Started a private redis-server at {redis_url}")
+        supervisor = stack.enter_context(_workers(redis_url, workers))
+        client = Client({"example": {"transport": {"name": "redis", "kwargs": {"url": redis_url}}}})
+        _wait_until_serving(client, supervisor)
+        print(f"The example service is answering over Redis with {workers} worker processes")
+        run_calls(client)
+        print(f"\n$ soa call example square '{{\"number\": 12}}' --redis {redis_url}")
+        sys.stdout.flush()
+        command = [sys.executable, "-m", "pysoa", "call", "example", "square", '{"number": 12}', "--redis", redis_url]
+        subprocess.run(command, check=True)
+
+
+def demo_local() -> None:
     from example_service.server import Server
     from example_service.settings import local_settings
 
@@ -60,6 +160,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("The example service over the local transport (in this process)")
     run_calls(client)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--local", action="store_true", help="run in this process over the local transport")
+    parser.add_argument("--redis-url", help="use this Redis instead of starting a private one")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    args = parser.parse_args(argv)
+    if args.local:
+        demo_local()
+        return
+    if args.redis_url is None and shutil.which("redis-server") is None:
+        print("redis-server is not installed; running over the local transport instead")
+        demo_local()
+        return
+    demo_redis(args.redis_url, args.workers)
 
 
 if __name__ == "__main__":
