@@ -390,3 +390,20 @@ def test_a_server_warns_when_redis_can_evict_queues(
     finally:
         redis.stop()
     assert (f"maxmemory-policy {policy!r}" in caplog.text) is warned
+
+
+def test_a_unix_socket_url(tmp_path: Any) -> None:
+    socket_path = tmp_path / "redis.sock"
+    redis = start_redis(tmp_path / "unix", "--unixsocket", str(socket_path), "--unixsocketperm", "700")
+    try:
+        url = f"unix://{socket_path}?db=2"
+        client = RedisClientTransport("svc", url=url)
+        server = RedisServerTransport("svc", url=url, receive_timeout_in_seconds=2)
+        client.send_request_message(1, {}, job())
+        assert redis.client(db=2).llen("pysoa:service.svc") == 1
+        request_id, meta, _body = server.receive_request_message()
+        assert meta is not None
+        server.send_response_message(request_id, meta, response())
+        assert client.receive_response_message(2).request_id == 1
+    finally:
+        redis.stop()
