@@ -72,7 +72,13 @@ def _print_json(value: Any) -> None:
 # --- reaching the service --------------------------------------------------------------------------------------
 
 
+_EPILOG = (
+    "exit status: 0 success, 1 the service answered with errors, 2 bad arguments, 3 the service could not be reached"
+)
+
+
 def _add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _EPILOG
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--transport",
