@@ -1,0 +1,1 @@
+"""ZeroMQ transport for soa-core (plugin name ``zmq``)."""

@@ -1,0 +1,318 @@
+"""The client side: one DEALER socket per calling thread, connected to the service's router.
+
+ZeroMQ sockets must not be shared between threads, and the client's response routing expects
+each thread to receive the responses to the requests *it* sent; a socket per thread gives both
+for free (the router returns each response to the socket its request came from).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.serializer.base import Serializer
+from pysoa.common.transport.base import NO_MESSAGE, ClientTransport, ReceivedMessage
+from pysoa.errors import (
+    DecodeError,
+    InvalidMessageError,
+    MessageReceiveError,
+    MessageReceiveTimeout,
+    MessageSendError,
+    MessageSendTimeout,
+    MessageTooLarge,
+    TransportConnectionError,
+)
+from pysoa.plugins import get_plugin_manager
+from soa_zmq._protocol import RESPONSE, parse_header, request_header, response_header, split_response
+from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
+from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket
+
+__all__ = ["ZmqClientTransport"]
+
+# Watched only while a send is blocked, to tell *why* (no connection, refused key, full queues).
+_MONITORED_EVENTS = (
+    zmq.EVENT_HANDSHAKE_SUCCEEDED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_CONNECT_RETRIED
+    | zmq.EVENT_DISCONNECTED
+)
+
+
+class _ThreadState:
+    """One calling thread's socket and the requests it has sent that are still owed a response."""
+
+    __slots__ = ("outstanding", "pid", "socket", "thread")
+
+    def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread) -> None:
+        self.socket = sock
+        self.thread = thread
+        self.pid = os.getpid()
+        # request id -> wall-clock expiry; an entry past its expiry no longer counts as outstanding
+        self.outstanding: dict[Any, float] = {}
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
+            self.socket.close(linger=0)
+
+
+class _BlockedSend:
+    """What the socket monitor said while a send waited: the reason to give if it times out."""
+
+    __slots__ = ("connection_failed", "handshake_failure")
+
+    def __init__(self) -> None:
+        self.connection_failed = False
+        self.handshake_failure: str | None = None
+
+
+def _close_states(states: list[_ThreadState], lock: threading.Lock) -> None:
+    with lock:
+        for state in states:
+            state.close()
+        states.clear()
+
+
+class ZmqClientTransport(ClientTransport):
+    """Sends job requests to a service's router and receives the responses, one socket per thread."""
+
+    name = "zmq"
+    settings_schema = CLIENT_SETTINGS_SCHEMA
+
+    def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, **kwargs: Any) -> None:
+        super().__init__(service_name, metrics)
+        self.options: ClientOptions = client_options(kwargs)
+        serializer_kwargs = dict(self.options.serializer["kwargs"])
+        serializer_kwargs.setdefault("max_message_size_in_bytes", self.options.maximum_message_size_in_bytes)
+        self.serializer: Serializer = self.options.serializer["object"](**serializer_kwargs)
+        self._content_type = self.serializer.mime_type.encode("ascii")
+        self._expected_response_header = response_header(self._content_type)
+        self._decoders: dict[str, Serializer] = {self.serializer.mime_type: self.serializer}
+        self._maximum_size = self.options.maximum_message_size_in_bytes
+        self._default_expiry = self.options.message_expiry_in_seconds
+        self._receive_timeout = self.options.receive_timeout_in_seconds
+        self._local = threading.local()
+        self._states: list[_ThreadState] = []
+        self._states_lock = threading.Lock()
+        # Sockets left open when the transport is dropped (the client has no close()) are closed
+        # here, never by pyzmq's garbage collection, which would warn.
+        self._finalizer = weakref.finalize(self, _close_states, self._states, self._states_lock)
+
+    # --- per-thread sockets --------------------------------------------------------------------------
+
+    def _state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None or state.pid != os.getpid():
+            state = self._new_state()
+        return state
+
+    def _new_state(self) -> _ThreadState:
+        options = self.options
+        context = get_context()
+        sock = open_socket(context, zmq.DEALER)
+        try:
+            apply_common_options(
+                sock,
+                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
+                send_high_water_mark=options.send_high_water_mark,
+                receive_high_water_mark=options.receive_high_water_mark,
+                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
+                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
+                linger_ms=0,  # a request nobody will wait for is not worth delaying exit
+            )
+            # Queue a request only on a connection that completed its handshake: with no router (or
+            # a refused CURVE key) a send then blocks, and fails at its deadline, instead of
+            # silently waiting in a queue for a connection that may never come.
+            sock.setsockopt(zmq.IMMEDIATE, 1)
+            if options.curve is not None:
+                sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
+                sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
+                sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            connect(sock, options.endpoint)
+        except BaseException:
+            sock.close(linger=0)
+            raise
+        state = _ThreadState(sock, threading.current_thread())
+        with self._states_lock:
+            # Close the sockets of threads that have ended (their idents may be reused).
+            alive = []
+            for old in self._states:
+                if old.thread.is_alive() and old.pid == state.pid:
+                    alive.append(old)
+                else:
+                    old.close()
+            alive.append(state)
+            self._states[:] = alive
+        self._local.state = state
+        return state
+
+    def close(self) -> None:
+        """Close every thread's socket; a later call opens new ones."""
+        _close_states(self._states, self._states_lock)
+        self._local = threading.local()
+
+    # --- sending ---------------------------------------------------------------------------------------
+
+    def send_request_message(
+        self,
+        request_id: Any,
+        meta: dict[str, Any],
+        body: dict[str, Any],
+        message_expiry_in_seconds: float | None = None,
+    ) -> None:
+        state = self._state()
+        expiry = message_expiry_in_seconds if message_expiry_in_seconds else self._default_expiry
+        blob = self.serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
+        if len(blob) > self._maximum_size:
+            raise MessageTooLarge(
+                len(blob),
+                f"Request of {len(blob)} bytes exceeds maximum_message_size_in_bytes ({self._maximum_size})",
+            )
+        expires_at = time.time() + expiry
+        frames = [request_header(expires_at, self._content_type), blob]
+        try:
+            state.socket.send_multipart(frames, zmq.NOBLOCK)
+        except zmq.Again:
+            self._send_blocking(state, frames, expiry)
+        except zmq.ZMQError as exc:
+            raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
+        state.outstanding[request_id] = expires_at
+
+    def _send_blocking(self, state: _ThreadState, frames: list[bytes], timeout: float) -> None:
+        """Wait for room (or a connection) until ``timeout``; fail at once if the server refuses our key.
+
+        The socket monitor runs only here: an unread monitor queue would grow for as long as a
+        connection keeps failing, so it is never left on.
+        """
+        sock = state.socket
+        deadline = time.monotonic() + timeout
+        monitor = sock.get_monitor_socket(_MONITORED_EVENTS)
+        try:
+            poller = zmq.Poller()
+            poller.register(sock, zmq.POLLOUT)
+            poller.register(monitor, zmq.POLLIN)
+            seen = _BlockedSend()
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.metrics.counter("client.transport.zmq.send.timeout").increment()
+                    raise MessageSendTimeout(self._blocked_reason(seen, timeout))
+                events = dict(poller.poll(max(1, int(remaining * 1000))))
+                if monitor in events:
+                    _read_monitor(monitor, seen)
+                    if seen.handshake_failure is not None:
+                        raise TransportConnectionError(
+                            f"Could not connect to {self.service_name} at {self.options.endpoint}: "
+                            f"{seen.handshake_failure}"
+                        )
+                if sock in events:
+                    try:
+                        sock.send_multipart(frames, zmq.NOBLOCK)
+                        return
+                    except zmq.Again:
+                        continue
+        except zmq.ZMQError as exc:
+            raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
+        finally:
+            sock.disable_monitor()
+            monitor.close(linger=0)
+
+    def _blocked_reason(self, seen: _BlockedSend, timeout: float) -> str:
+        where = f"{self.service_name} at {self.options.endpoint}"
+        if seen.connection_failed:
+            return (
+                f"Could not send to {where} within {timeout:g}s: no connection "
+                "(is the service running? with CURVE, do the keys match?)"
+            )
+        return (
+            f"Could not send to {where} within {timeout:g}s: no connection, or its queues are full (every "
+            f"worker busy and send_high_water_mark={self.options.send_high_water_mark} requests waiting)"
+        )
+
+    # --- receiving -----------------------------------------------------------------------------------
+
+    def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None or not state.outstanding or state.pid != os.getpid():
+            return NO_MESSAGE
+        sock = state.socket
+        try:
+            frames = sock.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            timeout = self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
+            frames = self._wait_for_response(state, timeout)
+        except zmq.ZMQError as exc:
+            raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
+        return self._decode(state, frames)
+
+    def _wait_for_response(self, state: _ThreadState, timeout: float) -> list[bytes]:
+        sock = state.socket
+        try:
+            if sock.poll(max(0, int(timeout * 1000)), zmq.POLLIN):
+                return sock.recv_multipart(zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
+        now = time.time()
+        for request_id, expires_at in list(state.outstanding.items()):
+            if expires_at < now:
+                del state.outstanding[request_id]  # nobody will run it any more: stop expecting it
+        raise MessageReceiveTimeout(f"No response from {self.service_name} within {timeout:g}s")
+
+    def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
+        if len(frames) != 2:
+            raise InvalidMessageError(f"Response from {self.service_name} has {len(frames)} frames, not 2")
+        header, blob = frames
+        if header == self._expected_response_header:
+            serializer = self.serializer
+        else:
+            parsed = parse_header(header)
+            if parsed.kind != RESPONSE:
+                raise InvalidMessageError(f"Unexpected message kind {parsed.kind} from {self.service_name}")
+            serializer = self._decoder(parsed.content_type)
+        try:
+            message = serializer.blob_to_dict(blob)
+        except DecodeError as exc:
+            raise InvalidMessageError(f"Undecodable response from {self.service_name}: {exc}") from exc
+        request_id, meta, body = split_response(message)
+        state.outstanding.pop(request_id, None)
+        return ReceivedMessage(request_id, meta, body)
+
+    def _decoder(self, content_type: str) -> Serializer:
+        serializer = self._decoders.get(content_type)
+        if serializer is None:
+            cls = get_plugin_manager().serializer_for_mime_type(content_type)
+            if cls is None:
+                raise InvalidMessageError(f"Response in content type {content_type!r}, which no serializer handles")
+            serializer = cls(max_message_size_in_bytes=self._maximum_size)
+            self._decoders[content_type] = serializer
+        return serializer
+
+
+def _read_monitor(monitor: zmq.Socket[Any], seen: _BlockedSend) -> None:
+    while True:
+        try:
+            event = recv_monitor_message(monitor, zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        kind = event["event"]
+        if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            seen.handshake_failure = (
+                f"the service refused this client's CURVE key (ZAP status {event['value']}); "
+                "add its curve_public_key to the server's curve_client_public_keys"
+            )
+        elif kind in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
+            seen.handshake_failure = (
+                "the security handshake failed (do both sides use CURVE, and is curve_server_public_key right?)"
+            )
+        elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            seen.connection_failed = False
+        else:  # a refused or dropped connection
+            seen.connection_failed = True

@@ -1,0 +1,308 @@
+"""The server (worker) side: a DEALER socket connected to the service router's backend.
+
+A worker handles one request at a time, so it gets one from the router only when it said it was
+idle: by READY when it starts, by each response, by READY after a request that got no response
+(``suppress_response``, a dropped malformed or expired request), and by HEARTBEAT every
+``heartbeat_interval_in_seconds`` while it waits. With ``role: auto`` (the default) a worker that
+finds no router running starts one (see :mod:`soa_zmq.router`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import zmq
+
+from pysoa.common.metrics import MetricsRecorder
+from pysoa.common.serializer.base import Serializer
+from pysoa.common.transport.base import ReceivedMessage, ServerTransport
+from pysoa.errors import (
+    ConfigurationError,
+    DecodeError,
+    InvalidMessageError,
+    MessageReceiveError,
+    MessageReceiveTimeout,
+    MessageSendError,
+    MessageSendTimeout,
+    MessageTooLarge,
+)
+from pysoa.plugins import get_plugin_manager
+from soa_zmq._election import router_is_running
+from soa_zmq._protocol import (
+    BOUNCE,
+    BYE,
+    CONTENT_TYPE_META_KEY,
+    DISCONNECT,
+    HEARTBEAT,
+    READY,
+    REPLY_TO_META_KEY,
+    REQUEST,
+    control_header,
+    parse_header,
+    response_header,
+    split_request,
+    wire_meta,
+)
+from soa_zmq._settings import SERVER_SETTINGS_SCHEMA, ServerOptions, server_options
+from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket
+from soa_zmq.router import spawn_router, stop_router
+
+__all__ = ["ZmqServerTransport"]
+
+_logger = logging.getLogger("soa_zmq.server")
+
+_READY = control_header(READY)
+_HEARTBEAT = control_header(HEARTBEAT)
+_DISCONNECT = control_header(DISCONNECT)
+_BOUNCE = control_header(BOUNCE)
+# How long a leaving worker waits for the router's BYE, handing back requests meanwhile.
+_MAX_GOODBYE_SECONDS = 2.0
+
+
+class ZmqServerTransport(ServerTransport):
+    """Receives job requests from the service's router and sends the responses back through it."""
+
+    name = "zmq"
+    settings_schema = SERVER_SETTINGS_SCHEMA
+
+    def __init__(
+        self,
+        service_name: str,
+        metrics: MetricsRecorder | None = None,
+        instance_index: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(service_name, metrics, instance_index)
+        self.options: ServerOptions = server_options(kwargs)
+        serializer_kwargs = dict(self.options.serializer["kwargs"])
+        serializer_kwargs.setdefault("max_message_size_in_bytes", self.options.maximum_message_size_in_bytes)
+        self.serializer: Serializer = self.options.serializer["object"](**serializer_kwargs)
+        self._serializers: dict[str, Serializer] = {self.serializer.mime_type: self.serializer}
+        self._response_headers: dict[str, bytes] = {}
+        self._maximum_size = self.options.maximum_message_size_in_bytes
+        self._interval = self.options.heartbeat_interval_in_seconds
+        # Connected lazily, in the process that serves (a server may be built before a fork).
+        self._socket: zmq.Socket[Any] | None = None
+        self._pid = 0
+        self._owe_ready = False
+        self._next_heartbeat = 0.0
+        self._router_start_failed = False
+
+    # --- connection --------------------------------------------------------------------------------
+
+    def _connected(self) -> zmq.Socket[Any]:
+        sock = self._socket
+        if sock is not None and self._pid == os.getpid():
+            return sock
+        options = self.options
+        if options.role == "auto":
+            self._ensure_router(first=True)
+        sock = open_socket(get_context(), zmq.DEALER)
+        try:
+            apply_common_options(
+                sock,
+                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
+                send_high_water_mark=options.send_high_water_mark,
+                receive_high_water_mark=options.receive_high_water_mark,
+                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
+                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
+                linger_ms=1000,  # let the last response and the goodbye leave at shutdown
+            )
+            identity = f"{socket.gethostname()}/{os.getpid()}/{self.instance_index}/{os.urandom(3).hex()}"
+            sock.setsockopt(zmq.IDENTITY, identity.encode())
+            if options.curve is not None:
+                # Workers prove they belong to the service with the service's own key pair.
+                sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.public_key)
+                sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
+                sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            connect(sock, options.backend_endpoint)
+        except BaseException:
+            sock.close(linger=0)
+            raise
+        self._socket = sock
+        self._pid = os.getpid()
+        self._owe_ready = True
+        return sock
+
+    def _ensure_router(self, first: bool = False) -> None:
+        """Start the service's router if none runs (``auto`` role).
+
+        At start-up a router that cannot start is a configuration error; later (the router died)
+        the worker logs it and tries again at its next heartbeat.
+        """
+        lock_file = self.options.lock_file
+        try:
+            if router_is_running(lock_file):
+                return
+            pid = spawn_router(self.options.router_config())
+        except (ConfigurationError, OSError) as exc:
+            if first:
+                raise ConfigurationError(f"Service {self.service_name}: {exc}") from exc
+            if not self._router_start_failed:
+                _logger.error("Could not start the router for %s: %s", self.service_name, exc)
+            self._router_start_failed = True
+            return
+        self._router_start_failed = False
+        if pid is not None:
+            _logger.info("Started the router for %s (pid %s)", self.service_name, pid)
+
+    @classmethod
+    @contextlib.contextmanager
+    def supervisor_context(cls, service_name: str, **kwargs: Any) -> Iterator[None]:
+        """Run the service's router while a supervisor of worker processes runs.
+
+        A supervisor enters this once, before it starts its workers, with the server transport's
+        kwargs; workers then find the router running. On exit the router is stopped (unless it is
+        not the one this call started).
+        """
+        config = server_options(kwargs).router_config()
+        pid = spawn_router(config)
+        try:
+            yield
+        finally:
+            if pid is not None:
+                stop_router(config.lock_file, pid)
+
+    def close(self) -> None:
+        """Leave the router gracefully: say DISCONNECT, hand back what arrives until BYE, close."""
+        sock, self._socket = self._socket, None
+        if sock is None or self._pid != os.getpid():
+            return
+        try:
+            sock.send(_DISCONNECT, zmq.NOBLOCK)
+            deadline = time.monotonic() + min(self.options.heartbeat_timeout_in_seconds, _MAX_GOODBYE_SECONDS)
+            while (remaining := deadline - time.monotonic()) > 0:
+                if not sock.poll(max(1, int(remaining * 1000)), zmq.POLLIN):
+                    break
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+                if len(frames) == 1 and _kind_of(frames[0]) == BYE:
+                    break
+                if len(frames) == 3:
+                    sock.send_multipart([frames[0], _BOUNCE, frames[1], frames[2]], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            _logger.warning("Could not leave the router cleanly: %s", exc)
+        finally:
+            sock.close()
+
+    # --- receiving ---------------------------------------------------------------------------------
+
+    def receive_request_message(self) -> ReceivedMessage:
+        sock = self._connected()
+        deadline = time.monotonic() + self.options.receive_timeout_in_seconds
+        try:
+            while True:
+                now = time.monotonic()
+                if self._owe_ready:
+                    self._send_control(sock, _READY)
+                    self._owe_ready = False
+                    self._next_heartbeat = now + self._interval
+                elif now >= self._next_heartbeat:
+                    self._send_control(sock, _HEARTBEAT)
+                    self._next_heartbeat = now + self._interval
+                    if self.options.role == "auto":
+                        self._ensure_router()
+                wait = min(deadline, self._next_heartbeat) - now
+                if sock.poll(max(0, int(wait * 1000)), zmq.POLLIN):
+                    message = self._accept(sock.recv_multipart(zmq.NOBLOCK))
+                    if message is not None:
+                        return message
+                elif time.monotonic() >= deadline:
+                    raise MessageReceiveTimeout(f"No request for {self.service_name}")
+        except zmq.ZMQError as exc:
+            raise MessageReceiveError(f"Could not receive requests for {self.service_name}: {exc}") from exc
+
+    def _send_control(self, sock: zmq.Socket[Any], header: bytes) -> None:
+        try:
+            sock.send(header, zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # the queue to the router is full (it is down): the next heartbeat will do
+
+    def _accept(self, frames: list[bytes]) -> ReceivedMessage | None:
+        """A request from ``frames``, or ``None`` for anything to skip. Raises :class:`InvalidMessageError`."""
+        if len(frames) != 3:
+            return None  # a late BYE, or nothing of ours
+        client, header_frame, blob = frames
+        # Whatever this is, the router now counts this worker busy: it owes a response or READY.
+        self._owe_ready = True
+        try:
+            header = parse_header(header_frame)
+        except InvalidMessageError as exc:
+            _logger.warning("Dropped a request with a bad header: %s", exc)
+            return None
+        if header.kind != REQUEST:
+            return None
+        if header.expires_at < time.time():
+            self.metrics.counter("server.transport.zmq.request_expired").increment()
+            return None
+        serializer = self._serializer_for(header.content_type)
+        if serializer is None:
+            _logger.warning("Dropped a request in content type %r, which no serializer handles", header.content_type)
+            return None
+        try:
+            message = serializer.blob_to_dict(blob)
+        except DecodeError as exc:
+            raise InvalidMessageError(f"Undecodable request: {exc}") from exc
+        try:
+            request_id, meta, body = split_request(message)
+        except InvalidMessageError as exc:
+            if exc.request_id is not None:
+                exc.meta = {**(exc.meta or {}), REPLY_TO_META_KEY: client, CONTENT_TYPE_META_KEY: header.content_type}
+            raise
+        meta[REPLY_TO_META_KEY] = client
+        meta[CONTENT_TYPE_META_KEY] = header.content_type
+        return ReceivedMessage(request_id, meta, body)
+
+    def _serializer_for(self, content_type: str) -> Serializer | None:
+        serializer = self._serializers.get(content_type)
+        if serializer is None:
+            cls = get_plugin_manager().serializer_for_mime_type(content_type) if content_type else None
+            if cls is None:
+                return None
+            serializer = cls(max_message_size_in_bytes=self._maximum_size)
+            self._serializers[content_type] = serializer
+        return serializer
+
+    # --- sending ------------------------------------------------------------------------------------
+
+    def send_response_message(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
+        client = meta.get(REPLY_TO_META_KEY)
+        content_type = meta.get(CONTENT_TYPE_META_KEY)
+        if not isinstance(client, bytes) or not isinstance(content_type, str):
+            raise InvalidMessageError("Cannot answer: the request's meta has lost its return address")
+        serializer = self._serializer_for(content_type) or self.serializer
+        blob = serializer.dict_to_blob({"request_id": request_id, "meta": wire_meta(meta), "body": body})
+        if len(blob) > self._maximum_size:
+            raise MessageTooLarge(
+                len(blob),
+                f"Response of {len(blob)} bytes exceeds maximum_message_size_in_bytes ({self._maximum_size})",
+            )
+        header = self._response_headers.get(content_type)
+        if header is None:
+            header = self._response_headers[content_type] = response_header(content_type.encode("ascii"))
+        sock = self._connected()
+        frames = [client, header, blob]
+        try:
+            try:
+                sock.send_multipart(frames, zmq.NOBLOCK)
+            except zmq.Again:
+                # The queue to the router is full: it is down or restarting. Wait a little, not forever.
+                if not sock.poll(int(self.options.heartbeat_timeout_in_seconds * 1000), zmq.POLLOUT):
+                    raise MessageSendTimeout(f"The router of {self.service_name} is not taking responses") from None
+                sock.send_multipart(frames, zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            raise MessageSendError(f"Could not send a response for {self.service_name}: {exc}") from exc
+        self._owe_ready = False
+        self._next_heartbeat = time.monotonic() + self._interval
+
+
+def _kind_of(frame: bytes) -> int:
+    try:
+        return parse_header(frame).kind
+    except InvalidMessageError:
+        return 0

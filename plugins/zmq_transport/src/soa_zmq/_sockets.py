@@ -1,0 +1,77 @@
+"""The process's ZeroMQ context and the socket options every side shares."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import zmq
+
+from pysoa.errors import ConfigurationError, TransportConnectionError
+
+__all__ = ["apply_common_options", "get_context", "open_socket"]
+
+_context: zmq.Context[Any] | None = None
+_context_pid = 0
+_context_lock = threading.Lock()
+
+
+def get_context() -> zmq.Context[Any]:
+    """This process's context, made anew in a forked child (a context must never cross a fork)."""
+    global _context, _context_pid
+    pid = os.getpid()
+    if _context is None or _context_pid != pid:
+        with _context_lock:
+            if _context is None or _context_pid != pid:
+                _context = zmq.Context(io_threads=1)
+                _context_pid = pid
+    return _context
+
+
+def apply_common_options(
+    sock: zmq.Socket[Any],
+    *,
+    maximum_message_size_in_bytes: int,
+    send_high_water_mark: int,
+    receive_high_water_mark: int,
+    heartbeat_interval_in_seconds: float,
+    heartbeat_timeout_in_seconds: float,
+    linger_ms: int,
+) -> None:
+    """Options for every socket: size limit on receipt, queue bounds, ZMTP heartbeats, linger.
+
+    MAXMSGSIZE makes libzmq drop the *connection* of a peer that sends a larger frame, before
+    it reaches the application: the peer reconnects and its oversize message is lost, nothing
+    crashes. The ZMTP heartbeats are answered by libzmq's I/O thread, so a busy Python worker
+    still answers them; they close connections to peers that vanished without a FIN.
+    """
+    sock.setsockopt(zmq.LINGER, linger_ms)
+    sock.setsockopt(zmq.MAXMSGSIZE, maximum_message_size_in_bytes)
+    sock.setsockopt(zmq.SNDHWM, send_high_water_mark)
+    sock.setsockopt(zmq.RCVHWM, receive_high_water_mark)
+    sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(heartbeat_interval_in_seconds * 1000)))
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(heartbeat_timeout_in_seconds * 1000)))
+
+
+def open_socket(context: zmq.Context[Any], socket_type: int) -> zmq.Socket[Any]:
+    try:
+        sock: zmq.Socket[Any] = context.socket(socket_type)
+        return sock
+    except zmq.ZMQError as exc:
+        raise TransportConnectionError(f"Could not create a ZeroMQ socket: {exc}") from exc
+
+
+def bind(sock: zmq.Socket[Any], endpoint: str) -> None:
+    """Bind, turning libzmq's terse errors into one that names the endpoint."""
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError as exc:
+        raise ConfigurationError(f"Cannot bind {endpoint}: {exc}") from exc
+
+
+def connect(sock: zmq.Socket[Any], endpoint: str) -> None:
+    try:
+        sock.connect(endpoint)
+    except zmq.ZMQError as exc:
+        raise ConfigurationError(f"Cannot connect to {endpoint}: {exc}") from exc
