@@ -6,6 +6,7 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchProcessError", "Driver", "ServerProcess", "cpu_seconds"]
+__all__ = ["BenchProcessError", "Driver", "PortProcess", "ServerProcess", "cpu_seconds"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -127,6 +128,40 @@ class ServerProcess(_Child):
         except BaseException:
             self.stop(5)
             raise
+
+
+class PortProcess(_Child):
+    """A program that says nothing when ready (a broker, a router); ready once ``port`` accepts TCP connections."""
+
+    def __init__(
+        self,
+        label: str,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        cwd: Path,
+        port: int,
+        timeout: float = 60.0,
+    ) -> None:
+        super().__init__(label, argv, env, cwd)
+        deadline = time.monotonic() + timeout
+        try:
+            while not _accepts(port):
+                if self.process.poll() is not None:
+                    raise self.fail(f"exited with status {self.process.returncode} before listening on {port}")
+                if time.monotonic() > deadline:
+                    raise self.fail(f"not listening on port {port} within {timeout:.0f} s")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop(5)
+            raise
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 class Driver(_Child):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import _envs
-from bench._procs import BenchProcessError, Driver, ServerProcess, cpu_seconds
+from bench._procs import BenchProcessError, Driver, PortProcess, ServerProcess, cpu_seconds
 from bench._scenarios import Scenario
 from bench._targets import WORKLOADS, Context, Target
 from tests.pysoa149.private_redis import private_redis_server
@@ -204,29 +204,36 @@ class _Deployment:
     def __init__(self, target: Target, ctx: Context) -> None:
         self.target = target
         self.ctx = ctx
+        self.infra: list[PortProcess] = []
         self.servers: list[ServerProcess] = []
         self.ports: list[int] = []
         self.drivers: dict[int, list[Driver]] = {}  # server count -> its drivers
+        self.service_port = _free_port() if target.shared_endpoint else 0
 
     def ensure_servers(self, count: int) -> None:
         assert self.target.server is not None
+        if self.target.infra is not None and not self.infra:
+            argv, env = self.target.infra(self.ctx, self.service_port)
+            self.infra.append(PortProcess(f"{self.target.name}-infra", argv, env, WORKLOADS, self.service_port))
         while len(self.servers) < count:
-            port = _free_port()
+            port = self.service_port or _free_port()
             argv, env = self.target.server(self.ctx, port)
             label = f"{self.target.name}-server{len(self.servers) + 1}"
             self.servers.append(ServerProcess(label, argv, env, WORKLOADS))
-            self.ports.append(port)
+            if port not in self.ports:
+                self.ports.append(port)
 
     def drivers_for(self, servers: int, clients: int) -> list[Driver]:
         if self.target.server is not None:
             self.ensure_servers(servers)
         pool = self.drivers.setdefault(servers, [])
         started: list[Driver] = []
+        endpoints = self.ports[: max(servers, 1)]
         while len(pool) + len(started) < clients:
             index = len(pool) + len(started)
             # Rotate the server list so that clients which call one server (Pyro5) are spread over all of them.
-            ports = self.ports[index % max(len(self.ports), 1) :] + self.ports[: index % max(len(self.ports), 1)]
-            argv, env = self.target.client(self.ctx, ports[:servers] if servers else ports)
+            shift = index % max(len(endpoints), 1)
+            argv, env = self.target.client(self.ctx, endpoints[shift:] + endpoints[:shift])
             started.append(Driver(f"{self.target.name}-client{index + 1}", argv, env, WORKLOADS))
         try:
             for driver in started:
@@ -237,7 +244,8 @@ class _Deployment:
 
     @property
     def server_pids(self) -> list[int]:
-        return [server.pid for server in self.servers]
+        """Every process on the serving side (servers, a router), for the CPU accounting."""
+        return [process.pid for process in [*self.infra, *self.servers]]
 
     def close(self) -> None:
         for pool in self.drivers.values():
@@ -245,6 +253,8 @@ class _Deployment:
                 driver.quit()
         for server in self.servers:
             server.stop()
+        for process in self.infra:
+            process.stop()
 
 
 @contextlib.contextmanager

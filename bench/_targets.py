@@ -6,6 +6,7 @@ transport settings differ. The floors and the peers have their own small program
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ class Target:
     scenarios: frozenset[str]
     client: Callable[[Context, Sequence[int]], Command]
     server: Callable[[Context, int], Command] | None = None  # None: the client runs the server in-process
+    # True: every server and client of the target uses one service port (a router, a broker); else one per server.
+    shared_endpoint: bool = False
+    # Started before the servers, ready once the service port accepts connections (soa-zmq's router).
+    infra: Callable[[Context, int], Command] | None = None
 
     def available(self, ctx: Context) -> str | None:
         """``None`` when the target can run, else why not."""
@@ -94,11 +99,19 @@ def pysoa149_redis_settings(port: int, server: bool) -> dict[str, Any]:
     return {"transport": {"path": f"pysoa.common.transport.redis_gateway.{side}", "kwargs": kwargs}}
 
 
-def soa_zmq_settings(ports: Sequence[int], server: bool) -> dict[str, Any]:
-    # soa-zmq is being written while this bench is; see bench/README section "ZeroMQ" for the settings it takes.
-    if server:
-        return {"transport": {"name": "zmq", "kwargs": {"bind": f"tcp://127.0.0.1:{ports[0]}"}}}
-    return {"transport": {"name": "zmq", "kwargs": {"connect": [f"tcp://127.0.0.1:{port}" for port in ports]}}}
+def soa_zmq_kwargs(port: int) -> dict[str, Any]:
+    return {"endpoint": f"tcp://127.0.0.1:{port}", "maximum_message_size_in_bytes": MAX_MESSAGE_BYTES}
+
+
+def soa_zmq_settings(port: int) -> dict[str, Any]:
+    # Clients and workers (role "auto") of one service share its endpoint; the router the bench started serves it.
+    return {"transport": {"name": "zmq", "kwargs": soa_zmq_kwargs(port)}}
+
+
+def soa_zmq_router(ctx: Context, port: int) -> Command:
+    # The router runs in the foreground under the bench (rather than detached by the first worker), so that its CPU
+    # time is counted with the servers' and it stops with them.
+    return [ctx.soa_python, "-m", "soa_zmq.router", "--kwargs", json.dumps(soa_zmq_kwargs(port))], ctx.soa_env
 
 
 def soa_local_settings(serialize: bool) -> dict[str, Any]:
@@ -155,8 +168,10 @@ ALL_TARGETS: tuple[Target, ...] = (
         "soa-core / ZeroMQ",
         "zmq",
         SOA_SCENARIOS,
-        client=lambda c, ports: _soa(c, "pysoa_client.py", repr(soa_zmq_settings(ports, False))),
-        server=lambda c, port: _soa(c, "pysoa_service.py", repr(soa_zmq_settings([port], True))),
+        client=lambda c, ports: _soa(c, "pysoa_client.py", repr(soa_zmq_settings(ports[0]))),
+        server=lambda c, port: _soa(c, "pysoa_service.py", repr(soa_zmq_settings(port))),
+        shared_endpoint=True,
+        infra=soa_zmq_router,
     ),
     Target(
         "raw-zmq",
