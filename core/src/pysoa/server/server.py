@@ -548,6 +548,10 @@ class Server:
             finally:
                 self._event_loop.join()
                 self.transport.close()
+                if self.use_django:
+                    from pysoa.server.django_support import on_shutdown
+
+                    on_shutdown(self)
                 if self.heartbeat is not None:
                     self.heartbeat.delete()
                 self.logger.info("Service %r server shut down", self.service_name)
