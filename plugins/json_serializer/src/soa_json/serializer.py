@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
-from pysoa.common.serializer.base import Serializer
+from pysoa.common.serializer.base import Serializer, find_value_path
 from pysoa.errors import DecodeError, EncodeError
 
 __all__ = ["JSONSerializer"]
@@ -45,30 +45,8 @@ _ASCII_ENCODER: Final = json.JSONEncoder(ensure_ascii=True, allow_nan=False, sep
 _DECODER: Final = json.JSONDecoder()
 
 
-def _path_to(root: object, matches: Callable[[object], bool]) -> str | None:
-    """The dotted path (``body.actions.0.x``) of the first value in ``root`` that ``matches``."""
-    stack: list[tuple[object, str, int]] = [(root, "", 0)]
-    while stack:
-        node, path, depth = stack.pop()
-        if matches(node):
-            return path or None
-        if depth > 512:
-            continue
-        if isinstance(node, dict):
-            children: Any = node.items()
-        elif isinstance(node, list | tuple):
-            children = enumerate(node)
-        else:
-            continue
-        for key, child in reversed(list(children)):
-            if matches(key):
-                return f"{path}.{key!r} (a key)" if path else f"{key!r} (a key)"
-            stack.append((child, f"{path}.{key}" if path else str(key), depth + 1))
-    return None
-
-
 def _at(message: object, matches: Callable[[object], bool]) -> str:
-    where = _path_to(message, matches)
+    where = find_value_path(message, matches)
     return f" (at {where})" if where else ""
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from conformity import fields
 
-__all__ = ["DEFAULT_MAX_DECODE_BYTES", "Serializer"]
+__all__ = ["DEFAULT_MAX_DECODE_BYTES", "Serializer", "find_value_path"]
 
 # Decoders refuse larger inputs before looking at them; transports pass their own, smaller limit.
 DEFAULT_MAX_DECODE_BYTES = 64 * 1024 * 1024
@@ -40,3 +40,30 @@ class Serializer(ABC):
     @abstractmethod
     def blob_to_dict(self, blob: bytes) -> dict[str, Any]:
         """Deserialize a message (its top level must be a map). Raises only :class:`~pysoa.errors.DecodeError`."""
+
+
+def find_value_path(root: object, matches: Callable[[object], bool]) -> str | None:
+    """The dotted path (``body.actions.0.x``) of the first value or key in ``root`` that ``matches``.
+
+    For encode errors that name where the offending value is; ``None`` when it is ``root`` itself
+    or is not found. Walks dicts, lists and tuples without recursion (a cyclic or very deep
+    message cannot overflow the stack).
+    """
+    stack: list[tuple[object, str, int]] = [(root, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if matches(node):
+            return path or None
+        if depth > 512:  # as deep as msgpack's own recursion limit
+            continue
+        if isinstance(node, dict):
+            children: Any = node.items()
+        elif isinstance(node, list | tuple):
+            children = enumerate(node)
+        else:
+            continue
+        for key, child in reversed(list(children)):
+            if matches(key):
+                return f"{path}.{key!r} (a key)" if path else f"{key!r} (a key)"
+            stack.append((child, f"{path}.{key}" if path else str(key), depth + 1))
+    return None

@@ -40,7 +40,7 @@ from typing import Any, Final
 import msgpack
 from currint import Amount
 
-from pysoa.common.serializer.base import Serializer
+from pysoa.common.serializer.base import Serializer, find_value_path
 from pysoa.errors import DecodeError, EncodeError
 
 __all__ = ["MsgpackSerializer"]
@@ -163,28 +163,6 @@ def _surrogate_packer() -> msgpack.Packer:
     return packer
 
 
-def _path_to(root: object, target: object) -> str | None:
-    """The dotted path (``body.actions.0.x``) of ``target`` inside ``root``, found by identity."""
-    stack: list[tuple[object, str, int]] = [(root, "", 0)]
-    while stack:
-        node, path, depth = stack.pop()
-        if node is target:
-            return path or None
-        if depth > 512:  # as deep as msgpack's own recursion limit
-            continue
-        if isinstance(node, dict):
-            children: Any = node.items()
-        elif isinstance(node, list | tuple):
-            children = enumerate(node)
-        else:
-            continue
-        for key, child in reversed(list(children)):
-            if key is target:
-                return f"{path}.{key!r} (a key)" if path else f"{key!r} (a key)"
-            stack.append((child, f"{path}.{key}" if path else str(key), depth + 1))
-    return None
-
-
 # --- decoding ---------------------------------------------------------------------------------------
 
 
@@ -284,7 +262,8 @@ class MsgpackSerializer(Serializer):
             except UnicodeEncodeError:
                 blob = _surrogate_packer().pack(message_dict)
         except _Unsupported as exc:
-            where = _path_to(message_dict, exc.value)
+            offender = exc.value
+            where = find_value_path(message_dict, lambda node: node is offender)
             raise EncodeError(f"{exc.reason} (at {where})" if where else exc.reason) from None
         except ValueError as exc:
             if "recursion limit" in str(exc):
