@@ -1,4 +1,4 @@
-"""A file-spool server transport, so that tests can drive a real server process's ``run()`` loop.
+"""A file-spool server transport, so that tests can drive real server processes' ``run()`` loops.
 
 Requests are JSON files dropped into ``<spool>/in``; responses are written to ``<spool>/out``.
 It exists to test the server loop (signals, harakiri, heartbeat) in a subprocess without a broker.
@@ -34,12 +34,18 @@ class SpoolServerTransport(ServerTransport):
     def receive_request_message(self) -> ReceivedMessage:
         deadline = time.monotonic() + 0.2
         while time.monotonic() < deadline:
-            names = sorted(n for n in os.listdir(self.inbox) if n.endswith(".json"))
-            if names:
-                path = os.path.join(self.inbox, names[0])
-                with open(path) as f:
+            for name in sorted(n for n in os.listdir(self.inbox) if n.endswith(".json")):
+                path = os.path.join(self.inbox, name)
+                # Claim by renaming: exactly one rename succeeds, so workers sharing a spool never
+                # run the same request twice.
+                claimed = f"{path}.{os.getpid()}.claimed"
+                try:
+                    os.rename(path, claimed)
+                except FileNotFoundError:
+                    continue  # another worker took it
+                with open(claimed) as f:
                     raw = f.read()
-                os.unlink(path)
+                os.unlink(claimed)
                 try:
                     message = json.loads(raw)
                 except ValueError:
