@@ -1,4 +1,7 @@
-"""Fixtures: a router and worker subprocesses on a fresh ipc endpoint, cleaned up after each test."""
+"""Fixtures: a router and worker subprocesses on a fresh ipc endpoint, cleaned up after each test.
+
+When a test fails, the processes' logs are printed (pytest shows them with the failure).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,24 @@ import pytest
 from .cluster import Cluster, short_ipc_dir
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def ipc_dir() -> Iterator[Path]:
+def ipc_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = Path(short_ipc_dir())
     yield path
+    if request.node.stash.get(_FAILED, False):
+        for log in sorted(path.glob("*.log")):
+            print(f"----- {log.name}\n{log.read_text(errors='replace')}")
     shutil.rmtree(path, ignore_errors=True)
 
 

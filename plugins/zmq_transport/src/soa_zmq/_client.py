@@ -7,6 +7,8 @@ for free (the router returns each response to the socket its request came from).
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 import threading
 import time
@@ -36,6 +38,9 @@ from soa_zmq._sockets import apply_common_options, connect, get_context, open_so
 
 __all__ = ["ZmqClientTransport"]
 
+_logger = logging.getLogger("soa_zmq.client")
+_monitor_numbers = itertools.count()
+
 # Watched only while a send is blocked, to tell *why* (no connection, refused key, full queues).
 _MONITORED_EVENTS = (
     zmq.EVENT_HANDSHAKE_SUCCEEDED
@@ -50,7 +55,7 @@ _MONITORED_EVENTS = (
 class _ThreadState:
     """One calling thread's socket and the requests it has sent that are still owed a response."""
 
-    __slots__ = ("outstanding", "pid", "socket", "thread")
+    __slots__ = ("has_sent", "outstanding", "pid", "socket", "thread")
 
     def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread) -> None:
         self.socket = sock
@@ -58,6 +63,8 @@ class _ThreadState:
         self.pid = os.getpid()
         # request id -> wall-clock expiry; an entry past its expiry no longer counts as outstanding
         self.outstanding: dict[Any, float] = {}
+        # Once a send went through, a blocked send means full queues rather than no connection.
+        self.has_sent = False
 
     def close(self) -> None:
         if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
@@ -121,13 +128,17 @@ class ZmqClientTransport(ClientTransport):
         try:
             apply_common_options(
                 sock,
-                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
+                maximum_message_size_in_bytes=None,  # checked on receipt: see apply_common_options
                 send_high_water_mark=options.send_high_water_mark,
                 receive_high_water_mark=options.receive_high_water_mark,
                 heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
                 heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
                 linger_ms=0,  # a request nobody will wait for is not worth delaying exit
+                zmtp_heartbeats=False,
             )
+            # A fixed identity (the router lets a reconnecting socket take over its old one): a
+            # response still finds this socket after its connection was re-established.
+            sock.setsockopt(zmq.IDENTITY, b"c" + os.urandom(15))
             # Queue a request only on a connection that completed its handshake: with no router (or
             # a refused CURVE key) a send then blocks, and fails at its deadline, instead of
             # silently waiting in a queue for a connection that may never come.
@@ -185,6 +196,7 @@ class ZmqClientTransport(ClientTransport):
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
         state.outstanding[request_id] = expires_at
+        state.has_sent = True
 
     def _send_blocking(self, state: _ThreadState, frames: list[bytes], timeout: float) -> None:
         """Wait for room (or a connection) until ``timeout``; fail at once if the server refuses our key.
@@ -194,8 +206,12 @@ class ZmqClientTransport(ClientTransport):
         """
         sock = state.socket
         deadline = time.monotonic() + timeout
-        monitor = sock.get_monitor_socket(_MONITORED_EVENTS)
+        # A fresh address each time: libzmq releases the previous monitor's endpoint asynchronously.
+        address = f"inproc://soa-zmq-monitor-{os.getpid()}-{id(sock):x}-{next(_monitor_numbers)}"
+        sock.monitor(address, _MONITORED_EVENTS)
+        monitor = get_context().socket(zmq.PAIR)
         try:
+            monitor.connect(address)
             poller = zmq.Poller()
             poller.register(sock, zmq.POLLOUT)
             poller.register(monitor, zmq.POLLIN)
@@ -204,7 +220,7 @@ class ZmqClientTransport(ClientTransport):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.metrics.counter("client.transport.zmq.send.timeout").increment()
-                    raise MessageSendTimeout(self._blocked_reason(seen, timeout))
+                    raise MessageSendTimeout(self._blocked_reason(seen, state.has_sent, timeout))
                 events = dict(poller.poll(max(1, int(remaining * 1000))))
                 if monitor in events:
                     _read_monitor(monitor, seen)
@@ -225,17 +241,17 @@ class ZmqClientTransport(ClientTransport):
             sock.disable_monitor()
             monitor.close(linger=0)
 
-    def _blocked_reason(self, seen: _BlockedSend, timeout: float) -> str:
-        where = f"{self.service_name} at {self.options.endpoint}"
-        if seen.connection_failed:
-            return (
-                f"Could not send to {where} within {timeout:g}s: no connection "
-                "(is the service running? with CURVE, do the keys match?)"
-            )
-        return (
-            f"Could not send to {where} within {timeout:g}s: no connection, or its queues are full (every "
-            f"worker busy and send_high_water_mark={self.options.send_high_water_mark} requests waiting)"
+    def _blocked_reason(self, seen: _BlockedSend, has_sent: bool, timeout: float) -> str:
+        where = f"Could not send to {self.service_name} at {self.options.endpoint} within {timeout:g}s"
+        full = (
+            f"its queues are full (every worker is busy, and send_high_water_mark="
+            f"{self.options.send_high_water_mark} requests already wait in this thread's queue)"
         )
+        if seen.connection_failed:
+            return f"{where}: no connection (is the service running? with CURVE, do the keys match?)"
+        if has_sent:
+            return f"{where}: {full}"
+        return f"{where}: no connection, or {full}"
 
     # --- receiving -----------------------------------------------------------------------------------
 
@@ -244,19 +260,36 @@ class ZmqClientTransport(ClientTransport):
         if state is None or not state.outstanding or state.pid != os.getpid():
             return NO_MESSAGE
         sock = state.socket
-        try:
-            frames = sock.recv_multipart(zmq.NOBLOCK)
-        except zmq.Again:
-            timeout = self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
-            frames = self._wait_for_response(state, timeout)
-        except zmq.ZMQError as exc:
-            raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
-        return self._decode(state, frames)
+        deadline = 0.0
+        timeout = 0.0
+        while True:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                if not deadline:
+                    timeout = (
+                        self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
+                    )
+                    deadline = time.monotonic() + timeout
+                frames = self._wait_for_response(state, deadline, timeout)
+            except zmq.ZMQError as exc:
+                raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
+            if len(frames) == 2 and len(frames[1]) > self._maximum_size:
+                # Nobody can tell whose it is without decoding it: drop it; its caller times out.
+                self.metrics.counter("client.transport.zmq.response_too_large").increment()
+                _logger.error(
+                    "Dropped a response of %s bytes from %s: larger than maximum_message_size_in_bytes (%s)",
+                    len(frames[1]),
+                    self.service_name,
+                    self._maximum_size,
+                )
+                continue
+            return self._decode(state, frames)
 
-    def _wait_for_response(self, state: _ThreadState, timeout: float) -> list[bytes]:
+    def _wait_for_response(self, state: _ThreadState, deadline: float, timeout: float) -> list[bytes]:
         sock = state.socket
         try:
-            if sock.poll(max(0, int(timeout * 1000)), zmq.POLLIN):
+            if sock.poll(max(0, int((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
                 return sock.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc

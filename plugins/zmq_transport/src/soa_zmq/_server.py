@@ -107,12 +107,13 @@ class ZmqServerTransport(ServerTransport):
         try:
             apply_common_options(
                 sock,
-                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
+                maximum_message_size_in_bytes=None,  # checked on receipt: see apply_common_options
                 send_high_water_mark=options.send_high_water_mark,
                 receive_high_water_mark=options.receive_high_water_mark,
                 heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
                 heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
                 linger_ms=1000,  # let the last response and the goodbye leave at shutdown
+                zmtp_heartbeats=True,
             )
             identity = f"{socket.gethostname()}/{os.getpid()}/{self.instance_index}/{os.urandom(3).hex()}"
             sock.setsockopt(zmq.IDENTITY, identity.encode())
@@ -236,6 +237,13 @@ class ZmqServerTransport(ServerTransport):
             _logger.warning("Dropped a request with a bad header: %s", exc)
             return None
         if header.kind != REQUEST:
+            return None
+        if len(blob) > self._maximum_size:
+            _logger.error(
+                "Dropped a request of %s bytes: larger than maximum_message_size_in_bytes (%s)",
+                len(blob),
+                self._maximum_size,
+            )
             return None
         if header.expires_at < time.time():
             self.metrics.counter("server.transport.zmq.request_expired").increment()

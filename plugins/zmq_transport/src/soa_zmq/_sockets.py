@@ -32,26 +32,44 @@ def get_context() -> zmq.Context[Any]:
 def apply_common_options(
     sock: zmq.Socket[Any],
     *,
-    maximum_message_size_in_bytes: int,
+    maximum_message_size_in_bytes: int | None,
     send_high_water_mark: int,
     receive_high_water_mark: int,
     heartbeat_interval_in_seconds: float,
     heartbeat_timeout_in_seconds: float,
     linger_ms: int,
+    zmtp_heartbeats: bool,
 ) -> None:
-    """Options for every socket: size limit on receipt, queue bounds, ZMTP heartbeats, linger.
+    """Options for every socket: size limit on receipt, queue bounds, liveness checks, linger.
 
     MAXMSGSIZE makes libzmq drop the *connection* of a peer that sends a larger frame, before
-    it reaches the application: the peer reconnects and its oversize message is lost, nothing
-    crashes. The ZMTP heartbeats are answered by libzmq's I/O thread, so a busy Python worker
-    still answers them; they close connections to peers that vanished without a FIN.
+    the frame reaches the application: the peer's message is lost, nothing crashes. Give it only
+    for *bound* sockets: there the peer that broke the limit reconnects by itself, whereas a
+    connecting socket that sees the limit broken treats it as a protocol error and never
+    reconnects. Connecting sockets check sizes after receipt instead (their peer is the router,
+    which forwards nothing larger than its own limit).
+
+    ZMTP heartbeats (answered by libzmq's I/O thread, so a busy Python worker still answers them)
+    close connections to peers that vanished without a FIN. They are for router-worker links
+    only: an engine whose receive queue is full stops reading, PINGs included, so on a client
+    link that the router deliberately stops reading (every worker busy) they would tear down
+    healthy connections and lose their queued requests. TCP keepalive, answered by the kernel,
+    covers vanished hosts there.
     """
     sock.setsockopt(zmq.LINGER, linger_ms)
-    sock.setsockopt(zmq.MAXMSGSIZE, maximum_message_size_in_bytes)
+    if maximum_message_size_in_bytes is not None:
+        sock.setsockopt(zmq.MAXMSGSIZE, maximum_message_size_in_bytes)
     sock.setsockopt(zmq.SNDHWM, send_high_water_mark)
     sock.setsockopt(zmq.RCVHWM, receive_high_water_mark)
-    sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(heartbeat_interval_in_seconds * 1000)))
-    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(heartbeat_timeout_in_seconds * 1000)))
+    if zmtp_heartbeats:
+        sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(heartbeat_interval_in_seconds * 1000)))
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(heartbeat_timeout_in_seconds * 1000)))
+    else:
+        seconds = max(1, round(heartbeat_interval_in_seconds))
+        sock.setsockopt(zmq.TCP_KEEPALIVE, 1)
+        sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, seconds)
+        sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, seconds)
+        sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, max(1, round(heartbeat_timeout_in_seconds / seconds)))
 
 
 def open_socket(context: zmq.Context[Any], socket_type: int) -> zmq.Socket[Any]:

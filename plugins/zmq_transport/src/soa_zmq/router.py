@@ -207,12 +207,13 @@ class Router:
                 self._authenticator.configure_curve_callback(
                     BACKEND_ZAP_DOMAIN, _AllowedKeys(frozenset({config.curve_public_key or b""}))
                 )
-            self.frontend = self._socket(FRONTEND_ZAP_DOMAIN)
-            self.backend = self._socket(BACKEND_ZAP_DOMAIN)
-            # Report a vanished worker at dispatch instead of silently dropping its request, and let
-            # a worker that reconnects with the same identity take its old place.
-            self.backend.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            self.backend.setsockopt(zmq.ROUTER_HANDOVER, 1)
+            self.frontend = self._socket(FRONTEND_ZAP_DOMAIN, zmtp_heartbeats=False)
+            self.backend = self._socket(BACKEND_ZAP_DOMAIN, zmtp_heartbeats=True)
+            for sock in (self.frontend, self.backend):
+                # Report a vanished peer instead of silently dropping what is sent to it, and let a
+                # peer that reconnects with its old identity take its old place.
+                sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+                sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
             bind(self.frontend, config.endpoint)
             bind(self.backend, config.backend_endpoint)
         except BaseException:
@@ -220,7 +221,7 @@ class Router:
             raise
         _logger.info("Router listening on %s, workers on %s", config.endpoint, config.backend_endpoint)
 
-    def _socket(self, zap_domain: str) -> zmq.Socket[Any]:
+    def _socket(self, zap_domain: str, zmtp_heartbeats: bool) -> zmq.Socket[Any]:
         config = self.config
         sock = open_socket(self.context, zmq.ROUTER)
         apply_common_options(
@@ -231,6 +232,7 @@ class Router:
             heartbeat_interval_in_seconds=config.heartbeat_interval_in_seconds,
             heartbeat_timeout_in_seconds=config.heartbeat_timeout_in_seconds,
             linger_ms=200,
+            zmtp_heartbeats=zmtp_heartbeats,
         )
         if config.curve_secret_key is not None:
             sock.setsockopt(zmq.CURVE_SERVER, 1)
@@ -295,9 +297,11 @@ class Router:
             if count == 4 and kind == RESPONSE:
                 try:
                     frontend.send_multipart(frames[1:], zmq.NOBLOCK)
-                except zmq.Again:
-                    # The client's queue is full (it stopped reading): drop, never block the router.
+                except zmq.ZMQError as exc:
+                    # The client left (EHOSTUNREACH), or its queue is full because it stopped
+                    # reading (EAGAIN): drop the response, never block the router.
                     self.stats["undeliverable_responses"] += 1
+                    _logger.debug("Dropped a response for a client: %s", exc.strerror)
                 self._worker_idle(worker)
             elif count == 2 and kind == HEARTBEAT:
                 if worker in self.ready:
