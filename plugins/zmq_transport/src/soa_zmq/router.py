@@ -480,7 +480,8 @@ def _launch_detached(config: RouterConfig) -> int:
         return 0
     if status == "busy":
         return _EXIT_ALREADY_RUNNING
-    sys.stderr.write((status or "error: the router exited before binding") + "\n")
+    reason = status.removeprefix("error:").strip() or "the router exited before binding"
+    sys.stderr.write(reason + "\n")
     return 1
 
 
@@ -491,7 +492,7 @@ def _read_status(fd: int, timeout: float) -> str:
         while b"\n" not in data:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                return "error: the router did not start in time"
+                return "error: the router did not bind in time"
             chunk = os.read(fd, 4096)
             if not chunk:
                 break

@@ -1,0 +1,54 @@
+"""The default ``auto`` role: workers start the service's router themselves, exactly one at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+from soa_zmq._election import RouterLock
+from tests.zmq_transport.cluster import Cluster, process_alive, wait_until
+
+
+def _router_pid(cluster: Cluster) -> int | None:
+    return RouterLock.holder_pid(cluster.options.lock_file) if cluster.router_running() else None
+
+
+def test_the_first_worker_starts_the_one_router_and_a_worker_restarts_it_if_it_dies(cluster: Cluster) -> None:
+    workers = [cluster.add_worker(role="auto"), cluster.add_worker(role="auto")]
+    client = cluster.client()
+    cluster.wait_for_workers(client, [w.pid for w in workers])
+    router = _router_pid(cluster)
+    assert router is not None
+    assert router not in {w.pid for w in workers}  # its own process: a worker's death cannot take it down
+
+    os.kill(router, signal.SIGKILL)
+    wait_until(lambda: _router_pid(cluster) not in (None, router), 10, "a worker to start a new router")
+    cluster.wait_for_workers(client, [w.pid for w in workers])
+
+
+def test_a_started_router_exits_once_its_workers_are_gone(cluster: Cluster) -> None:
+    worker = cluster.add_worker(role="auto", router_idle_exit_in_seconds=0.5)
+    client = cluster.client()
+    cluster.wait_for_workers(client, [worker.pid])
+    router = _router_pid(cluster)
+    assert router is not None
+    cluster.stop_worker(worker)
+    wait_until(lambda: not process_alive(router) or not cluster.router_running(), 10, "the router to exit")
+
+
+def test_a_router_that_cannot_bind_stops_the_worker_with_the_reason(ipc_dir: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        cluster = Cluster(ipc_dir, f"tcp://127.0.0.1:{port}")
+        try:
+            worker = cluster.add_worker(role="auto")
+            worker.wait(timeout=20)  # the server stops on a configuration error
+            log = (ipc_dir / "worker-1.log").read_text()
+            assert f"Could not start the router for tcp://127.0.0.1:{port}: Cannot bind" in log
+            assert "Address already in use" in log
+        finally:
+            cluster.stop()

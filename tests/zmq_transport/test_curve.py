@@ -1,0 +1,92 @@
+"""CURVE encryption and authentication between clients, the router and workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import zmq
+
+from pysoa.errors import MessageSendTimeout, TransportConnectionError, TransportError
+from tests.zmq_transport.cluster import SERVICE, Cluster
+
+
+def _key_pair() -> tuple[str, str]:
+    public, secret = zmq.curve_keypair()
+    return public.decode(), secret.decode()
+
+
+SERVER = _key_pair()
+ALLOWED = _key_pair()
+STRANGER = _key_pair()
+
+
+def _client_keys(pair: tuple[str, str], server_public: str = SERVER[0]) -> dict[str, str]:
+    return {"curve_public_key": pair[0], "curve_secret_key": pair[1], "curve_server_public_key": server_public}
+
+
+@pytest.fixture
+def secure(ipc_dir: Path) -> Iterator[Cluster]:
+    """A router and worker that accept only the ALLOWED client key."""
+    cluster = Cluster(
+        ipc_dir,
+        f"ipc://{ipc_dir}/svc",
+        {"curve_public_key": SERVER[0], "curve_secret_key": SERVER[1], "curve_client_public_keys": [ALLOWED[0]]},
+    )
+    cluster.start_router()
+    cluster.add_worker()
+    yield cluster
+    cluster.stop()
+
+
+def test_an_authorised_client_is_served(secure: Cluster) -> None:
+    client = secure.client(**_client_keys(ALLOWED))
+    assert client.call_action(SERVICE, "echo", {"secret": "s3cr3t"}, timeout=10).body["secret"] == "s3cr3t"
+
+
+def test_an_unknown_client_key_is_refused_within_the_deadline(secure: Cluster) -> None:
+    client = secure.client(**_client_keys(STRANGER))
+    started = time.monotonic()
+    with pytest.raises(TransportConnectionError, match="refused this client's CURVE key"):
+        client.call_action(SERVICE, "echo", {}, timeout=3)
+    assert time.monotonic() - started < 3 + 0.5
+
+
+def test_a_client_without_curve_cannot_reach_a_curve_service(secure: Cluster) -> None:
+    client = secure.client()
+    started = time.monotonic()
+    with pytest.raises((MessageSendTimeout, TransportConnectionError)):
+        client.call_action(SERVICE, "echo", {}, timeout=1)
+    assert time.monotonic() - started < 1 + 0.5
+
+
+def test_a_client_that_trusts_the_wrong_server_key_fails_within_the_deadline(secure: Cluster) -> None:
+    client = secure.client(**_client_keys(ALLOWED, server_public=STRANGER[0]))
+    started = time.monotonic()
+    with pytest.raises(TransportError):
+        client.call_action(SERVICE, "echo", {}, timeout=1)
+    assert time.monotonic() - started < 1 + 0.5
+
+
+def test_a_worker_without_the_service_keys_never_gets_work(secure: Cluster) -> None:
+    """Workers authenticate to the router with the service's own key pair; an impostor stays out."""
+    impostor = secure.add_worker(curve_public_key=STRANGER[0], curve_secret_key=STRANGER[1])
+    legitimate = secure.workers[0].pid
+    client = secure.client(**_client_keys(ALLOWED))
+    time.sleep(0.5)  # time for the impostor to try
+    answered_by = {client.call_action(SERVICE, "echo", {}, timeout=5).body["pid"] for _ in range(10)}
+    assert answered_by == {legitimate}
+    assert impostor.poll() is None  # refused, not crashed: it keeps trying
+
+
+def test_without_an_allow_list_any_client_key_is_served_encrypted(ipc_dir: Path) -> None:
+    cluster = Cluster(ipc_dir, f"ipc://{ipc_dir}/svc", {"curve_public_key": SERVER[0], "curve_secret_key": SERVER[1]})
+    try:
+        cluster.start_router()
+        cluster.add_worker()
+        client = cluster.client(**_client_keys(STRANGER))
+        assert client.call_action(SERVICE, "echo", {"n": 1}, timeout=10).body["n"] == 1
+    finally:
+        cluster.stop()
