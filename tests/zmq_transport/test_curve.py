@@ -90,3 +90,19 @@ def test_without_an_allow_list_any_client_key_is_served_encrypted(ipc_dir: Path)
         assert client.call_action(SERVICE, "echo", {"n": 1}, timeout=10).body["n"] == 1
     finally:
         cluster.stop()
+
+
+def test_a_standalone_worker_enforces_the_same_keys(ipc_dir: Path) -> None:
+    cluster = Cluster(
+        ipc_dir,
+        f"ipc://{ipc_dir}/svc",
+        {"curve_public_key": SERVER[0], "curve_secret_key": SERVER[1], "curve_client_public_keys": [ALLOWED[0]]},
+    )
+    try:
+        worker = cluster.add_worker(role="standalone")
+        allowed = cluster.client(**_client_keys(ALLOWED))
+        cluster.wait_for_workers(allowed, [worker.pid])
+        with pytest.raises(TransportConnectionError, match="refused this client's CURVE key"):
+            cluster.client(**_client_keys(STRANGER)).call_action(SERVICE, "echo", {}, timeout=3)
+    finally:
+        cluster.stop()

@@ -33,7 +33,8 @@ from pysoa.errors import (
     MessageTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
-from soa_zmq._election import router_is_running
+from soa_zmq._curve import FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
+from soa_zmq._election import RouterLock, router_is_running
 from soa_zmq._protocol import (
     BOUNCE,
     BYE,
@@ -50,7 +51,7 @@ from soa_zmq._protocol import (
     wire_meta,
 )
 from soa_zmq._settings import SERVER_SETTINGS_SCHEMA, ServerOptions, server_options
-from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket
+from soa_zmq._sockets import apply_common_options, bind, connect, get_context, open_socket
 from soa_zmq.router import spawn_router, stop_router
 
 __all__ = ["ZmqServerTransport"]
@@ -90,6 +91,8 @@ class ZmqServerTransport(ServerTransport):
         # Connected lazily, in the process that serves (a server may be built before a fork).
         self._socket: zmq.Socket[Any] | None = None
         self._pid = 0
+        self._routed = self.options.role != "standalone"
+        self._standalone: _StandaloneEndpoint | None = None
         self._owe_ready = False
         self._next_heartbeat = 0.0
         self._router_start_failed = False
@@ -101,6 +104,11 @@ class ZmqServerTransport(ServerTransport):
         if sock is not None and self._pid == os.getpid():
             return sock
         options = self.options
+        if not self._routed:
+            self._standalone = _StandaloneEndpoint(self.service_name, options)
+            self._socket = self._standalone.socket
+            self._pid = os.getpid()
+            return self._socket
         if options.role == "auto":
             self._ensure_router(first=True)
         sock = open_socket(get_context(), zmq.DEALER)
@@ -175,6 +183,10 @@ class ZmqServerTransport(ServerTransport):
         sock, self._socket = self._socket, None
         if sock is None or self._pid != os.getpid():
             return
+        if self._standalone is not None:
+            self._standalone.close()
+            self._standalone = None
+            return
         try:
             sock.send(_DISCONNECT, zmq.NOBLOCK)
             deadline = time.monotonic() + min(self.options.heartbeat_timeout_in_seconds, _MAX_GOODBYE_SECONDS)
@@ -199,7 +211,9 @@ class ZmqServerTransport(ServerTransport):
         try:
             while True:
                 now = time.monotonic()
-                if self._owe_ready:
+                if not self._routed:
+                    self._next_heartbeat = deadline
+                elif self._owe_ready:
                     self._send_control(sock, _READY)
                     self._owe_ready = False
                     self._next_heartbeat = now + self._interval
@@ -295,6 +309,13 @@ class ZmqServerTransport(ServerTransport):
             header = self._response_headers[content_type] = response_header(content_type.encode("ascii"))
         sock = self._connected()
         frames = [client, header, blob]
+        if not self._routed:
+            try:
+                sock.send_multipart(frames, zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                # The client left, or stopped reading: nobody will take this response.
+                _logger.debug("Dropped a response for a client: %s", exc.strerror)
+            return
         try:
             try:
                 sock.send_multipart(frames, zmq.NOBLOCK)
@@ -307,6 +328,60 @@ class ZmqServerTransport(ServerTransport):
             raise MessageSendError(f"Could not send a response for {self.service_name}: {exc}") from exc
         self._owe_ready = False
         self._next_heartbeat = time.monotonic() + self._interval
+
+
+class _StandaloneEndpoint:
+    """``role: standalone``: this process binds the service endpoint itself and serves clients directly.
+
+    No router hop, so the lowest latency; but only this one process can serve the endpoint (it
+    holds the router lock), so there is no load balancing. Its own context, so its CURVE
+    authenticator never meets another in this process.
+    """
+
+    def __init__(self, service_name: str, options: ServerOptions) -> None:
+        self.lock = RouterLock(options.lock_file)
+        if not self.lock.acquire():
+            holder = RouterLock.holder_pid(options.lock_file)
+            raise ConfigurationError(
+                f"Service {service_name}: {options.endpoint} is already served (by pid {holder}); "
+                "only one standalone process can serve an endpoint"
+            )
+        self.context: zmq.Context[Any] = zmq.Context(io_threads=1)
+        self.authenticator: Any = None
+        try:
+            self.socket = open_socket(self.context, zmq.ROUTER)
+            apply_common_options(
+                self.socket,
+                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
+                send_high_water_mark=options.send_high_water_mark,
+                receive_high_water_mark=options.receive_high_water_mark,
+                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
+                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
+                linger_ms=1000,
+                zmtp_heartbeats=False,
+            )
+            self.socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+            if options.curve is not None:
+                self.authenticator = start_authenticator(
+                    self.context, {FRONTEND_ZAP_DOMAIN: options.curve.allowed_client_keys}
+                )
+                make_curve_server(self.socket, options.curve.secret_key, FRONTEND_ZAP_DOMAIN)
+            bind(self.socket, options.endpoint)
+        except BaseException:
+            self.close()
+            raise
+        _logger.info("Serving %s directly on %s (standalone)", service_name, options.endpoint)
+
+    def close(self) -> None:
+        socket_ = getattr(self, "socket", None)
+        if socket_ is not None:
+            socket_.close()
+        if self.authenticator is not None:
+            self.authenticator.stop()
+            self.authenticator = None
+        self.context.term()
+        self.lock.release()
 
 
 def _kind_of(frame: bytes) -> int:

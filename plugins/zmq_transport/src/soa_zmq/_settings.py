@@ -313,7 +313,12 @@ def _schema(server: bool) -> fields.Dictionary:
                 "role": fields.Constant(
                     "auto",
                     "worker",
-                    description="auto: start the service's router if none runs; worker: only connect to it",
+                    "standalone",
+                    description=(
+                        "auto: a worker behind the service's router, starting it if none runs; worker: only "
+                        "connect to a router run by someone else; standalone: this one process binds the "
+                        "endpoint and serves clients directly (fastest, no load balancing)"
+                    ),
                 ),
                 "backend_endpoint": fields.UnicodeString(
                     description="Where workers meet the router (default: an ipc socket beside endpoint)"

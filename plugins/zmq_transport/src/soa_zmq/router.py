@@ -39,6 +39,7 @@ from typing import Any
 import zmq
 
 from pysoa.errors import ConfigurationError
+from soa_zmq._curve import BACKEND_ZAP_DOMAIN, FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
 from soa_zmq._election import RouterLock
 from soa_zmq._protocol import (
     BOUNCE,
@@ -60,8 +61,6 @@ __all__ = ["Router", "RouterConfig", "main", "spawn_router", "stop_router"]
 
 _logger = logging.getLogger("soa_zmq.router")
 
-FRONTEND_ZAP_DOMAIN = "soa-zmq.frontend"
-BACKEND_ZAP_DOMAIN = "soa-zmq.backend"
 # Messages handled from one socket before looking at the other again (fairness, housekeeping).
 _BATCH = 256
 # The longest the loop sleeps, so that stop() and signals take effect promptly.
@@ -147,19 +146,6 @@ class RouterConfig:
         return self.heartbeat_interval_in_seconds * self.heartbeat_liveness
 
 
-class _AllowedKeys:
-    """A ZAP credentials check (pyzmq calls ``callback(domain, z85_key)``)."""
-
-    def __init__(self, keys: frozenset[bytes] | None) -> None:
-        self.keys = keys
-
-    def callback(self, domain: str, key: bytes) -> bool:
-        allowed = self.keys is None or key in self.keys
-        if not allowed:
-            _logger.warning("Refused a connection with CURVE key %s (domain %s)", key.decode(errors="replace"), domain)
-        return allowed
-
-
 class Router:
     """One service's least-recently-used router. ``bind()``, then ``run()`` until ``stop()``.
 
@@ -196,16 +182,13 @@ class Router:
         config = self.config
         try:
             if config.curve_secret_key is not None:
-                from zmq.auth.thread import ThreadAuthenticator
-
-                self._authenticator = ThreadAuthenticator(self.context, log=_logger.getChild("auth"))
-                self._authenticator.start()
-                self._authenticator.configure_curve_callback(
-                    FRONTEND_ZAP_DOMAIN, _AllowedKeys(config.curve_allowed_client_keys)
-                )
-                # Workers authenticate with the service's own key pair.
-                self._authenticator.configure_curve_callback(
-                    BACKEND_ZAP_DOMAIN, _AllowedKeys(frozenset({config.curve_public_key or b""}))
+                self._authenticator = start_authenticator(
+                    self.context,
+                    {
+                        FRONTEND_ZAP_DOMAIN: config.curve_allowed_client_keys,
+                        # Workers authenticate with the service's own key pair.
+                        BACKEND_ZAP_DOMAIN: frozenset({config.curve_public_key or b""}),
+                    },
                 )
             self.frontend = self._socket(FRONTEND_ZAP_DOMAIN, zmtp_heartbeats=False)
             self.backend = self._socket(BACKEND_ZAP_DOMAIN, zmtp_heartbeats=True)
@@ -235,9 +218,7 @@ class Router:
             zmtp_heartbeats=zmtp_heartbeats,
         )
         if config.curve_secret_key is not None:
-            sock.setsockopt(zmq.CURVE_SERVER, 1)
-            sock.setsockopt(zmq.CURVE_SECRETKEY, config.curve_secret_key)
-            sock.setsockopt(zmq.ZAP_DOMAIN, zap_domain.encode())
+            make_curve_server(sock, config.curve_secret_key, zap_domain)
         return sock
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The default ``auto`` role: workers start the service's router themselves, exactly one at a time."""
+"""Roles: ``auto`` (the default: workers start the service's router themselves, exactly one at a time)
+and ``standalone`` (one process serves the endpoint directly, no router)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 from pathlib import Path
 
 from soa_zmq._election import RouterLock
-from tests.zmq_transport.cluster import Cluster, process_alive, wait_until
+from tests.zmq_transport.cluster import SERVICE, Cluster, process_alive, wait_until
 
 
 def _router_pid(cluster: Cluster) -> int | None:
@@ -52,3 +53,27 @@ def test_a_router_that_cannot_bind_stops_the_worker_with_the_reason(ipc_dir: Pat
             assert "Address already in use" in log
         finally:
             cluster.stop()
+
+
+def test_a_standalone_worker_serves_clients_directly_and_alone(cluster: Cluster) -> None:
+    worker = cluster.add_worker(role="standalone")
+    client = cluster.client()
+    cluster.wait_for_workers(client, [worker.pid])
+    assert not Path(cluster.options.backend_endpoint.removeprefix("ipc://")).exists()  # no router anywhere
+
+    second = cluster.add_worker(role="standalone")
+    assert second.wait(timeout=20) == 0  # the server stops on the configuration error
+    assert (
+        f"{cluster.endpoint} is already served (by pid {worker.pid})" in (cluster.log_dir / "worker-2.log").read_text()
+    )
+    assert client.call_action(SERVICE, "echo", {"n": 1}, timeout=5).body == {"n": 1, "pid": worker.pid}
+
+
+def test_a_client_carries_on_when_a_standalone_worker_is_replaced(cluster: Cluster) -> None:
+    first = cluster.add_worker(role="standalone")
+    client = cluster.client()
+    cluster.wait_for_workers(client, [first.pid])
+    first.kill()
+    first.wait()
+    second = cluster.add_worker(role="standalone")
+    cluster.wait_for_workers(client, [second.pid])
