@@ -51,7 +51,7 @@ from soa_zmq._protocol import (
     wire_meta,
 )
 from soa_zmq._settings import SERVER_SETTINGS_SCHEMA, ServerOptions, server_options
-from soa_zmq._sockets import apply_common_options, bind, connect, get_context, open_socket
+from soa_zmq._sockets import apply_common_options, bind, connect, get_context, open_socket, remove_ipc_file
 from soa_zmq.router import spawn_router, stop_router
 
 __all__ = ["ZmqServerTransport"]
@@ -339,6 +339,7 @@ class _StandaloneEndpoint:
     """
 
     def __init__(self, service_name: str, options: ServerOptions) -> None:
+        self.endpoint = options.endpoint
         self.lock = RouterLock(options.lock_file)
         if not self.lock.acquire():
             holder = RouterLock.holder_pid(options.lock_file)
@@ -348,6 +349,7 @@ class _StandaloneEndpoint:
             )
         self.context: zmq.Context[Any] = zmq.Context(io_threads=1)
         self.authenticator: Any = None
+        self.bound = False
         try:
             self.socket = open_socket(self.context, zmq.ROUTER)
             apply_common_options(
@@ -368,6 +370,7 @@ class _StandaloneEndpoint:
                 )
                 make_curve_server(self.socket, options.curve.secret_key, FRONTEND_ZAP_DOMAIN)
             bind(self.socket, options.endpoint)
+            self.bound = True
         except BaseException:
             self.close()
             raise
@@ -377,6 +380,8 @@ class _StandaloneEndpoint:
         socket_ = getattr(self, "socket", None)
         if socket_ is not None:
             socket_.close()
+            if self.bound:
+                remove_ipc_file(self.endpoint)
         if self.authenticator is not None:
             self.authenticator.stop()
             self.authenticator = None

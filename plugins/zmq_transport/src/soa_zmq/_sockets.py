@@ -10,7 +10,7 @@ import zmq
 
 from pysoa.errors import ConfigurationError, TransportConnectionError
 
-__all__ = ["apply_common_options", "get_context", "open_socket"]
+__all__ = ["apply_common_options", "bind", "connect", "get_context", "open_socket", "remove_ipc_file"]
 
 _context: zmq.Context[Any] | None = None
 _context_pid = 0
@@ -70,6 +70,16 @@ def apply_common_options(
         sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, seconds)
         sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, seconds)
         sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, max(1, round(heartbeat_timeout_in_seconds / seconds)))
+
+
+def remove_ipc_file(endpoint: str) -> None:
+    """Remove the socket file of an ipc endpoint this process bound and has closed (libzmq leaves it)."""
+    scheme, _, path = endpoint.partition("://")
+    if scheme == "ipc" and path and not path.startswith("@"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def open_socket(context: zmq.Context[Any], socket_type: int) -> zmq.Socket[Any]:

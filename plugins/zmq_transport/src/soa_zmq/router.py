@@ -55,7 +55,7 @@ from soa_zmq._protocol import (
     control_header,
     expires_at_of,
 )
-from soa_zmq._sockets import apply_common_options, bind, open_socket
+from soa_zmq._sockets import apply_common_options, bind, open_socket, remove_ipc_file
 
 __all__ = ["Router", "RouterConfig", "main", "spawn_router", "stop_router"]
 
@@ -159,6 +159,7 @@ class Router:
         self.frontend: zmq.Socket[Any] | None = None
         self.backend: zmq.Socket[Any] | None = None
         self._authenticator: Any = None
+        self._bound: list[str] = []
         self._stopping = False
         # idle workers, least recently used first: identity -> when last heard from (monotonic)
         self.ready: OrderedDict[bytes, float] = OrderedDict()
@@ -198,7 +199,9 @@ class Router:
                 sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
                 sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
             bind(self.frontend, config.endpoint)
+            self._bound.append(config.endpoint)
             bind(self.backend, config.backend_endpoint)
+            self._bound.append(config.backend_endpoint)
         except BaseException:
             self.close()
             raise
@@ -226,6 +229,9 @@ class Router:
             if sock is not None:
                 sock.close()
         self.frontend = self.backend = None
+        for endpoint in self._bound:
+            remove_ipc_file(endpoint)
+        self._bound.clear()
         if self._authenticator is not None:
             self._authenticator.stop()
             self._authenticator = None
@@ -499,7 +505,7 @@ def spawn_router(config: RouterConfig) -> int | None:
     """
     # The configuration (which may hold the secret key) goes through stdin, never the command line.
     result = subprocess.run(
-        [sys.executable, "-m", "soa_zmq.router", "--spawned"],
+        [sys.executable, "-m", "soa_zmq.router", "--spawned", config.endpoint],
         input=json.dumps(config.to_dict()).encode(),
         capture_output=True,
         timeout=60,
@@ -539,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("-s", "--settings", help="the service's settings module (its SOA_SERVER_SETTINGS)")
     source.add_argument("--kwargs", help="the zmq server transport kwargs, as JSON")
-    source.add_argument("--spawned", action="store_true", help=argparse.SUPPRESS)
+    # --spawned ENDPOINT: the launcher mode (configuration on stdin); the endpoint only labels it in ps.
+    source.add_argument("--spawned", metavar="ENDPOINT", help=argparse.SUPPRESS)
     parser.add_argument("--idle-exit", type=float, default=None, help="exit after this many seconds without workers")
     args = parser.parse_args(argv)
     if args.spawned:
