@@ -77,3 +77,17 @@ def test_a_client_carries_on_when_a_standalone_worker_is_replaced(cluster: Clust
     first.wait()
     second = cluster.add_worker(role="standalone")
     cluster.wait_for_workers(client, [second.pid])
+
+
+def test_a_supervisor_can_own_the_router_for_its_lifetime(cluster: Cluster) -> None:
+    """What ``soa serve --workers N`` would use: the router lives exactly as long as the block."""
+    from soa_zmq.transport import ZmqServerTransport
+
+    with ZmqServerTransport.supervisor_context(SERVICE, **cluster.server_kwargs):
+        router = _router_pid(cluster)
+        assert router is not None
+        assert router != os.getpid()
+        worker = cluster.add_worker(role="auto")  # finds the router running and joins it
+        cluster.wait_for_workers(cluster.client(), [worker.pid])
+        assert _router_pid(cluster) == router
+    assert not process_alive(router) or not cluster.router_running()

@@ -448,6 +448,8 @@ def _launch_detached(config: RouterConfig) -> int:
     if pid == 0:  # the router
         os.close(read_fd)
         os.setsid()
+        # Whoever started the launcher may have blocked these (a supervisor does, around forks).
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)  # never hold the launcher's pipes open: its caller waits for EOF
