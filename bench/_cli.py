@@ -35,6 +35,9 @@ How the comparison is kept fair:
   client process, as it does in tests). One private `redis-server` (no persistence) serves every Redis target.
 - The raw Redis floor uses soa-core's own redis-py, hiredis and msgpack: `RPUSH` a `{id, reply_to, body}` request,
   `BLPOP` the reply list, and a bare server loop. The raw ZeroMQ floor is pyzmq DEALER/ROUTER with msgpack.
+- soa-core over ZeroMQ runs twice: `soa-zmq` with its workers behind the service's router (the default `auto` role,
+  needed for several workers; the bench runs the router and counts its CPU with the servers'), and `soa-zmq-direct`
+  with one worker binding the endpoint itself (`standalone` role, one-server scenarios only).
 - zerorpc and Pyro5 (msgpack serializer, TCP_NODELAY on) run in their own venv with exact pins.
 - CPU per call adds the CPU time of the client, the server processes and redis-server over the measurement, divided
   by the calls. The 1x1 closed-loop throughput is the rate of the sequential latency run (one client, one server).

@@ -81,9 +81,15 @@ def _prepare(ctx: Context, wanted: set[str], log: Log) -> dict[str, Any]:
         ctx.soa_env["PYSOA_DISABLE_PLUGINS"] = blocked
         info["soa"] = _envs.probe(ctx.soa_python, _SOA_PROBE, ctx.soa_env)
         ctx.unavailable["soa-zmq"] = f"the soa-zmq plugin does not load: {str(exc).splitlines()[-1]}"
+        ctx.unavailable["soa-zmq-direct"] = ctx.unavailable["soa-zmq"]
         log(f"soa-zmq disabled for this run: {ctx.unavailable['soa-zmq']}")
     transports = set(info["soa"]["transports"])
-    for target, transport in (("soa-redis", "redis"), ("soa-zmq", "zmq"), ("soa-local", "local")):
+    for target, transport in (
+        ("soa-redis", "redis"),
+        ("soa-zmq", "zmq"),
+        ("soa-zmq-direct", "zmq"),
+        ("soa-local", "local"),
+    ):
         if transport not in transports:
             ctx.unavailable.setdefault(target, f"soa-core has no {transport!r} transport installed")
     if "soa-local" in ctx.unavailable:

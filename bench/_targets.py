@@ -103,9 +103,13 @@ def soa_zmq_kwargs(port: int) -> dict[str, Any]:
     return {"endpoint": f"tcp://127.0.0.1:{port}", "maximum_message_size_in_bytes": MAX_MESSAGE_BYTES}
 
 
-def soa_zmq_settings(port: int) -> dict[str, Any]:
+def soa_zmq_settings(port: int, role: str | None = None) -> dict[str, Any]:
     # Clients and workers (role "auto") of one service share its endpoint; the router the bench started serves it.
-    return {"transport": {"name": "zmq", "kwargs": soa_zmq_kwargs(port)}}
+    # Role "standalone": the one worker binds the endpoint itself, with no router hop.
+    kwargs = soa_zmq_kwargs(port)
+    if role is not None:
+        kwargs["role"] = role
+    return {"transport": {"name": "zmq", "kwargs": kwargs}}
 
 
 def soa_zmq_router(ctx: Context, port: int) -> Command:
@@ -165,13 +169,22 @@ ALL_TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "soa-zmq",
-        "soa-core / ZeroMQ",
+        "soa-core / ZeroMQ, workers behind the router (auto role)",
         "zmq",
         SOA_SCENARIOS,
         client=lambda c, ports: _soa(c, "pysoa_client.py", repr(soa_zmq_settings(ports[0]))),
         server=lambda c, port: _soa(c, "pysoa_service.py", repr(soa_zmq_settings(port))),
         shared_endpoint=True,
         infra=soa_zmq_router,
+    ),
+    Target(
+        "soa-zmq-direct",
+        "soa-core / ZeroMQ, one worker binding the endpoint (standalone role)",
+        "zmq",
+        frozenset({"lat_100B", "lat_10KB", "lat_1MB", "job_20"}),
+        client=lambda c, ports: _soa(c, "pysoa_client.py", repr(soa_zmq_settings(ports[0]))),
+        server=lambda c, port: _soa(c, "pysoa_service.py", repr(soa_zmq_settings(port, "standalone"))),
+        shared_endpoint=True,
     ),
     Target(
         "raw-zmq",
