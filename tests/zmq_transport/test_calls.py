@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
+import zmq
 
 from pysoa.errors import CallActionError, MessageSendTimeout
+from pysoa.plugins import get_plugin_manager
+from soa_zmq._protocol import parse_header, request_header
 from tests.zmq_transport.cluster import SERVICE, Cluster
 
 
@@ -124,3 +128,37 @@ def test_threads_sharing_one_client_each_get_their_own_responses(cluster: Cluste
     assert failures == []
     # Each thread had its own socket (zmq sockets are not thread-safe): one per calling thread.
     assert len(client.handlers[SERVICE].transport._states) >= len(threads)  # type: ignore[attr-defined]
+
+
+def test_malformed_requests_never_kill_a_worker(cluster: Cluster) -> None:
+    """Answerable ones (an id, a bad body) get a job error; unanswerable ones are dropped; the worker carries on."""
+    cluster.start_router()
+    worker = cluster.add_worker()
+    client = cluster.client()
+    cluster.wait_for_workers(client, [worker.pid])
+    serializer = get_plugin_manager().serializer("msgpack")()
+    content_type = serializer.mime_type.encode()
+    context: zmq.Context[bytes] = zmq.Context()
+    raw = context.socket(zmq.DEALER)
+    try:
+        raw.connect(cluster.endpoint)
+
+        def send(blob: bytes, mime: bytes = content_type) -> None:
+            raw.send_multipart([request_header(time.time() + 10, mime), blob])
+
+        send(b"\xc1 not msgpack")
+        send(serializer.dict_to_blob({"meta": {}, "body": {}}))  # no request id: cannot be answered
+        send(serializer.dict_to_blob({"request_id": 1, "body": {}}), mime=b"application/x-unknown")
+        send(serializer.dict_to_blob({"request_id": 5, "meta": {}, "body": [1, 2]}))
+        assert raw.poll(10_000), "the answerable request got no answer"
+        header, blob = raw.recv_multipart()
+        assert parse_header(header).content_type == serializer.mime_type
+        answer = serializer.blob_to_dict(blob)
+        assert answer["request_id"] == 5
+        assert answer["body"]["errors"][0]["code"] == "INVALID"
+        assert not raw.poll(300), "an unanswerable request was answered"
+    finally:
+        raw.close(linger=0)
+        context.term()
+    body = client.call_action(SERVICE, "echo", {"still": "here"}, timeout=5).body
+    assert body == {"still": "here", "pid": worker.pid}
