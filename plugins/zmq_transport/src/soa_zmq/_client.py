@@ -208,7 +208,10 @@ class ZmqClientTransport(ClientTransport):
         deadline = time.monotonic() + timeout
         # A fresh address each time: libzmq releases the previous monitor's endpoint asynchronously.
         address = f"inproc://soa-zmq-monitor-{os.getpid()}-{id(sock):x}-{next(_monitor_numbers)}"
-        sock.monitor(address, _MONITORED_EVENTS)
+        try:
+            sock.monitor(address, _MONITORED_EVENTS)
+        except zmq.ZMQError as exc:
+            raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
         monitor = get_context().socket(zmq.PAIR)
         try:
             monitor.connect(address)

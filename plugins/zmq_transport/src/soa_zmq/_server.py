@@ -4,7 +4,9 @@ A worker handles one request at a time, so it gets one from the router only when
 idle: by READY when it starts, by each response, by READY after a request that got no response
 (``suppress_response``, a dropped malformed or expired request), and by HEARTBEAT every
 ``heartbeat_interval_in_seconds`` while it waits. With ``role: auto`` (the default) a worker that
-finds no router running starts one (see :mod:`soa_zmq.router`).
+finds no router running starts one (see :mod:`soa_zmq.router`). With ``role: standalone`` the one
+worker binds the service endpoint itself (a ROUTER socket) and no router is involved; requests
+and responses have the same frames either way.
 """
 
 from __future__ import annotations
