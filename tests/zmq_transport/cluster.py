@@ -50,6 +50,10 @@ class Cluster:
         self.log_dir = log_dir
         self.endpoint = endpoint
         self.server_kwargs: dict[str, Any] = {"endpoint": endpoint, **WORKER_DEFAULTS, **(server_kwargs or {})}
+        if endpoint.startswith("tcp://"):
+            # Keep what a tcp service would put in the temporary directory in this test's directory.
+            self.server_kwargs.setdefault("backend_endpoint", f"ipc://{log_dir}/workers")
+            self.server_kwargs.setdefault("router_lock_file", str(log_dir / "router.lock"))
         self.options = server_options(self.server_kwargs)
         self.router: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
