@@ -155,3 +155,16 @@ def test_one_client_shared_by_threads(client: Client) -> None:
 def test_call_action_returns_action_response(client: Client) -> None:
     response = client.call_action("delay", "echo_n", {"n": 9})
     assert isinstance(response, ActionResponse)
+
+
+def test_close_closes_transports_and_a_later_call_reopens() -> None:
+    from tests.core.services import local_client
+
+    closed: list[str] = []
+    with local_client() as client:
+        client.call_action("example", "echo")
+        transport = client._get_handler("example").transport
+        transport.close = lambda: closed.append("closed")  # type: ignore[method-assign]
+    assert closed == ["closed"]
+    assert client.handlers == {}
+    assert client.call_action("example", "echo", {"again": True}).body == {"again": True}

@@ -85,3 +85,26 @@ def test_suppressed_responses_are_not_sent() -> None:
     job = {**GOOD, "control": {"continue_on_error": False, "suppress_response": True}}
     _server, transport = run_all([ReceivedMessage(1, {}, job)])
     assert transport.sent == []
+
+
+def test_a_broken_transport_stops_the_loop_with_a_failure_status() -> None:
+    from pysoa.errors import ConfigurationError
+
+    server = ExampleServer({"transport": "local", "harakiri": {"timeout": 0, "shutdown_grace": 1}})
+    server.transport = QueueTransport([ReceivedMessage(1, {}, GOOD), ConfigurationError("backend misconfigured")])
+    server.run()
+    assert server.exit_status == 1
+    assert len(server.transport.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_a_requested_stop_has_a_success_status() -> None:
+    server = ExampleServer({"transport": "local", "harakiri": {"timeout": 0, "shutdown_grace": 1}})
+
+    class StopAfterOne(QueueTransport):
+        def receive_request_message(self) -> ReceivedMessage:
+            server.shutting_down = True
+            return super().receive_request_message()
+
+    server.transport = StopAfterOne([ReceivedMessage(1, {}, GOOD)])
+    server.run()
+    assert server.exit_status == 0

@@ -306,6 +306,23 @@ class Client:
         view.context = dict(context)
         return view
 
+    def close(self) -> None:
+        """Close the transports this client opened; a later call opens new ones.
+
+        Clients made with :meth:`with_context` share this client's transports.
+        """
+        with self._handlers_lock:
+            handlers = list(self.handlers.values())
+            self.handlers.clear()
+        for handler in handlers:
+            handler.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _get_handler(self, service_name: str) -> ServiceHandler:
         handler = self.handlers.get(service_name)
         if handler is not None:

@@ -138,6 +138,7 @@ class Server:
         self._event_loop = AsyncEventLoopThread()
 
         self.shutting_down = False
+        self.exit_status = 0
         self._shutdown_lock = threading.Lock()
         self._last_signal: int | None = None
         self._last_signal_time = 0.0
@@ -505,7 +506,11 @@ class Server:
     # --- running --------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve requests until a shutdown signal (or harakiri) stops the loop."""
+        """Serve requests until a shutdown signal (or harakiri) stops the loop.
+
+        Afterwards ``exit_status`` is 0 for a requested stop, 1 when the loop gave up on an error.
+        """
+        self.exit_status = 0
         self.logger.info("Service %r server starting up, soa-core version %s", self.service_name, _version())
         self.setup()
         if self.heartbeat is not None:
@@ -528,16 +533,19 @@ class Server:
                     transient_failures += 1
                     if transient_failures > 5:
                         self.logger.exception("Giving up after %s transport failures in a row", transient_failures)
+                        self.exit_status = 1
                         break
                     self.logger.warning("Transport error (attempt %s): %s", transient_failures, exc)
                     time.sleep((2**transient_failures + random.random()) / 4)
                 except HarakiriInterrupt:
                     self.logger.error("Harakiri interrupted the server outside a job; shutting down")
+                    self.exit_status = 1
                     break
                 except SOAError:
                     # Not transient, and not a malformed message (those are answered or dropped in
                     # handle_next_request): the configuration or a plugin is broken.
                     self.logger.exception("Unhandled server error; shutting down")
+                    self.exit_status = 1
                     break
         finally:
             signal.alarm(0)
@@ -590,7 +598,10 @@ class Server:
         settings = cls.settings_class(raw_settings)
         PySOALogContextFilter.set_service_name(cls.service_name or "unknown")
         logging.config.dictConfig(dict(settings["logging"]))
-        cls.initialize(settings)(settings, forked_process_id).run()
+        server = cls.initialize(settings)(settings, forked_process_id)
+        server.run()
+        if server.exit_status:
+            sys.exit(server.exit_status)
 
 
 def _version() -> str:
