@@ -30,3 +30,19 @@ def test_demo_over_the_local_transport() -> None:
     assert result.returncode == 0, result.stderr
     for style in CALL_STYLES:
         assert style in result.stdout
+
+
+def test_demo_over_zeromq_needs_no_other_server() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "example_service.demo", "--transport", "zmq"],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "answering over ZeroMQ with 2 worker processes" in result.stdout
+    for style in CALL_STYLES:
+        assert style in result.stdout
+    assert '"correlation_id": "demo-correlation-id"' in result.stdout
+    assert '"square": 144' in result.stdout
+    assert "All workers stopped" in result.stderr

@@ -2,9 +2,10 @@
 
 By default the demo starts a private ``redis-server`` on a free loopback port, starts the service
 as two worker processes over Redis (``python -m example_service.standalone -f 2``), calls it,
-then stops everything. ``--redis-url URL`` uses a Redis you already run instead; ``--local``
-runs the service inside this process over the local transport (no Redis needed, and the
-fallback when ``redis-server`` is not installed).
+then stops everything. ``--redis-url URL`` uses a Redis you already run instead.
+``--transport zmq`` runs the workers over ZeroMQ, with nothing else to install or start.
+``--local`` runs the service inside this process over the local transport (no Redis needed, and
+the fallback when ``redis-server`` is not installed).
 """
 
 from __future__ import annotations
@@ -104,11 +105,11 @@ def _private_redis() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _workers(redis_url: str, count: int) -> Iterator[subprocess.Popen[bytes]]:
-    environment = {**os.environ, "REDIS_URL": redis_url}
+def _workers(environment: dict[str, str], count: int) -> Iterator[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "example_service.standalone", "-s", "example_service.settings", "-f", str(count)]
-    print(f"$ REDIS_URL={redis_url} {' '.join(command[1:])}")
-    supervisor = subprocess.Popen(command, env=environment)
+    shown = " ".join(f"{k}={v}" for k, v in environment.items())
+    print(f"$ {shown} {' '.join(command[1:])}")
+    supervisor = subprocess.Popen(command, env={**os.environ, **environment})
     try:
         yield supervisor
     finally:
@@ -131,20 +132,36 @@ def _wait_until_serving(client: Client, supervisor: subprocess.Popen[bytes], tim
                 raise RuntimeError("the example service did not start") from None
 
 
+def _serve_and_call(name: str, environment: dict[str, str], transport: dict[str, Any], workers: int) -> None:
+    with _workers(environment, workers) as supervisor:
+        client = Client({"example": {"transport": transport}})
+        _wait_until_serving(client, supervisor)
+        print(f"The example service is answering over {name} with {workers} worker processes")
+        run_calls(client)
+        client.close()
+        print(f"\n$ soa call example square '{{\"number\": 12}}' --transport '{json.dumps(transport)}'")
+        sys.stdout.flush()
+        command = [sys.executable, "-m", "pysoa", "call", "example", "square", '{"number": 12}']
+        subprocess.run([*command, "--transport", json.dumps(transport)], check=True)
+
+
 def demo_redis(redis_url: str | None, workers: int) -> None:
     with contextlib.ExitStack() as stack:
         if redis_url is None:
             redis_url = stack.enter_context(_private_redis())
             print(f"Started a private redis-server at {redis_url}")
-        supervisor = stack.enter_context(_workers(redis_url, workers))
-        client = Client({"example": {"transport": {"name": "redis", "kwargs": {"url": redis_url}}}})
-        _wait_until_serving(client, supervisor)
-        print(f"The example service is answering over Redis with {workers} worker processes")
-        run_calls(client)
-        print(f"\n$ soa call example square '{{\"number\": 12}}' --redis {redis_url}")
-        sys.stdout.flush()
-        command = [sys.executable, "-m", "pysoa", "call", "example", "square", '{"number": 12}', "--redis", redis_url]
-        subprocess.run(command, check=True)
+        transport = {"name": "redis", "kwargs": {"url": redis_url}}
+        _serve_and_call("Redis", {"SOA_TRANSPORT": "redis", "REDIS_URL": redis_url}, transport, workers)
+
+
+def demo_zmq(workers: int) -> None:
+    from example_service.settings import transport_settings
+
+    with tempfile.TemporaryDirectory(prefix="example-zmq-") as directory:
+        endpoint = f"ipc://{directory}/example.sock"
+        environment = {"SOA_TRANSPORT": "zmq", "ZMQ_ENDPOINT": endpoint}
+        os.environ.update(environment)  # transport_settings reads it, as the workers do
+        _serve_and_call("ZeroMQ", environment, transport_settings("zmq"), workers)
 
 
 def demo_local() -> None:
@@ -165,11 +182,15 @@ def demo_local() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", action="store_true", help="run in this process over the local transport")
+    parser.add_argument("--transport", choices=("redis", "zmq"), default="redis", help="the workers' transport")
     parser.add_argument("--redis-url", help="use this Redis instead of starting a private one")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     args = parser.parse_args(argv)
     if args.local:
         demo_local()
+        return
+    if args.transport == "zmq":
+        demo_zmq(args.workers)
         return
     if args.redis_url is None and shutil.which("redis-server") is None:
         print("redis-server is not installed; running over the local transport instead")
