@@ -156,18 +156,11 @@ class ServiceHandler:
         meta: dict[str, Any] = {"client_version": list(__version_info__)}
         if expect_response:
             self._outstanding[request_id] = threading.get_ident()
+        # Middleware sees a JobRequest, as in PySOA; without middleware the dict goes straight out.
+        if self._has_middleware and not isinstance(job_request, JobRequest):
+            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
-            if self._has_middleware:
-                if not isinstance(job_request, JobRequest):
-                    job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
-                self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)
-            else:
-                self.transport.send_request_message(
-                    request_id,
-                    meta,
-                    job_request.to_dict() if isinstance(job_request, JobRequest) else job_request,
-                    message_expiry_in_seconds,
-                )
+            self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
             self._outstanding.pop(request_id, None)
             raise
@@ -177,7 +170,7 @@ class ServiceHandler:
         self,
         request_id: Any,
         meta: dict[str, Any],
-        job_request: JobRequest,
+        job_request: JobRequest | dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
         body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
