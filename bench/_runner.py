@@ -94,6 +94,8 @@ def _prepare(ctx: Context, wanted: set[str], log: Log) -> dict[str, Any]:
             ctx.unavailable.setdefault(target, f"soa-core has no {transport!r} transport installed")
     if "soa-local" in ctx.unavailable:
         ctx.unavailable["soa-local-noser"] = ctx.unavailable["soa-local"]
+    if "soa-redis" in ctx.unavailable:
+        ctx.unavailable["raw-redis-lua"] = ctx.unavailable["soa-redis"]  # it borrows soa-redis's push script
 
     if wanted & {"pysoa149-redis", "pysoa149-local"}:
         try:

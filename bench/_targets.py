@@ -168,6 +168,14 @@ ALL_TARGETS: tuple[Target, ...] = (
         server=lambda c, _p: _soa(c, "raw_redis.py", "server", str(c.redis_port)),
     ),
     Target(
+        "raw-redis-lua",
+        "raw Redis floor pushing with soa-redis's Lua script (ablation)",
+        "redis",
+        frozenset({"lat_100B", "tput_2x4"}),
+        client=lambda c, _p: _soa(c, "raw_redis.py", "client", str(c.redis_port), "--lua"),
+        server=lambda c, _p: _soa(c, "raw_redis.py", "server", str(c.redis_port), "--lua"),
+    ),
+    Target(
         "soa-zmq",
         "soa-core / ZeroMQ, workers behind the router (auto role)",
         "zmq",

@@ -1,10 +1,13 @@
 """The raw Redis floor: the smallest list-based RPC in Python, with soa-core's own redis-py, hiredis and msgpack.
 
-    python raw_redis.py server PORT      # a bare loop: BLPOP the request list, unpack, pack, RPUSH to reply_to
-    python raw_redis.py client PORT      # a driver (see _wl_common): RPUSH a request, BLPOP its own reply list
+    python raw_redis.py server PORT [--lua]   # a bare loop: BLPOP the request list, unpack, pack, RPUSH to reply_to
+    python raw_redis.py client PORT [--lua]   # a driver (see _wl_common): RPUSH a request, BLPOP its own reply list
 
 No envelope beyond ``{id, reply_to, body}``, no validation, no expiry: what is left is the cost no Redis RPC can avoid.
 A parallel call pushes every request, then pops every reply.
+
+``--lua`` pushes with soa-redis's own push script (capacity check, RPUSH, EXPIRE and TIME in one EVALSHA) instead of
+RPUSH: the difference from the plain floor is what that script costs, measured in the same run.
 """
 
 from __future__ import annotations
@@ -20,9 +23,21 @@ import redis
 from _wl_common import make_body, run_driver
 
 REQUEST_LIST = "bench:raw:requests"
+QUEUE_CAPACITY = 10_000
+EXPIRY_SECONDS = 60
 
 
-def serve(port: int) -> None:
+def make_push(connection: redis.Redis, lua: bool) -> Callable[[str, bytes], Any]:
+    if not lua:
+        return connection.rpush
+    # soa-redis's script itself (a private name, read at run time so this ablation follows the transport).
+    from soa_redis._backend import _PUSH_SCRIPT
+
+    script = connection.register_script(_PUSH_SCRIPT)
+    return lambda key, value: script(keys=[key], args=[EXPIRY_SECONDS, QUEUE_CAPACITY, value])
+
+
+def serve(port: int, lua: bool) -> None:
     stopping = False
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -33,6 +48,7 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGINT, stop)
     connection = redis.Redis(host="127.0.0.1", port=port)
     connection.ping()
+    push = make_push(connection, lua)
     print("READY", flush=True)
     while not stopping:
         item = connection.blpop([REQUEST_LIST], timeout=1)
@@ -40,11 +56,12 @@ def serve(port: int) -> None:
             continue
         request = msgpack.unpackb(item[1])
         reply = msgpack.packb({"id": request["id"], "body": request["body"]})
-        connection.rpush(request["reply_to"], reply)
+        push(request["reply_to"], reply)
 
 
-def drive(port: int) -> None:
+def drive(port: int, lua: bool) -> None:
     connection = redis.Redis(host="127.0.0.1", port=port)
+    push = make_push(connection, lua)
     reply_to = f"bench:raw:reply:{os.getpid()}:{os.urandom(4).hex()}"
     counter = iter(range(1, 1 << 62))
 
@@ -53,7 +70,7 @@ def drive(port: int) -> None:
         for _ in range(count):
             request_id = next(counter)
             ids.append(request_id)
-            connection.rpush(REQUEST_LIST, msgpack.packb({"id": request_id, "reply_to": reply_to, "body": body}))
+            push(REQUEST_LIST, msgpack.packb({"id": request_id, "reply_to": reply_to, "body": body}))
         pending = set(ids)
         while pending:
             item = connection.blpop([reply_to], timeout=10)
@@ -82,11 +99,11 @@ def drive(port: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    mode, port = argv[0], int(argv[1])
+    mode, port, lua = argv[0], int(argv[1]), "--lua" in argv[2:]
     if mode == "server":
-        serve(port)
+        serve(port, lua)
     else:
-        drive(port)
+        drive(port, lua)
     return 0
 
 
