@@ -87,8 +87,8 @@ def proxy(redis_server: RedisProcess) -> Iterator[CuttingProxy]:
 
 def test_a_send_cut_after_redis_ran_it_is_not_sent_twice(redis_server: RedisProcess, proxy: CuttingProxy) -> None:
     client = RedisClientTransport("svc", url=f"redis://{HOST}:{proxy.port}/0")
-    client.send_request_message(1, {}, job())  # loads the script on the server
-    proxy.arm(b"EVALSHA")
+    client.send_request_message(1, {}, job())  # opens the connection
+    proxy.arm(b"RPUSH")  # a one-frame message is pushed with RPUSH + EXPIRE in one round trip
     with pytest.raises(MessageSendError):
         client.send_request_message(2, {}, job())
     assert proxy.cuts == 1
