@@ -82,7 +82,7 @@ def test_an_acl_user_serves_its_own_service(acl_redis: RedisProcess) -> None:
 def test_an_acl_user_cannot_touch_another_services_queues(acl_redis: RedisProcess) -> None:
     url = f"redis://orders-user:s3cret@{acl_redis.host}:{acl_redis.port}/0"
     client = RedisClientTransport("billing", url=url)
-    with pytest.raises(MessageSendError, match="NoPermissionError: .*this user has no permissions") as info:
+    with pytest.raises(MessageSendError, match=r"NoPermissionError: .*this user has no permissions") as info:
         client.send_request_message(1, {}, job())
     assert not isinstance(info.value, RedisSendConnectionError)  # Redis answered: a permission problem
     assert acl_redis.client().keys("*") == []
