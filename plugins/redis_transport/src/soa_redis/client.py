@@ -47,11 +47,21 @@ class _ThreadState:
     reply_key: str
     # request id -> monotonic time after which no reply is expected any more
     outstanding: dict[Any, float] = field(default_factory=dict)
+    # No entry of ``outstanding`` expires before this, so most prunes need not look at them.
+    earliest_expiry: float = float("inf")
+
+    def expect(self, request_id: Any, until: float) -> None:
+        self.outstanding[request_id] = until
+        self.earliest_expiry = min(self.earliest_expiry, until)
 
     def prune(self, now: float) -> None:
+        # Scanning on every receive would cost O(n) each, O(n²) for a parallel call of n jobs.
+        if now < self.earliest_expiry:
+            return
         expired = [request_id for request_id, until in self.outstanding.items() if until < now]
         for request_id in expired:
             del self.outstanding[request_id]
+        self.earliest_expiry = min(self.outstanding.values(), default=float("inf"))
 
 
 def _suppresses_response(body: Any) -> bool:
@@ -121,7 +131,7 @@ class RedisClientTransport(ClientTransport):
             index = backend.host_for(self._request_key, "send", deadline)
         core.push(index, self._request_key, frames, redis_ttl_seconds(expires_in, explicit), deadline)
         if not _suppresses_response(body):
-            state.outstanding[request_id] = time.monotonic() + expires_in + _REPLY_GRACE_SECONDS
+            state.expect(request_id, time.monotonic() + expires_in + _REPLY_GRACE_SECONDS)
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
         state = self._state()
