@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from tests.pysoa149.harness import ready_problem
 
 __all__ = ["SoaCoreWorker", "WorkerError", "start_soacore_worker"]
 
@@ -80,28 +80,8 @@ def start_soacore_worker(
             stderr=log_file,
         )
     worker = SoaCoreWorker(process, server_path, Path(log_name))
-    try:
-        _wait_ready(process, ready_timeout)
-    except WorkerError as exc:
+    problem = ready_problem(process, ready_timeout)
+    if problem is not None:
         worker.stop(timeout=5)
-        raise WorkerError(f"{server_path}: {exc}\nstderr:\n{worker.logs()[-3000:]}") from None
+        raise WorkerError(f"{server_path}: {problem}\nstderr:\n{worker.logs()[-3000:]}")
     return worker
-
-
-def _wait_ready(process: subprocess.Popen[bytes], timeout: float) -> None:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    buffered = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while not any(line.strip() == b"READY" for line in buffered.splitlines()):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkerError(f"no READY within {timeout:.0f} s")
-            if not selector.select(remaining):
-                continue
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                process.wait(5)
-                raise WorkerError(f"exited with status {process.returncode} before READY")
-            buffered += chunk

@@ -142,15 +142,18 @@ def start_peer_server(
     with os.fdopen(fd, "wb") as log_file:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file)
     server = PeerServer(process, service, redis_port, Path(log_name))
-    try:
-        _wait_ready(process, ready_timeout)
-    except PeerError as exc:
+    problem = ready_problem(process, ready_timeout)
+    if problem is not None:
         server.stop(timeout=5)
-        raise PeerError(f"{exc}\ncommand: {' '.join(command)}\nstderr:\n{_tail(server.logs())}") from None
+        raise PeerError(f"peer server {problem}\ncommand: {' '.join(command)}\nstderr:\n{_tail(server.logs())}")
     return server
 
 
-def _wait_ready(process: subprocess.Popen[bytes], timeout: float) -> None:
+def ready_problem(process: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """Wait until ``process`` prints a ``READY`` line; ``None`` when it did, else what went wrong.
+
+    Shared by the PySOA peers and the interop tests' soa-core workers.
+    """
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     buffered = b""
@@ -159,16 +162,16 @@ def _wait_ready(process: subprocess.Popen[bytes], timeout: float) -> None:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PeerError(f"peer server printed no READY within {timeout:.0f} s")
+                return f"no READY within {timeout:.0f} s"
             if not selector.select(remaining):
                 continue
             chunk = os.read(process.stdout.fileno(), 4096)
             if not chunk:
                 process.wait(5)
-                raise PeerError(f"peer server exited with status {process.returncode} before READY")
+                return f"exited with status {process.returncode} before READY"
             buffered += chunk
             if any(line.strip() == b"READY" for line in buffered.splitlines()):
-                return
+                return None
 
 
 def run_peer_client(
