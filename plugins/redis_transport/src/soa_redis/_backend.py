@@ -148,7 +148,7 @@ class RedisBackend:
     def _make_sentinel(self) -> Sentinel:
         sentinel_kwargs = {**_strip_retry_kwargs(self.config.sentinel_kwargs, "sentinel_kwargs"), "retry": _no_retry()}
         try:
-            return Sentinel(  # type: ignore[no-untyped-call]
+            return Sentinel(
                 [(host["host"], host["port"]) for host in self.config.hosts],
                 sentinel_kwargs=sentinel_kwargs,
             )
@@ -160,8 +160,8 @@ class RedisBackend:
         kwargs = _strip_retry_kwargs(self.config.connection_kwargs, "connection_kwargs")
         command_timeout = kwargs.get("socket_timeout")
         try:
-            command = self._sentinel.master_for(service, **{**kwargs, "retry": _no_retry()})  # type: ignore[no-untyped-call]
-            blocking = self._sentinel.master_for(  # type: ignore[no-untyped-call]
+            command = self._sentinel.master_for(service, **{**kwargs, "retry": _no_retry()})
+            blocking = self._sentinel.master_for(
                 service,
                 **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)},
             )
