@@ -93,19 +93,23 @@ def setup_django() -> None:
 
 
 def close_old_connections() -> None:
-    """Close database connections that are unusable or past their ``CONN_MAX_AGE``.
+    """Close database connections that are unusable or past their ``CONN_MAX_AGE``; never open one.
 
-    Connections inside a transaction (not in autocommit mode) are left alone: closing one would
-    lose the transaction.
+    Only connections that are open are looked at (as Django's own ``close_old_connections``):
+    asking a closed connection anything, even its autocommit mode, would connect to the database
+    just to disconnect again. Connections inside a transaction (not in autocommit mode) are left
+    alone: closing one would lose the transaction.
     """
     from django.db import DatabaseError, connections
 
     for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue
         try:
             if connection.get_autocommit():
                 connection.close_if_unusable_or_obsolete()
         except DatabaseError:
-            pass
+            pass  # closing a connection the database already dropped can fail; nothing is lost by moving on
 
 
 def close_caches(for_shutdown: bool = False) -> None:
