@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from conformity import fields
 from conformity.settings import Settings, SettingsData, SettingsSchema
@@ -50,7 +50,10 @@ __all__ = [
     "ExpansionConverter",
     "ExpansionNode",
     "ExpansionSettings",
+    "Expansions",
+    "TypeExpansions",
     "TypeNode",
+    "TypeRoutes",
     "perform_expansions",
 ]
 
@@ -423,3 +426,12 @@ def _fetch(
                 # Serializers such as JSON turn integer keys into strings.
                 fetched[(route, object_id)] = objects[str(object_id)]
     return failures
+
+
+# PySOA's names for the shapes above, for type hints.
+Expansions: TypeAlias = dict[str, list[str]]
+"""Requested expansions: ``{object type: [expansion name, ...]}``."""
+TypeRoutes: TypeAlias = dict[str, dict[str, str]]
+"""The ``type_routes`` setting: ``{route name: {"service": ..., "action": ..., "request_field": ..., ...}}``."""
+TypeExpansions: TypeAlias = dict[str, dict[str, dict[str, str | bool]]]
+"""The ``type_expansions`` setting: ``{object type: {expansion name: {"type": ..., "route": ..., ...}}}``."""

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = [
     "ActionRequest",
     "ActionResponse",
+    "Body",
+    "Context",
+    "Control",
     "Error",
     "JobRequest",
     "JobResponse",
     "UnicodeKeysDict",
 ]
+
+Body: TypeAlias = dict[str, Any]
+"""An action request or response body (PySOA's name, for type hints)."""
+Context: TypeAlias = dict[str, Any]
+"""A job request or response ``context`` header (PySOA's name, for type hints)."""
+Control: TypeAlias = dict[str, Any]
+"""A job request ``control`` header (PySOA's name, for type hints)."""
 
 # Clients older than this do not know the ``is_caller_error`` key (PySOA's attrs version filter).
 IS_CALLER_ERROR_SINCE = (0, 70, 0)

@@ -14,9 +14,12 @@ from typing import Any, ClassVar, TypeVar
 
 from conformity import fields
 
-__all__ = ["CoroutineMiddleware", "DefaultCoroutineMiddleware"]
+__all__ = ["CoroutineMiddleware", "DefaultCoroutineMiddleware", "MiddlewareCoroutine"]
 
 _T = TypeVar("_T")
+
+MiddlewareCoroutine = TypeVar("MiddlewareCoroutine", bound=Coroutine[Any, Any, Any])
+"""PySOA's type variable for hints on ``coroutine()``: the wrapper returns what the wrapped coroutine returns."""
 
 
 class CoroutineMiddleware:

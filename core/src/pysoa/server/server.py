@@ -16,7 +16,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
@@ -61,7 +61,11 @@ if TYPE_CHECKING:
     from pysoa.client.client import Client
     from pysoa.common.transport.base import ServerTransport
 
-__all__ = ["HarakiriInterrupt", "Server"]
+__all__ = ["HarakiriInterrupt", "Server", "ServerMiddlewareActionTask", "ServerMiddlewareJobTask"]
+
+# PySOA's names for what server middleware wraps, for type hints.
+ServerMiddlewareJobTask: TypeAlias = Callable[[EnrichedJobRequest], JobResponse]
+ServerMiddlewareActionTask: TypeAlias = Callable[[EnrichedActionRequest], ActionResponse]
 
 _T = TypeVar("_T")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest
 from pysoa.errors import ActionError
@@ -11,8 +12,17 @@ from pysoa.errors import ActionError
 if TYPE_CHECKING:
     from pysoa.client.client import Client
     from pysoa.server.server import Server
+    from pysoa.server.settings import ServerSettings
 
-__all__ = ["EnrichedActionRequest", "EnrichedJobRequest", "RequestSwitchSet", "get_switch", "is_switch"]
+__all__ = [
+    "ActionInterface",
+    "ActionType",
+    "EnrichedActionRequest",
+    "EnrichedJobRequest",
+    "RequestSwitchSet",
+    "get_switch",
+    "is_switch",
+]
 
 
 def is_switch(value: Any) -> bool:
@@ -140,3 +150,22 @@ class EnrichedActionRequest:
         if response.errors and raise_action_errors:
             raise ActionError(response.errors, set_is_caller_error_to=is_caller_error)
         return response
+
+
+class ActionInterface(abc.ABC):
+    """What the server expects of an action class: built with the server's settings, then called per request.
+
+    Most actions extend :class:`pysoa.server.action.base.Action` instead, which implements this.
+    """
+
+    @abc.abstractmethod
+    def __init__(self, settings: ServerSettings | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def __call__(self, action_request: EnrichedActionRequest) -> ActionResponse: ...
+
+
+ActionType: TypeAlias = (
+    type[ActionInterface] | Callable[["ServerSettings | None"], Callable[[EnrichedActionRequest], ActionResponse]]
+)
+"""An entry of ``action_class_map``: an action class, or a factory taking the settings and returning a callable."""

@@ -35,7 +35,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 from unittest import mock
 
 from conformity import fields
@@ -43,6 +43,7 @@ from conformity.settings import SettingsData
 
 from pysoa.client.client import Client
 from pysoa.client.settings import ClientSettings
+from pysoa.common._schema_class import schema_class
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage
 from pysoa.common.types import ActionResponse, Error
@@ -53,15 +54,20 @@ from pysoa.test import _stubbing
 from pysoa.test._support import require_local_transport
 
 __all__ = [
+    "Errors",
     "StubActionMock",
     "StubClient",
     "StubClientSettings",
     "StubClientTransport",
+    "StubClientTransportSchema",
     "StubServer",
     "stub_action",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+Errors: TypeAlias = Iterable[Mapping[str, Any]] | Iterable[Error]
+"""The errors a stub returns: :class:`~pysoa.common.types.Error` objects or dicts of their fields."""
 
 
 def _to_errors(errors: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
@@ -333,6 +339,11 @@ class StubClientTransport(ClientTransport):
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
         return self._local.receive_response_message(receive_timeout_in_seconds)
+
+
+StubClientTransportSchema = schema_class(
+    "StubClientTransportSchema", cast(fields.Dictionary, StubClientTransport.settings_schema), __name__
+)
 
 
 class StubClientSettings(ClientSettings):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Final
 
 from conformity import fields
 
@@ -15,7 +16,15 @@ from pysoa.server.types import EnrichedActionRequest
 if TYPE_CHECKING:
     from pysoa.server.server import Server
 
-__all__ = ["IntrospectionAction"]
+__all__ = ["SWITCHED_ACTION_RE", "IntrospectionAction"]
+
+SWITCHED_ACTION_RE: Final = re.compile(
+    r"^(?P<action>[\w-]+)\[(?:switch:(?P<switch>\d+)|(?P<default>DEFAULT))\]$", re.ASCII
+)
+"""Matches the keys under which a switched action's variants are introspected: ``name[switch:5]``, ``name[DEFAULT]``.
+
+Groups: ``action``, and ``switch`` (the number) or ``default``.
+"""
 
 
 def _documentation(obj: Any) -> str | None:

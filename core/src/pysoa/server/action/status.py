@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import conformity
 from conformity import fields
@@ -14,13 +14,23 @@ import pysoa
 from pysoa.server.action.base import Action
 from pysoa.server.types import EnrichedActionRequest
 
-__all__ = ["BaseStatusAction", "CheckMethodStatus", "StatusActionFactory", "make_default_status_action_class"]
+__all__ = [
+    "BaseStatusAction",
+    "CheckMethodReturn",
+    "CheckMethodStatus",
+    "StatusActionFactory",
+    "make_default_status_action_class",
+]
 
 
 class CheckMethodStatus(NamedTuple):
     is_error: bool
     code: str
     description: str
+
+
+CheckMethodReturn: TypeAlias = Iterable[CheckMethodStatus] | None
+"""What a ``check_*`` method returns (PySOA's name, for type hints)."""
 
 
 class BaseStatusAction(Action):
