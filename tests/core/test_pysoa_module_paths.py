@@ -272,3 +272,18 @@ def test_get_reloader_restarts_the_program_when_a_watched_module_changes(tmp_pat
         if reloader.poll() is None:
             reloader.kill()
             reloader.wait()
+
+
+def test_actions_implement_the_action_interface() -> None:
+    from pysoa.server.action.base import Action
+    from pysoa.server.action.status import BaseStatusAction
+    from pysoa.server.types import ActionInterface
+
+    class Square(Action):
+        def run(self, request: object) -> dict[str, int]:
+            return {}
+
+    assert isinstance(Square(None), ActionInterface)
+    assert issubclass(BaseStatusAction, ActionInterface)
+    with pytest.raises(TypeError, match="abstract"):
+        ActionInterface()  # type: ignore[abstract]

@@ -155,7 +155,7 @@ class EnrichedActionRequest:
 class ActionInterface(abc.ABC):
     """What the server expects of an action class: built with the server's settings, then called per request.
 
-    Most actions extend :class:`pysoa.server.action.base.Action` instead, which implements this.
+    Most actions extend :class:`pysoa.server.action.base.Action`, which implements it (as in PySOA).
     """
 
     @abc.abstractmethod

@@ -8,12 +8,12 @@ from conformity import fields
 
 from pysoa.common.types import ActionResponse, Error
 from pysoa.errors import ActionError, ResponseValidationError
-from pysoa.server.types import EnrichedActionRequest
+from pysoa.server.types import ActionInterface, EnrichedActionRequest
 
 __all__ = ["Action"]
 
 
-class Action:
+class Action(ActionInterface):
     """Subclass and implement :meth:`run`; set ``request_schema`` / ``response_schema`` to validate bodies.
 
     Calling the action (``action(request)``) validates ``request.body`` (errors become caller
