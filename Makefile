@@ -14,7 +14,7 @@ PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: venv demo test lint typecheck pytest bench clean lock lock-check upgrade
+.PHONY: venv demo test lint typecheck pytest docs bench clean lock lock-check upgrade
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -53,11 +53,16 @@ pytest: $(STAMP)
 	scripts/ensure-redis.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lock-check lint typecheck pytest
+# The documentation site, into site/. --strict: a broken link or anchor, a page missing from the nav,
+# or an API reference to a name that no longer exists fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lock-check lint typecheck docs pytest
 
 bench: $(STAMP)
 	scripts/ensure-redis.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache site
