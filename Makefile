@@ -55,8 +55,10 @@ pytest: $(STAMP)
 
 # The documentation site, into site/. --strict: a broken link or anchor, a page missing from the nav,
 # or an API reference to a name that no longer exists fails the build.
+# Also renders the pending changelog fragments (changes/), so a misnamed fragment fails here.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@$(BIN)/towncrier build --draft --version next >/dev/null 2>&1 || $(BIN)/towncrier build --draft --version next
 
 test: lock-check lint typecheck docs pytest
 
