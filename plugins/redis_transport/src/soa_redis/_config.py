@@ -473,7 +473,7 @@ def _schema(server: bool) -> fields.Dictionary:
         ),
         "queue_full_retries": fields.Integer(gte=0, description="Retries, with backoff, of a send to a full queue"),
         "receive_timeout_in_seconds": positive_seconds(
-            "How long one receive waits (a client: for a response to a call without a timeout; a server: one idle cycle)"
+            "How long one receive waits (client: for a response to a call with no timeout; server: one idle cycle)"
         ),
         "default_serializer_config": _SERIALIZER_FIELD,
     }
