@@ -14,7 +14,7 @@ PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: venv demo test lint typecheck pytest bench clean lock lock-check upgrade
+.PHONY: venv demo test lint typecheck pytest docs lowest bench clean lock lock-check upgrade
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -53,11 +53,35 @@ pytest: $(STAMP)
 	scripts/ensure-redis.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lock-check lint typecheck pytest
+# The documentation site, into site/. --strict: a broken link or anchor, a page missing from the nav,
+# or an API reference to a name that no longer exists fails the build.
+# Also renders the pending changelog fragments (changes/), so a misnamed fragment fails here.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@$(BIN)/towncrier build --draft --version next >/dev/null 2>&1 || $(BIN)/towncrier build --draft --version next
+
+test: lock-check lint typecheck docs pytest
+
+# The published lower bounds are true: installs every distribution with its direct dependencies at
+# the lowest versions their bounds allow (uv's lowest-direct resolution) into $(LOWEST_VENV), apart
+# from uv.lock (`uv pip`, so the lock is never touched), and runs the core unit tests and a Redis
+# round trip there (under a minute). CI runs it after `make test`; raise a bound that fails here.
+LOWEST_VENV := .venv-lowest
+LOWEST_PACKAGES := -e 'core[django]' -e plugins/local_transport -e plugins/json_serializer -e plugins/redis_transport -e plugins/zmq_transport
+LOWEST_TOOLS := 'pytest>=8.3' 'pytest-timeout>=2.3' 'hypothesis>=6.100'
+LOWEST_TESTS := tests/core tests/redis_transport/test_end_to_end.py -m 'not slow' \
+	--ignore=tests/core/test_packaging.py --ignore=tests/core/plugins/test_thirdparty_plugin.py
+lowest: $(UV)
+	rm -rf $(LOWEST_VENV)
+	$(UV) venv --quiet $(LOWEST_VENV)
+	$(UV) pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct $(LOWEST_PACKAGES) $(LOWEST_TOOLS)
+	$(UV) pip list --python $(LOWEST_VENV)/bin/python
+	scripts/ensure-redis.sh
+	$(LOWEST_VENV)/bin/pytest -q $(LOWEST_TESTS)
 
 bench: $(STAMP)
 	scripts/ensure-redis.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache site

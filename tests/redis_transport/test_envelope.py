@@ -27,7 +27,7 @@ from soa_redis._envelope import (
     wire_meta,
 )
 
-# The reply queue of PROTOCOL.md's golden request envelope.
+# The reply queue of the sample request envelope in docs/protocol.md.
 GOLDEN_REPLY_TO = "service.echo.0123456789abcdef0123456789abcdef!00007f0000aa"
 
 

@@ -46,7 +46,7 @@ def _key_in_slot(wanted: int) -> str:
     ],
 )
 def test_reply_queue_ring_boundaries(slot: int, hosts: int, index: int) -> None:
-    # PROTOCOL.md: floor((crc32(utf8(full_key)) & 0xFFF) / (4096 / N)).
+    # docs/protocol.md: floor((crc32(utf8(full_key)) & 0xFFF) / (4096 / N)).
     assert reply_queue_host_index(_key_in_slot(slot), hosts) == index
 
 

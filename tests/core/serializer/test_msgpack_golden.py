@@ -1,4 +1,4 @@
-"""The MessagePack serializer writes and reads exactly the bytes of PROTOCOL.md's golden vectors."""
+"""The MessagePack serializer writes and reads exactly the bytes of the reference encodings in docs/protocol.md."""
 
 from __future__ import annotations
 

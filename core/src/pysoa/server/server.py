@@ -146,7 +146,6 @@ class Server:
         self._shutdown_lock = threading.Lock()
         self._last_signal: int | None = None
         self._last_signal_time = 0.0
-        self._in_job = False
         self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
         # Tests and the local transport skip per-request Django database clean-up.
         self._skip_django_database_cleanup = False
@@ -350,7 +349,6 @@ class Server:
             return
         if meta is None:
             meta = {}
-        self._in_job = True
         context = body.get("context") if isinstance(body, dict) else None
         token = set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
         try:
@@ -363,7 +361,6 @@ class Server:
             self._log_response(body, response, request_logged)
         finally:
             clear_logging_request_context(token)
-            self._in_job = False
             self.perform_post_request_actions()
 
     def _not_a_dict_response(self, body: Any) -> JobResponse:

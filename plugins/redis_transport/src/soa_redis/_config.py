@@ -422,7 +422,9 @@ def _kwargs_dict(description: str) -> fields.SchemalessDictionary:
 
 
 def _schema(server: bool) -> fields.Dictionary:
-    positive_seconds = fields.Any(fields.Integer(gt=0), fields.Float(gt=0))
+    def positive_seconds(description: str) -> fields.Any:
+        return fields.Any(fields.Integer(gt=0), fields.Float(gt=0), description=description)
+
     contents: dict[Hashable, fields.Base] = {
         "url": fields.UnicodeString(description="One Redis: redis://, rediss:// (TLS) or unix:// URL"),
         "urls": fields.List(fields.UnicodeString(), min_length=1, description="Several standard Redis hosts, as URLs"),
@@ -460,11 +462,19 @@ def _schema(server: bool) -> fields.Dictionary:
             description="PySOA's backend settings",
         ),
         "log_messages_larger_than_bytes": fields.Integer(gte=0, description="0 disables the oversize warning"),
-        "maximum_message_size_in_bytes": fields.Integer(gt=0),
-        "message_expiry_in_seconds": positive_seconds,
-        "queue_capacity": fields.Integer(gt=0),
-        "queue_full_retries": fields.Integer(gte=0),
-        "receive_timeout_in_seconds": positive_seconds,
+        "maximum_message_size_in_bytes": fields.Integer(
+            gt=0, description="Largest serialized message sent; a larger one fails before any Redis I/O"
+        ),
+        "message_expiry_in_seconds": positive_seconds(
+            "How long a message may wait in its queue without a call timeout (the queue key's TTL)"
+        ),
+        "queue_capacity": fields.Integer(
+            gt=0, description="Messages a queue may hold; a send to a full queue is retried"
+        ),
+        "queue_full_retries": fields.Integer(gte=0, description="Retries, with backoff, of a send to a full queue"),
+        "receive_timeout_in_seconds": positive_seconds(
+            "How long one receive waits (client: for a response to a call with no timeout; server: one idle cycle)"
+        ),
         "default_serializer_config": _SERIALIZER_FIELD,
     }
     if server:

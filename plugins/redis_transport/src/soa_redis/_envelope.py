@@ -1,4 +1,4 @@
-"""Queue names, reply-queue checks, message expiry and envelope checks (PROTOCOL.md §1-2). No I/O."""
+"""Queue names, reply-queue checks, message expiry and envelope checks (docs/protocol.md, sections 1-2). No I/O."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redis frames: protocol versions 1/2/3, headers and response chunks (PROTOCOL.md §2). No I/O.
+"""Redis frames: protocol versions 1/2/3, headers and response chunks (docs/protocol.md, section 2). No I/O.
 
 A frame is what one Redis list element holds:
 

@@ -1,4 +1,4 @@
-"""Which Redis host holds which queue, with PySOA's placement rules (PROTOCOL.md §2). No I/O.
+"""Which Redis host holds which queue, with PySOA's placement rules (docs/protocol.md, section 2). No I/O.
 
 Request queues are spread round-robin: every send and every server receive moves to the next host
 of a random permutation, so load spreads evenly. A reply queue lives on one fixed host computed from
