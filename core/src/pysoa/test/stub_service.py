@@ -17,10 +17,11 @@ test methods or test classes (the mock is passed as an extra positional argument
         ...
 
 The mock returns an :class:`ActionResponse` with ``body`` and ``errors`` (exactly as given)
-unless told otherwise (set ``return_value`` or ``side_effect``). What it returns may be a body dict, an :class:`ActionResponse` or a :class:`JobResponse`; what it
-raises may be an :class:`~pysoa.errors.ActionError` (the action fails), a
-:class:`~pysoa.errors.JobError` (the job fails) or a transport error such as
-:class:`~pysoa.errors.MessageReceiveTimeout` (raised where the caller waits for the response).
+unless told otherwise (set ``return_value`` or ``side_effect``). What it returns may be a body
+dict, an :class:`ActionResponse` or a :class:`JobResponse`; what it raises may be an
+:class:`~pysoa.errors.ActionError` (the action fails), a :class:`~pysoa.errors.JobError` (the
+job fails) or a transport error such as :class:`~pysoa.errors.MessageReceiveTimeout` (raised where
+the caller waits for the response).
 
 The mock is called when the request is sent, in the order the actions are sent (as PySOA did), so
 concurrent calls consume a ``side_effect`` list in the order they were made. Only the stubbed
