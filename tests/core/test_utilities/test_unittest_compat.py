@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from pysoa.test.server import PyTestServerTestCase, RaisesContext, WarnsContext
+from pysoa.test.server import PyTestServerTestCase, RaisesContext, UnitTestServerTestCase, WarnsContext
 
 # Every deprecated name PySOA 1.4's PyTestServerTestCase kept, the method it stands for, and a passing call.
 ALIASES = [
@@ -57,6 +57,18 @@ def test_deprecated_aliases_pass_and_warn(alias: str, name: str, args: tuple[obj
     with pytest.warns(DeprecationWarning, match=f"{alias} is deprecated; use {name}") as recorded:
         getattr(case(), alias)(*args)
     assert recorded[0].filename == __file__  # the warning points at the caller
+
+
+@pytest.mark.parametrize(("alias", "name", "args"), ALIASES)
+def test_the_unittest_flavour_has_the_aliases_on_every_python(alias: str, name: str, args: tuple[object, ...]) -> None:
+    # Python 3.12 removed most of them from unittest.TestCase; PySOA-era suites still call them.
+    unittest_case = UnitTestServerTestCase("run")
+    with pytest.warns(DeprecationWarning, match=f"{alias} is deprecated; use {name}"):
+        getattr(unittest_case, alias)(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(AssertionError):
+            getattr(unittest_case, alias)(*dict(FAILING)[alias])
 
 
 @pytest.mark.parametrize(("alias", "args"), FAILING)
