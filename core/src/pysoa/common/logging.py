@@ -1,4 +1,4 @@
-"""Logging context (correlation id, request id, service, action) and redaction of sensitive values."""
+"""Logging context (correlation id, request id, service, action), redaction of sensitive values, syslog handler."""
 
 from __future__ import annotations
 
