@@ -19,7 +19,7 @@ from pysoa.errors import (
     MessageReceiveError,
     MessageReceiveTimeout,
 )
-from pysoa.test.stub_service import StubActionMock, stub_action
+from pysoa.test.stub_service import StubActionMock, get_stubbed_requests, get_stubbed_responses, stub_action
 from tests.core.test_utilities import services
 from tests.core.test_utilities.services import RECEIVED
 
@@ -115,15 +115,28 @@ def test_start_and_stop(client: Client) -> None:
     stub_square = stub.start()
     try:
         assert stub.enabled
+        assert stub.is_local
         assert stub.mock is stub_square
         assert client.call_action("calculator", "square", {"number": 1}).body == {"square": 8}
-        with pytest.raises(RuntimeError, match="already active"):
-            stub.start()
+        assert stub.start() is stub_square  # starting an active stub gives its mock
     finally:
-        stub.stop()
+        stub.stop()  # one stop ends it, however often it was started
     assert not stub.enabled
     stub.stop()  # stopping twice is harmless
     assert client.call_action("calculator", "square", {"number": 3}).body == {"square": 9}
+
+
+def test_entering_an_active_stub_again_gives_the_same_mock(client: Client) -> None:
+    stub = stub_action("calculator", "square", body={"square": 8})
+    with stub as outer:
+        with stub as inner:
+            assert inner is outer
+            client.call_action("calculator", "square", {"number": 1})
+        # Still active until the outermost block ends.
+        assert client.call_action("calculator", "square", {"number": 1}).body == {"square": 8}
+        assert outer.call_count == 2
+    assert not stub.enabled
+    assert client.call_action("calculator", "square", {"number": 2}).body == {"square": 4}
 
 
 def test_decorated_coroutine_function(client: Client) -> None:
@@ -180,16 +193,23 @@ def test_changing_a_response_does_not_change_the_next_one(client: Client) -> Non
         assert client.call_action("calculator", "square", {"number": 1}).body == {"square": {"nested": 1}}
 
 
-def test_errors_fail_the_action_as_caller_errors(client: Client) -> None:
-    errors = [{"code": "NOT_FOUND", "message": "Nothing", "field": "number"}, Error(code="LIMIT", message="Too many")]
-    with stub_action("calculator", "square", errors=errors), pytest.raises(CallActionError) as exc_info:
-        client.call_action("calculator", "square", {"number": 1})
-    failed = exc_info.value.actions[0]
-    assert failed.action == "square"
-    assert [(e.code, e.field, e.is_caller_error) for e in failed.errors] == [
-        ("NOT_FOUND", "number", True),
-        ("LIMIT", None, True),
+def test_errors_come_back_exactly_as_given(client: Client) -> None:
+    errors = [
+        {"code": "NOT_FOUND", "message": "Nothing", "field": "number"},
+        Error(code="LIMIT", message="Too many"),
+        Error(code="BAD", message="Yours", is_caller_error=True),
     ]
+    with stub_action("calculator", "square", errors=errors) as stub_square, pytest.raises(CallActionError) as exc:
+        client.call_action("calculator", "square", {"number": 1})
+    failed = exc.value.actions[0]
+    assert failed.action == "square"
+    assert failed.errors == [
+        Error(code="NOT_FOUND", message="Nothing", field="number"),
+        Error(code="LIMIT", message="Too many"),
+        Error(code="BAD", message="Yours", is_caller_error=True),
+    ]
+    # As in PySOA, body and errors are the mock's return value.
+    assert stub_square.return_value == ActionResponse("square", errors=failed.errors, body={})
 
 
 def test_side_effect_function_gets_the_body(client: Client) -> None:
@@ -277,7 +297,16 @@ def test_mixed_job_runs_real_actions_on_the_server_and_keeps_the_order(client: C
     ]
     assert RECEIVED == [("square", {"number": 0}), ("square", {"number": 2}), ("square", {"number": 3})]
     assert stub_echo.call_bodies == ({"number": 1}, {"number": 4})
-    assert response.context["correlation_id"]
+
+
+def test_response_context_is_the_real_jobs_or_empty_when_all_actions_are_stubbed(client: Client) -> None:
+    with stub_action("calculator", "echo", body={"stubbed": True}):
+        mixed = client.call_actions("calculator", _job("square", "echo"), correlation_id="corr-1")
+        stubbed = client.call_actions("calculator", _job("echo", "echo"), correlation_id="corr-2")
+    real = client.call_actions("calculator", _job("square"), correlation_id="corr-3")
+    assert mixed.context == {**real.context, "correlation_id": "corr-1"}
+    assert mixed.context["correlation_id"] == "corr-1"
+    assert stubbed.context == {}  # as PySOA: a job no server ran has no context
 
 
 def test_mixed_job_stops_after_a_stubbed_error(client: Client) -> None:
@@ -317,6 +346,34 @@ def test_mixed_job_with_continue_on_error_runs_everything(client: Client) -> Non
     ]
     assert stub_echo.call_count == 2
     assert [action for action, _ in RECEIVED] == ["refuse", "square"]
+
+
+def test_mocks_are_called_when_the_job_is_sent(client: Client) -> None:
+    # As in PySOA: a stub after a failing real action is called, though its response is dropped with
+    # everything after the failure.
+    with stub_action("calculator", "echo", body={"e": 1}) as stub_echo:
+        response = client.call_actions("calculator", _job("refuse", "echo", "square"), raise_action_errors=False)
+        future = client.call_actions_future("calculator", _job("echo"))
+        assert stub_echo.call_count == 2  # before the future is waited for
+        assert [a.body for a in future.result().actions] == [{"e": 1}]
+    assert [a.action for a in response.actions] == ["refuse"]
+    assert [action for action, _ in RECEIVED] == ["refuse"]  # sent with square; the server stopped after refuse
+
+
+def test_side_effects_are_consumed_in_the_order_jobs_are_sent(client: Client) -> None:
+    with stub_action("calculator", "echo", side_effect=[{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]):
+        first = client.call_actions_future("calculator", _job("square", "echo"))
+        second = client.call_actions_future("calculator", _job("echo", "square", "echo"))
+        # Waited for in the opposite order: the answers still follow the order of sending.
+        assert [a.body for a in second.result().actions] == [{"n": 2}, {"square": 1}, {"n": 3}]
+        assert [a.body for a in first.result().actions] == [{"square": 0}, {"n": 1}]
+        jobs = client.call_jobs_parallel(
+            [
+                {"service_name": "calculator", "actions": _job("square", "square", "echo")},
+                {"service_name": "calculator", "actions": _job("square")},
+            ]
+        )
+    assert [a.body for a in jobs[0].actions] == [{"square": 0}, {"square": 1}, {"n": 4}]
 
 
 def test_a_stubbed_job_error_ends_the_job(client: Client) -> None:
@@ -378,6 +435,25 @@ def test_a_stubbed_service_needs_no_configuration() -> None:
 
 
 # --- every call method ---------------------------------------------------------------------------------------------
+
+
+def test_stubbed_bodies_are_recorded_for_contract_tests(client: Client) -> None:
+    requests, responses = get_stubbed_requests(), get_stubbed_responses()
+    before = (len(requests), len(responses))
+    with stub_action("calculator", "echo", body={"e": 1}):
+        client.call_action("calculator", "echo", {"q": 1})
+    with stub_action("calculator", "echo", register_request_schema_contract=False):
+        client.call_action("calculator", "echo", {"q": 2})
+    with stub_action("calculator", "echo", register_response_schema_contract=False):
+        client.call_action("calculator", "echo", {"q": 3})
+    assert requests[before[0] :] == [
+        {"service": "calculator", "action": "echo", "body": {"q": 1}},
+        {"service": "calculator", "action": "echo", "body": {"q": 3}},
+    ]
+    assert responses[before[1] :] == [
+        {"service": "calculator", "action": "echo", "body": {"e": 1}},
+        {"service": "calculator", "action": "echo", "body": {}},
+    ]
 
 
 def test_call_actions_parallel_with_stubs(client: Client) -> None:

@@ -6,11 +6,9 @@ Every call method of :class:`~pysoa.client.client.Client` sends its jobs through
 class (so every client sees the stubs, including the ``request.client`` of a server under test),
 and restored when the last stub stops.
 
-A job naming a stubbed action is split: stubbed actions are answered by their mock, runs of
-consecutive unstubbed actions go to the real service as smaller jobs of their own, and the
-responses are put back together in order. The job is run in order, one piece after the other, so
-``continue_on_error`` means what it means on a server: after an action with errors nothing more
-runs (no mock is called, nothing more is sent) unless it is set.
+A job naming a stubbed action is split: stubbed actions are answered by their mock when the job
+is sent, the unstubbed actions a server would run go to the real service as one smaller job, and
+the responses are put back together in order (see :class:`StubbedJob`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -32,7 +29,11 @@ if TYPE_CHECKING:
 
     from pysoa.client.client import PendingJob
 
-__all__ = ["ActiveStub", "StubbedJob", "activate", "deactivate"]
+__all__ = ["STUBBED_REQUESTS", "STUBBED_RESPONSES", "ActiveStub", "StubbedJob", "activate", "deactivate"]
+
+# Every {service, action, body} stubbed actions received and answered, in order, while recording.
+STUBBED_REQUESTS: list[dict[str, Any]] = []
+STUBBED_RESPONSES: list[dict[str, Any]] = []
 
 _PATCHED = ("_send_job", "send_request", "get_all_responses")
 
@@ -47,14 +48,28 @@ _request_ids = itertools.count(1)
 
 
 class ActiveStub:
-    """One started stub: answers calls of ``action`` on ``service`` with ``mock``."""
+    """One started stub: answers calls of ``action`` on ``service`` with ``mock``.
 
-    __slots__ = ("action", "mock", "service")
+    With ``record_requests`` / ``record_responses`` every request body it receives / response body
+    it gives is added to :data:`STUBBED_REQUESTS` / :data:`STUBBED_RESPONSES` (PySOA's contract
+    registries, for tests checking stubs against the real services' schemas).
+    """
 
-    def __init__(self, service: str, action: str, mock: MagicMock) -> None:
+    __slots__ = ("action", "mock", "record_requests", "record_responses", "service")
+
+    def __init__(
+        self,
+        service: str,
+        action: str,
+        mock: MagicMock,
+        record_requests: bool = True,
+        record_responses: bool = True,
+    ) -> None:
         self.service = service
         self.action = action
         self.mock = mock
+        self.record_requests = record_requests
+        self.record_responses = record_responses
 
     def respond(self, body: Mapping[str, Any]) -> ActionResponse | JobResponse:
         """Call the mock with (a copy of) the request body and turn what it does into a response.
@@ -62,18 +77,28 @@ class ActiveStub:
         An :class:`ActionError` becomes the action's errors and a :class:`JobError` the job's;
         any other exception propagates.
         """
+        if self.record_requests:
+            STUBBED_REQUESTS.append({"service": self.service, "action": self.action, "body": body})
+        response = self._call_mock(body)
+        if self.record_responses and isinstance(response, ActionResponse):
+            STUBBED_RESPONSES.append({"service": self.service, "action": self.action, "body": response.body})
+        return response
+
+    def _call_mock(self, body: Mapping[str, Any]) -> ActionResponse | JobResponse:
         try:
             result = self.mock(_copied(dict(body)))
         except ActionError as exc:
             return ActionResponse(self.action, errors=exc.errors)
         except JobError as exc:
             return JobResponse(errors=exc.errors)
-        if isinstance(result, ActionResponse | JobResponse):
+        if isinstance(result, ActionResponse):
+            # A copy, so that a caller changing the response cannot change what the next call gets.
+            return ActionResponse(result.action, errors=list(result.errors), body=_copied(dict(result.body)))
+        if isinstance(result, JobResponse):
             return result
         if result is None:
             return ActionResponse(self.action)
         if isinstance(result, Mapping):
-            # A copy, so that a caller changing the response cannot change what the next call gets.
             return ActionResponse(self.action, body=_copied(dict(result)))
         raise TypeError(
             f"The stub of {self.service}.{self.action} returned {type(result).__name__}; "
@@ -131,7 +156,15 @@ def _action_name(action: Mapping[str, Any] | ActionRequest) -> str:
 
 
 class StubbedJob:
-    """A job with at least one stubbed action, standing in for a :class:`PendingJob`."""
+    """A job with at least one stubbed action, standing in for a :class:`PendingJob`.
+
+    The mocks are called when the job is sent, in the order of the job's actions (as PySOA did),
+    so that concurrent jobs consume a mock's side effects in the order they were sent. The real
+    actions a server would run (those before the first stubbed failure, unless
+    ``continue_on_error``) go to the service as one job; its response and the stubbed ones are put
+    back together in order when the job is waited for, cut after the first failing action as a
+    server would. The response's context is the real job's (empty when every action is stubbed).
+    """
 
     def __init__(
         self,
@@ -142,101 +175,82 @@ class StubbedJob:
         stubs: Mapping[str, ActiveStub],
     ) -> None:
         self.request_id = -next(_request_ids)
-        self._client = client
         self._service_name = service_name
-        self._job = job
-        self._timeout = timeout
-        self._stubs = stubs
-        self._actions: list[dict[str, Any]] = job["actions"]
         self._continue_on_error = bool(job["control"].get("continue_on_error"))
-        self._next = 0  # index of the next action to run
-        self._in_flight: PendingJob | None = None
-        self._responses: list[ActionResponse] = []
-        self._context: dict[str, Any] = {"correlation_id": job["context"].get("correlation_id")}
+        # One slot per action that can run: a stubbed response, or None for the next real response.
+        self._slots: list[ActionResponse | None] = []
         self._job_errors: list[Error] = []
         self._failure: BaseException | None = None
-        self._finished = False
+        self._result: JobResponse | None = None
         self._lock = threading.Lock()
-        self._advance()
-
-    def _advance(self) -> None:
-        """Answer stubbed actions until a run of real ones has been sent or the job is over."""
-        actions = self._actions
-        while not self._finished and self._next < len(actions):
-            stub = self._stubs.get(actions[self._next]["action"])
+        real: list[dict[str, Any]] = []
+        for action in job["actions"]:
+            stub = stubs.get(action["action"])
             if stub is None:
-                end = self._next
-                while end < len(actions) and actions[end]["action"] not in self._stubs:
-                    end += 1
-                piece = {**self._job, "actions": actions[self._next : end]}
-                self._next = end
-                self._in_flight = _originals["_send_job"](self._client, self._service_name, piece, self._timeout)
-                return
-            self._next += 1
+                real.append(action)
+                self._slots.append(None)
+                continue
             try:
-                outcome = stub.respond(actions[self._next - 1].get("body") or {})
+                outcome = stub.respond(action.get("body") or {})
             except Exception as exc:
                 # Raised when the response is waited for, as a transport error would be.
                 self._failure = exc
-                self._finished = True
-                return
+                break
             if isinstance(outcome, JobResponse):
-                self._take(outcome, actions[self._next - 1]["action"])
-            else:
-                self._add_actions([outcome])
-        self._finished = True
-
-    def _take(self, response: JobResponse, action_name: str | None = None) -> None:
-        self._context.update(response.context)
-        if response.errors:
-            # A job error ends the job; like a server, keep none of its action responses.
-            self._job_errors = list(response.errors)
-            self._responses = []
-            self._finished = True
-        elif response.actions:
-            self._add_actions(response.actions)
-        elif action_name is not None:
-            self._add_actions([ActionResponse(action_name)])
-
-    def _add_actions(self, responses: Iterable[ActionResponse]) -> None:
-        for response in responses:
-            self._responses.append(response)
-            if response.errors and not self._continue_on_error:
-                self._finished = True
+                if outcome.errors:
+                    self._job_errors = list(outcome.errors)  # a job error ends the job
+                    break
+                # A job response answering one action: its first action response is the answer.
+                outcome = outcome.actions[0] if outcome.actions else ActionResponse(action["action"])
+            self._slots.append(outcome)
+            if outcome.errors and not self._continue_on_error:
+                break
+        self._in_flight: PendingJob | None = None
+        if real:
+            self._in_flight = _originals["_send_job"](client, service_name, {**job, "actions": real}, timeout)
 
     def wait(self, timeout: float | None, give_up_on_timeout: bool = True) -> JobResponse:
         """:meth:`PendingJob.wait`: without ``give_up_on_timeout`` a timeout leaves the job waitable."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while True:
-                if self._failure is not None:
-                    raise self._failure
+            if self._failure is not None:
+                self.abandon()
+                raise self._failure
+            if self._result is None:
+                real: JobResponse | None = None
                 pending = self._in_flight
-                if pending is None:
-                    return JobResponse(errors=self._job_errors, context=self._context, actions=self._responses)
-                remaining = None
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                if pending is not None:
+                    try:
+                        real = pending.wait(timeout, give_up_on_timeout)
+                    except MessageReceiveTimeout:
                         if give_up_on_timeout:
                             self.abandon()
-                        raise MessageReceiveTimeout(f"Timed out waiting for a response from {self._service_name}")
-                try:
-                    response = pending.wait(remaining, give_up_on_timeout)
-                except MessageReceiveTimeout:
-                    if give_up_on_timeout:
+                        raise
+                    except BaseException:
                         self.abandon()
-                    raise
-                except BaseException:
-                    self.abandon()
-                    raise
-                self._in_flight = None
-                self._take(response)
-                self._advance()
+                        raise
+                    self._in_flight = None
+                self._result = self._merge(real)
+            return self._result
+
+    def _merge(self, real: JobResponse | None) -> JobResponse:
+        context = dict(real.context) if real is not None else {}
+        if self._job_errors:
+            return JobResponse(errors=self._job_errors, context=context)
+        if real is not None and real.errors:
+            return JobResponse(errors=list(real.errors), context=context)
+        real_actions = iter(real.actions if real is not None else ())
+        merged: list[ActionResponse] = []
+        for slot in self._slots:
+            response = slot if slot is not None else next(real_actions, None)
+            if response is None:
+                break  # the server stopped before this real action
+            merged.append(response)
+            if response.errors and not self._continue_on_error:
+                break
+        return JobResponse(context=context, actions=merged)
 
     def abandon(self) -> None:
         pending, self._in_flight = self._in_flight, None
-        self._finished = True
         if pending is not None:
             pending.abandon()
 

@@ -18,9 +18,12 @@
 
 from __future__ import annotations
 
+import builtins
 import unittest
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
+from warnings import WarningMessage
 
 from pysoa.client.client import Client
 from pysoa.common.types import Error
@@ -28,7 +31,52 @@ from pysoa.errors import CallActionError
 from pysoa.server.server import Server
 from pysoa.test._support import default_server_settings, error_mismatch_message, local_client_settings
 
-__all__ = ["BaseServerTestCase", "PyTestServerTestCase", "ServerTestCase", "UnitTestServerTestCase"]
+__all__ = [
+    "BaseServerTestCase",
+    "PyTestServerTestCase",
+    "RaisesContext",
+    "ServerTestCase",
+    "UnitTestServerTestCase",
+    "WarnsContext",
+]
+
+
+def _deprecated_alias(alias: str, name: str) -> Callable[..., Any]:
+    """An old unittest name PySOA kept (with a DeprecationWarning) for the method ``name``."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"{alias} is deprecated; use {name}", DeprecationWarning, stacklevel=2)
+        return getattr(self, name)(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = alias
+    method.__doc__ = f"Deprecated alias of :meth:`{name}`."
+    return method
+
+
+class _DeprecatedAliases:
+    """The old unittest names PySOA's test cases offered; each warns, then calls the current method.
+
+    Python 3.12 removed most of them from :class:`unittest.TestCase`, so both test case flavours
+    carry them here.
+    """
+
+    assertEquals = _deprecated_alias("assertEquals", "assertEqual")
+    failUnlessEqual = _deprecated_alias("failUnlessEqual", "assertEqual")
+    assertNotEquals = _deprecated_alias("assertNotEquals", "assertNotEqual")
+    failIfEqual = _deprecated_alias("failIfEqual", "assertNotEqual")
+    assertAlmostEquals = _deprecated_alias("assertAlmostEquals", "assertAlmostEqual")
+    failUnlessAlmostEqual = _deprecated_alias("failUnlessAlmostEqual", "assertAlmostEqual")
+    assertNotAlmostEquals = _deprecated_alias("assertNotAlmostEquals", "assertNotAlmostEqual")
+    failIfAlmostEqual = _deprecated_alias("failIfAlmostEqual", "assertNotAlmostEqual")
+    failUnless = _deprecated_alias("failUnless", "assertTrue")
+    assert_ = _deprecated_alias("assert_", "assertTrue")
+    failIf = _deprecated_alias("failIf", "assertFalse")
+    assertRegexpMatches = _deprecated_alias("assertRegexpMatches", "assertRegex")
+    assertNotRegexpMatches = _deprecated_alias("assertNotRegexpMatches", "assertNotRegex")
+    failUnlessRaises = _deprecated_alias("failUnlessRaises", "assertRaises")
+    assertRaisesRegexp = _deprecated_alias("assertRaisesRegexp", "assertRaisesRegex")
+    # Python 2's name of assertCountEqual (not in PySOA 1.4, but suites that came through it use it).
+    assertItemsEqual = _deprecated_alias("assertItemsEqual", "assertCountEqual")
 
 
 class BaseServerTestCase:
@@ -119,7 +167,7 @@ class BaseServerTestCase:
         self.assertActionRunsWithErrorCodes(action, body, error_codes, only=True, **kwargs)
 
 
-class UnitTestServerTestCase(unittest.TestCase, BaseServerTestCase):
+class UnitTestServerTestCase(_DeprecatedAliases, unittest.TestCase, BaseServerTestCase):
     """A :class:`unittest.TestCase`; ``setUp`` builds ``self.client``."""
 
     def setUp(self) -> None:
@@ -136,7 +184,102 @@ def _polyfill(name: str) -> Callable[..., Any]:
     return method
 
 
-class PyTestServerTestCase(BaseServerTestCase):
+class RaisesContext:
+    """What ``with self.assertRaises(...) as context`` gives: pytest's ``ExceptionInfo`` and unittest's names.
+
+    ``context.value`` and ``context.exception`` are the exception raised; every other attribute of
+    :class:`pytest.ExceptionInfo` (``type``, ``tb``, ``match()``, ...) is there too.
+    """
+
+    def __init__(self, raises: Any) -> None:
+        self._raises = raises
+        self._info: Any = None
+
+    def __enter__(self) -> RaisesContext:
+        self._info = self._raises.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        return bool(self._raises.__exit__(*exc_info))
+
+    @property
+    def exception(self) -> BaseException:
+        return self.value
+
+    @property
+    def value(self) -> BaseException:
+        value: BaseException = self._info.value
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._info, name)
+
+
+class WarnsContext:
+    """What ``with self.assertWarns(...) as context`` gives: pytest's recorder and unittest's names.
+
+    ``context.list`` and ``context.warnings`` are every warning recorded (``warnings.WarningMessage``);
+    ``context.warning``, ``context.filename`` and ``context.lineno`` describe the first one of the
+    expected category, as in unittest; ``pop``, ``len()``, indexing and iteration are pytest's.
+    """
+
+    def __init__(self, checker: Any, expected: type[Warning] | tuple[type[Warning], ...]) -> None:
+        self._checker = checker
+        self._expected = expected
+
+    def __enter__(self) -> WarnsContext:
+        self._checker.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._checker.__exit__(*exc_info)
+
+    @property
+    def list(self) -> builtins.list[WarningMessage]:
+        recorded: builtins.list[WarningMessage] = self._checker.list
+        return recorded
+
+    @property
+    def warnings(self) -> builtins.list[WarningMessage]:
+        return self.list
+
+    def _first_expected(self) -> WarningMessage:
+        for message in self.list:
+            if issubclass(message.category, self._expected):
+                return message
+        raise AttributeError("No warning of the expected category was recorded")
+
+    @property
+    def warning(self) -> Warning | str:
+        message: Warning | str = self._first_expected().message
+        return message
+
+    @property
+    def filename(self) -> str:
+        return str(self._first_expected().filename)
+
+    @property
+    def lineno(self) -> int:
+        return int(self._first_expected().lineno)
+
+    def __len__(self) -> int:
+        return len(self.list)
+
+    def __getitem__(self, index: int) -> WarningMessage:
+        return self.list[index]
+
+    def __iter__(self) -> Iterator[WarningMessage]:
+        return iter(self.list)
+
+    def pop(self, cls: type[Warning] = Warning) -> WarningMessage:
+        """Remove and return the first recorded warning of category ``cls`` (pytest's ``pop``)."""
+        popped: WarningMessage = self._checker.pop(cls)
+        return popped
+
+
+class PyTestServerTestCase(_DeprecatedAliases, BaseServerTestCase):
     """A pytest test class (name yours ``Test...``); ``setup_method`` builds ``self.client``.
 
     For tests moved from :mod:`unittest` it also runs ``setUpClass`` / ``setUp`` / ``tearDown`` /
@@ -212,6 +355,118 @@ class PyTestServerTestCase(BaseServerTestCase):
         asserter.longMessage = self.longMessage
         return asserter
 
+    # --- PySOA's own checks on top of unittest's ------------------------------------------------------
+
+    def assertAlmostEqual(
+        self, first: Any, second: Any, places: int | None = None, msg: Any = None, delta: Any = None
+    ) -> None:
+        """unittest's check; giving both ``places`` and ``delta`` fails the test, as in PySOA."""
+        if first != second and places is not None and delta is not None:
+            raise self._failure("Specify delta or places, but not both")
+        self._unittest_asserter().assertAlmostEqual(first, second, places, msg, delta)  # noqa: PT009
+
+    def assertNotAlmostEqual(
+        self, first: Any, second: Any, places: int | None = None, msg: Any = None, delta: Any = None
+    ) -> None:
+        """unittest's check; giving both ``places`` and ``delta`` fails the test, as in PySOA."""
+        if places is not None and delta is not None:
+            raise self._failure("Specify delta or places, but not both")
+        self._unittest_asserter().assertNotAlmostEqual(first, second, places, msg, delta)  # noqa: PT009
+
+    def _check_regex(self, regex: Any) -> None:
+        if regex is None:
+            raise self._failure("Regex must not be None")
+        if isinstance(regex, (str, bytes)) and not regex:
+            raise self._failure("Regex must not be empty")
+
+    def assertRegex(self, text: Any, expected_regex: Any, msg: Any = None) -> None:
+        """unittest's check; a ``None`` or empty regex fails the test, as in PySOA."""
+        self._check_regex(expected_regex)
+        self._unittest_asserter().assertRegex(text, expected_regex, msg)  # noqa: PT009
+
+    def assertNotRegex(self, text: Any, unexpected_regex: Any, msg: Any = None) -> None:
+        """unittest's check; a ``None`` or empty regex fails the test, as in PySOA."""
+        self._check_regex(unexpected_regex)
+        self._unittest_asserter().assertNotRegex(text, unexpected_regex, msg)  # noqa: PT009
+
+    def assertRaises(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        callable: Callable[..., Any] | None = None,  # noqa: A002 - unittest's parameter name
+        *args: Any,
+        **kwargs: Any,
+    ) -> RaisesContext | None:
+        """Call ``callable(*args, **kwargs)`` expecting ``expected_exception``; without it, a context manager.
+
+        The context manager takes pytest.raises' keyword arguments (``match``) and gives a
+        :class:`RaisesContext` (``.exception`` and ``.value``).
+        """
+        import pytest
+
+        if callable is not None:
+            with pytest.raises(expected_exception):
+                callable(*args, **kwargs)
+            return None
+        return RaisesContext(pytest.raises(expected_exception, **kwargs))
+
+    def assertRaisesRegex(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        expected_regex: Any,
+        callable: Callable[..., Any] | None = None,  # noqa: A002 - unittest's parameter name
+        *args: Any,
+        **kwargs: Any,
+    ) -> RaisesContext | None:
+        """:meth:`assertRaises`, and the exception's text must match ``expected_regex`` (``re.search``)."""
+        import pytest
+
+        self._check_regex(expected_regex)
+        if callable is not None:
+            with pytest.raises(expected_exception, match=expected_regex):
+                callable(*args, **kwargs)
+            return None
+        return RaisesContext(pytest.raises(expected_exception, match=expected_regex, **kwargs))
+
+    def assertWarns(
+        self,
+        expected_warning: type[Warning] | tuple[type[Warning], ...],
+        callable: Callable[..., Any] | None = None,  # noqa: A002 - unittest's parameter name
+        *args: Any,
+        **kwargs: Any,
+    ) -> WarnsContext | None:
+        """Call ``callable(*args, **kwargs)`` expecting ``expected_warning``; without it, a context manager.
+
+        The context manager takes pytest.warns' keyword arguments (``match``) and gives a
+        :class:`WarnsContext` (``.warnings`` and ``.list``).
+        """
+        import pytest
+
+        if callable is not None:
+            with pytest.warns(expected_warning):
+                callable(*args, **kwargs)
+            return None
+        return WarnsContext(pytest.warns(expected_warning, **kwargs), expected_warning)
+
+    def assertWarnsRegex(
+        self,
+        expected_warning: type[Warning] | tuple[type[Warning], ...],
+        expected_regex: Any,
+        callable: Callable[..., Any] | None = None,  # noqa: A002 - unittest's parameter name
+        *args: Any,
+        **kwargs: Any,
+    ) -> WarnsContext | None:
+        """:meth:`assertWarns`, and the warning's text must match ``expected_regex`` (``re.search``)."""
+        import pytest
+
+        self._check_regex(expected_regex)
+        if callable is not None:
+            with pytest.warns(expected_warning, match=expected_regex):
+                callable(*args, **kwargs)
+            return None
+        return WarnsContext(pytest.warns(expected_warning, match=expected_regex, **kwargs), expected_warning)
+
+    # --- the rest of unittest's assertion methods, as they are ---------------------------------------
+
     fail = _polyfill("fail")
     assertEqual = _polyfill("assertEqual")
     assertNotEqual = _polyfill("assertNotEqual")
@@ -225,20 +480,12 @@ class PyTestServerTestCase(BaseServerTestCase):
     assertNotIn = _polyfill("assertNotIn")
     assertIsInstance = _polyfill("assertIsInstance")
     assertNotIsInstance = _polyfill("assertNotIsInstance")
-    assertRaises = _polyfill("assertRaises")
-    assertRaisesRegex = _polyfill("assertRaisesRegex")
-    assertWarns = _polyfill("assertWarns")
-    assertWarnsRegex = _polyfill("assertWarnsRegex")
     assertLogs = _polyfill("assertLogs")
     assertNoLogs = _polyfill("assertNoLogs")
-    assertAlmostEqual = _polyfill("assertAlmostEqual")
-    assertNotAlmostEqual = _polyfill("assertNotAlmostEqual")
     assertGreater = _polyfill("assertGreater")
     assertGreaterEqual = _polyfill("assertGreaterEqual")
     assertLess = _polyfill("assertLess")
     assertLessEqual = _polyfill("assertLessEqual")
-    assertRegex = _polyfill("assertRegex")
-    assertNotRegex = _polyfill("assertNotRegex")
     assertCountEqual = _polyfill("assertCountEqual")
     assertMultiLineEqual = _polyfill("assertMultiLineEqual")
     assertSequenceEqual = _polyfill("assertSequenceEqual")

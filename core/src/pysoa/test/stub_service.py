@@ -16,14 +16,19 @@ test methods or test classes (the mock is passed as an extra positional argument
     with stub_action('user', 'get_user', errors=[{'code': 'NOT_FOUND', 'message': 'No such user'}]):
         ...
 
-The mock returns ``body`` unless told otherwise (set ``return_value`` or ``side_effect``). What
-it returns may be a body dict, an :class:`ActionResponse` or a :class:`JobResponse`; what it
-raises may be an :class:`~pysoa.errors.ActionError` (the action fails), a
-:class:`~pysoa.errors.JobError` (the job fails) or a transport error such as
-:class:`~pysoa.errors.MessageReceiveTimeout` (raised where the caller waits for the response).
+The mock returns an :class:`ActionResponse` with ``body`` and ``errors`` (exactly as given)
+unless told otherwise (set ``return_value`` or ``side_effect``). What it returns may be a body
+dict, an :class:`ActionResponse` or a :class:`JobResponse`; what it raises may be an
+:class:`~pysoa.errors.ActionError` (the action fails), a :class:`~pysoa.errors.JobError` (the
+job fails) or a transport error such as :class:`~pysoa.errors.MessageReceiveTimeout` (raised where
+the caller waits for the response).
 
-Only the stubbed actions are stubbed: the other actions of the same job still go to the real
-service, and the responses come back in order (see :mod:`pysoa.test._stubbing`).
+The mock is called when the request is sent, in the order the actions are sent (as PySOA did), so
+concurrent calls consume a ``side_effect`` list in the order they were made. Only the stubbed
+actions are stubbed: the other actions of the same job still go to the real service, and the
+responses come back in order (see :mod:`pysoa.test._stubbing`). ``decorate_callable`` and
+``decorate_class`` are ``mock.patch``'s decorator protocol, so decorators that re-apply patches
+(``parameterized.expand``) work with stubs too.
 
 :class:`StubClient` is a client whose every service is served in-process by a :class:`StubServer`
 answering canned responses (it needs ``soa-local``).
@@ -61,10 +66,13 @@ __all__ = [
     "StubClientTransport",
     "StubClientTransportSchema",
     "StubServer",
+    "get_stubbed_requests",
+    "get_stubbed_responses",
     "stub_action",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T", bound=type)
 
 Errors: TypeAlias = Iterable[Mapping[str, Any]] | Iterable[Error]
 """The errors a stub returns: :class:`~pysoa.common.types.Error` objects or dicts of their fields."""
@@ -99,13 +107,20 @@ class StubActionMock(mock.MagicMock):
 class stub_action:
     """Stub ``action`` of ``service`` while active; see the module documentation.
 
-    ``body`` is the mock's return value; ``errors`` (a list of :class:`Error` or dicts) make every
-    call fail with them (as caller errors) unless a ``side_effect`` is given, which is the mock's.
+    ``body`` and ``errors`` (a list of :class:`Error` or dicts) make the mock's return value an
+    :class:`ActionResponse` with them (the errors come back exactly as given); a ``side_effect``
+    is the mock's. With ``register_request_schema_contract`` /
+    ``register_response_schema_contract`` (the default) the bodies the stub receives / returns are
+    recorded for :func:`get_stubbed_requests` / :func:`get_stubbed_responses`.
+
+    Entering an active stub again gives the same mock; it stays active until the outermost
+    ``with`` block ends, or until :meth:`stop`.
     """
 
     # unittest.mock.patch's protocol: with these, stacked ``mock.patch`` and ``stub_action``
-    # decorators share one wrapper and pass their mocks in order, and pytest knows that the extra
-    # arguments of a test function are not fixtures.
+    # decorators share one wrapper and pass their mocks in order, decorators that re-apply patches
+    # (``parameterized.expand``) can, and pytest knows that the extra arguments of a test function
+    # are not fixtures.
     attribute_name: ClassVar[str | None] = None
     new: ClassVar[Any] = mock.DEFAULT
 
@@ -116,6 +131,8 @@ class stub_action:
         body: Mapping[str, Any] | None = None,
         errors: Iterable[Mapping[str, Any] | Error] | None = None,
         side_effect: Any = None,
+        register_response_schema_contract: bool = True,
+        register_request_schema_contract: bool = True,
     ) -> None:
         if not isinstance(service, str) or not isinstance(action, str):
             raise TypeError("stub_action needs the service and action names as str")
@@ -124,8 +141,11 @@ class stub_action:
         self.body: dict[str, Any] = dict(body or {})
         self.errors = _to_errors(errors)
         self.side_effect = side_effect
+        self.register_response_schema_contract = register_response_schema_contract
+        self.register_request_schema_contract = register_request_schema_contract
         self.mock: StubActionMock | None = None
         self._active: _stubbing.ActiveStub | None = None
+        self._depth = 0  # how many times the active stub has been entered
 
     def __repr__(self) -> str:
         return f"stub_action({self.service!r}, {self.action!r})"
@@ -134,76 +154,97 @@ class stub_action:
     def enabled(self) -> bool:
         return self._active is not None
 
+    @property
+    def is_local(self) -> bool:
+        """``mock.patch``'s name for :attr:`enabled`."""
+        return self.enabled
+
     def copy(self) -> stub_action:
         """A new, inactive stub with the same arguments."""
-        return type(self)(self.service, self.action, self.body, self.errors, self.side_effect)
+        return type(self)(
+            self.service,
+            self.action,
+            self.body,
+            self.errors,
+            self.side_effect,
+            self.register_response_schema_contract,
+            self.register_request_schema_contract,
+        )
 
     # --- context manager, start / stop ---------------------------------------------------------------
 
     def __enter__(self) -> StubActionMock:
-        if self._active is not None:
-            raise RuntimeError(f"{self!r} is already active")
-        stub_mock = StubActionMock(name=f"stub_action({self.service!r}, {self.action!r})")
-        # As with any mock, a side effect returning mock.DEFAULT gives the return value: the body.
-        stub_mock.return_value = self.body
+        if self._active is not None and self.mock is not None:
+            self._depth += 1
+            return self.mock
+        stub_mock = StubActionMock(name=f"{self.service}.{self.action}")
+        if self.body or self.errors:
+            stub_mock.return_value = ActionResponse(self.action, errors=list(self.errors), body=self.body)
+        else:
+            stub_mock.return_value = {}
         if self.side_effect is not None:
+            # As with any mock, a side effect returning mock.DEFAULT gives the return value.
             stub_mock.side_effect = self.side_effect
-        elif self.errors:
-            stub_mock.side_effect = ActionError(self.errors)
-        self._active = _stubbing.ActiveStub(self.service, self.action, stub_mock)
+        self._active = _stubbing.ActiveStub(
+            self.service,
+            self.action,
+            stub_mock,
+            record_requests=self.register_request_schema_contract,
+            record_responses=self.register_response_schema_contract,
+        )
         _stubbing.activate(self._active)
         self.mock = stub_mock
+        self._depth = 1
         return stub_mock
 
     def __exit__(self, *exc_info: object) -> None:
-        active, self._active = self._active, None
-        if active is not None:
-            _stubbing.deactivate(active)
+        self._depth -= 1
+        if self._depth <= 0:
+            self.stop()
 
     def start(self) -> StubActionMock:
-        """Activate the stub until :meth:`stop`; returns its mock."""
+        """Activate the stub until :meth:`stop`; returns its mock (the same one if already active)."""
         return self.__enter__()
 
     def stop(self) -> None:
-        """Deactivate the stub (doing nothing when it is not active)."""
-        self.__exit__(None, None, None)
+        """Deactivate the stub however often it was entered (doing nothing when it is not active)."""
+        active, self._active = self._active, None
+        self._depth = 0
+        if active is not None:
+            _stubbing.deactivate(active)
 
     # --- decorator ------------------------------------------------------------------------------------
 
     def __call__(self, target: _F) -> _F:
         if isinstance(target, type):
-            return self._decorate_class(target)  # type: ignore[return-value]
+            return self.decorate_class(target)
         if not callable(target):
             raise TypeError(f"stub_action can decorate a function or a class, not {type(target).__name__}")
-        return self._decorate_callable(target)
+        return self.decorate_callable(target)
 
-    def _decorate_class(self, cls: type) -> type:
+    def decorate_class(self, cls: _T) -> _T:
+        """Stub every ``test*`` method of ``cls`` (each with a fresh stub, so each test gets its own mock)."""
         for name in dir(cls):
             if not name.startswith(mock.patch.TEST_PREFIX):
                 continue
             attribute = getattr(cls, name)
             if callable(attribute):
-                # A fresh stub per method, so that each test gets its own mock.
                 setattr(cls, name, self.copy()(attribute))
         return cls
 
-    def _decorate_callable(self, function: _F) -> _F:
+    def decorate_callable(self, function: _F) -> _F:
+        """Wrap ``function`` so that the stub is active while it runs and its mock is an extra argument.
+
+        A function already wrapped by ``mock.patch`` or ``stub_action`` gets this stub added to its
+        wrapper instead, as ``mock.patch`` does. Coroutine functions get an async wrapper.
+        """
         patchings = getattr(function, "patchings", None)
         if isinstance(patchings, list):
             # Already wrapped by mock.patch or stub_action: join that wrapper.
             patchings.append(self)
             return function
-
         if inspect.iscoroutinefunction(function):
-
-            @functools.wraps(function)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with ExitStack() as stack:
-                    extra = _enter_all(stack, async_wrapper.patchings, kwargs)  # type: ignore[attr-defined]
-                    return await function(*args, *extra, **kwargs)
-
-            async_wrapper.patchings = [self]  # type: ignore[attr-defined]
-            return async_wrapper  # type: ignore[return-value]
+            return self.decorate_async_callable(function)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -213,6 +254,22 @@ class stub_action:
 
         wrapper.patchings = [self]  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
+
+    def decorate_async_callable(self, function: _F) -> _F:
+        """:meth:`decorate_callable` for a coroutine function."""
+        patchings = getattr(function, "patchings", None)
+        if isinstance(patchings, list):
+            patchings.append(self)
+            return function
+
+        @functools.wraps(function)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with ExitStack() as stack:
+                extra = _enter_all(stack, async_wrapper.patchings, kwargs)  # type: ignore[attr-defined]
+                return await function(*args, *extra, **kwargs)
+
+        async_wrapper.patchings = [self]  # type: ignore[attr-defined]
+        return async_wrapper  # type: ignore[return-value]
 
 
 def _enter_all(stack: ExitStack, patchings: list[Any], kwargs: dict[str, Any]) -> list[Any]:
@@ -225,6 +282,16 @@ def _enter_all(stack: ExitStack, patchings: list[Any], kwargs: dict[str, Any]) -
         elif patching.new is mock.DEFAULT:
             extra.append(value)
     return extra
+
+
+def get_stubbed_requests() -> list[dict[str, Any]]:
+    """Every ``{'service', 'action', 'body'}`` request a recording stub received, in order."""
+    return _stubbing.STUBBED_REQUESTS
+
+
+def get_stubbed_responses() -> list[dict[str, Any]]:
+    """Every ``{'service', 'action', 'body'}`` response a recording stub gave, in order."""
+    return _stubbing.STUBBED_RESPONSES
 
 
 # --- a server and client answering canned responses -----------------------------------------------------------
