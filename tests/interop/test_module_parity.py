@@ -45,7 +45,6 @@ ALLOWED_ABSENT: dict[str, str] = {
     f"{_REDIS_GATEWAY}.core:RedisTransportClientCore": _REDIS_INTERNALS,
     f"{_REDIS_GATEWAY}.core:RedisTransportCore": _REDIS_INTERNALS,
     f"{_REDIS_GATEWAY}.core:RedisTransportServerCore": _REDIS_INTERNALS,
-    "pysoa.test.factories": _TEST_HELPER_WORK,
     "pysoa.test.plan.*": _TEST_HELPER_WORK,
     "pysoa.test.plugins.pytest.plans": _TEST_HELPER_WORK,
 }
