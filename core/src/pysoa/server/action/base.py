@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from conformity import fields
@@ -13,8 +14,10 @@ from pysoa.server.types import EnrichedActionRequest
 __all__ = ["Action"]
 
 
-class Action:
+class Action(ABC):
     """Subclass and implement :meth:`run`; set ``request_schema`` / ``response_schema`` to validate bodies.
+
+    As in PySOA, ``run`` is abstract: a class that does not implement it cannot be instantiated.
 
     Calling the action (``action(request)``) validates ``request.body`` (errors become caller
     errors), calls :meth:`validate`, then :meth:`run`, then validates what ``run`` returned (a
@@ -28,12 +31,12 @@ class Action:
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
 
-    def validate(self, request: EnrichedActionRequest) -> None:
+    def validate(self, request: EnrichedActionRequest) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Extra validation after the schema passed; raise :class:`ActionError` to reject the request."""
 
+    @abstractmethod
     def run(self, request: EnrichedActionRequest) -> dict[str, Any] | None:
         """Do the work and return the response body."""
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
 
     def __call__(self, action_request: EnrichedActionRequest) -> ActionResponse:
         if self.request_schema is not None:
