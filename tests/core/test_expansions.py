@@ -358,25 +358,46 @@ def test_dict_to_trees_builds_nodes_from_the_configuration() -> None:
     assert [child.name for child in author.expansions] == ["publisher"]
 
 
-def test_trees_to_dict_is_the_inverse_of_dict_to_trees() -> None:
+def test_the_tree_helpers_give_leaf_paths_only_as_pysoa_did() -> None:
     converter = _converter()
-    expansions = {"book": ["author", "author.publisher"], "loan": ["book", "book.author"]}
+    trees = converter.dict_to_trees(
+        {"book": ["author", "author.publisher", "author.strict_publisher"], "loan": ["book", "lenient_author"]}
+    )
+    book, loan = trees
 
-    assert converter.trees_to_dict(converter.dict_to_trees(expansions)) == expansions
+    assert converter.trees_to_dict(trees) == {
+        "book": ["author.publisher", "author.strict_publisher"],
+        "loan": ["book", "lenient_author"],
+    }
+    assert book.to_dict() == {"book": ["author.publisher", "author.strict_publisher"]}
+    author = book.get_expansion("author")
+    assert author is not None
+    assert author.to_strings() == ["author.publisher", "author.strict_publisher"]
+    assert loan.to_strings() == ["book", "lenient_author"]
+    # Leaf paths still name every expansion: converting back gives the same trees.
+    assert converter.trees_to_dict(converter.dict_to_trees(converter.trees_to_dict(trees))) == converter.trees_to_dict(
+        trees
+    )
 
 
-def test_find_objects_searches_nested_dicts_and_lists() -> None:
+def test_find_objects_does_not_search_inside_a_match() -> None:
     node = TypeNode("book")
-    body = {"a": [{"_type": "book", "id": 1, "more": {"_type": "book", "id": 2}}], "b": {"_type": "author"}}
+    body = {
+        "a": [{"_type": "book", "id": 1, "more": {"_type": "book", "id": 2}}, {"_type": "book", "id": 3}],
+        "b": {"_type": "author", "best": {"_type": "book", "id": 4}},
+    }
 
-    assert sorted(found["id"] for found in node.find_objects(body)) == [1, 2]
+    assert [found["id"] for found in node.find_objects(body)] == [1, 3, 4]
 
 
 @pytest.mark.parametrize(
     ("expansions", "message"),
     [
-        ({"book": ["author.publisher.owner"]}, "owner"),
-        ({"loan": ["strict_author.publisher"]}, "publisher"),  # an expansion of type None has no sub-expansions
+        # PySOA's wording, naming the key that is not configured: the expansion, or a type that has none.
+        ({"book": ["nope"]}, "^Invalid key in expansion request: nope$"),
+        ({"magazine": ["author"]}, "^Invalid key in expansion request: magazine$"),
+        ({"book": ["author.publisher.owner"]}, "^Invalid key in expansion request: publisher$"),
+        ({"loan": ["strict_author.publisher"]}, "^Invalid key in expansion request: None$"),  # type None
         ({"book": "author"}, "list of names"),
     ],
 )
@@ -420,3 +441,100 @@ def test_expansion_requests_can_be_stubbed(client: Client) -> None:
     assert response.body["books"][0]["author"] == {"_type": "author", "name": "Stubbed"}
     assert stub.call_body == {"ids": [10]}
     assert _people_requests() == []
+
+
+# --- lists of objects and objects nested in matches --------------------------------------------------------------
+
+EMPLOYEES = {
+    1: {"_type": "employee", "id": 1, "name": "Ada", "photo_id": "p1"},
+    2: {"_type": "employee", "id": 2, "name": "Bo", "photo_id": "p2"},
+    3: {"_type": "employee", "id": 3, "name": "Cy", "photo_id": "p3"},
+}
+REPORTS = {1: [2, 3]}
+
+
+def get_companies(request: Any) -> dict[str, Any]:
+    _record(request)
+    # The parent company sits inside the company: it is not expanded unless asked.
+    parent = {"_type": "company", "id": "c0", "ceo_id": 2}
+    return {"companies": [{"_type": "company", "id": "c1", "ceo_id": 1, "parent": parent}]}
+
+
+def get_employees(request: Any) -> dict[str, Any]:
+    _record(request)
+    return {"employees": {i: dict(EMPLOYEES[i]) for i in request.body["ids"]}}
+
+
+def get_reports(request: Any) -> dict[str, Any]:
+    _record(request)
+    # Each id maps to a list of objects.
+    return {"reports": {i: [dict(EMPLOYEES[r]) for r in REPORTS.get(i, [])] for i in request.body["ids"]}}
+
+
+def get_photos(request: Any) -> dict[str, Any]:
+    _record(request)
+    return {"photos": {i: {"_type": "photo", "url": f"{i}.jpg"} for i in request.body["ids"]}}
+
+
+class StaffServer(Server):
+    service_name = "staff"
+    action_class_map = {
+        "get_companies": get_companies,
+        "get_employees": get_employees,
+        "get_reports": get_reports,
+        "get_photos": get_photos,
+    }
+
+
+STAFF_EXPANSIONS: dict[str, Any] = {
+    "type_routes": {
+        "employees": _route("staff", "get_employees", "employees"),
+        "reports": _route("staff", "get_reports", "reports"),
+        "photos": _route("staff", "get_photos", "photos"),
+    },
+    "type_expansions": {
+        "company": {
+            "ceo": {"type": "employee", "route": "employees", "source_field": "ceo_id", "destination_field": "ceo"},
+        },
+        "employee": {
+            "reports": {"type": "employee", "route": "reports", "source_field": "id", "destination_field": "reports"},
+            "photo": {"type": "photo", "route": "photos", "source_field": "photo_id", "destination_field": "photo"},
+        },
+    },
+}
+
+
+@pytest.fixture
+def staff_client() -> Iterator[Client]:
+    RECEIVED.clear()
+    yield Client({"staff": _local(StaffServer)}, expansion_config=STAFF_EXPANSIONS)
+    RECEIVED.clear()
+
+
+def test_a_list_of_objects_is_expanded_each_and_into_nested_expansions(staff_client: Client) -> None:
+    response = staff_client.call_action(
+        "staff", "get_companies", expansions={"company": ["ceo", "ceo.reports", "ceo.reports.photo"]}
+    )
+
+    ceo = response.body["companies"][0]["ceo"]
+    assert ceo["name"] == "Ada"
+    assert [(report["name"], report["photo"]["url"]) for report in ceo["reports"]] == [
+        ("Bo", "p2.jpg"),
+        ("Cy", "p3.jpg"),
+    ]
+    assert "photo" not in ceo  # not asked for the CEO
+    assert [(action, body) for _, action, body in RECEIVED] == [
+        ("get_companies", {}),
+        ("get_employees", {"ids": [1]}),
+        ("get_reports", {"ids": [1]}),
+        ("get_photos", {"ids": ["p2", "p3"]}),
+    ]
+
+
+def test_an_object_of_the_expanded_type_inside_a_match_is_not_expanded(staff_client: Client) -> None:
+    response = staff_client.call_action("staff", "get_companies", expansions={"company": ["ceo"]})
+
+    company = response.body["companies"][0]
+    assert company["ceo"]["name"] == "Ada"
+    assert company["parent"] == {"_type": "company", "id": "c0", "ceo_id": 2}
+    assert [body for _, action, body in RECEIVED if action == "get_employees"] == [{"ids": [1]}]

@@ -10,6 +10,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import pytz
 
 from pysoa.client import Client
 from pysoa.common.types import ActionResponse, Error, JobResponse
@@ -201,6 +202,9 @@ def test_typed_values_travel_both_ways_exactly(redis_server: RedisProcess, proto
     assert (str(body["decimal"]), str(echoed["decimal"])) == ("12.3400", "-0.5000")
     assert body["datetime"].tzinfo is None
     assert body["datetime_utc"].utcoffset() == datetime.timedelta(0)
+    # PySOA code checks the zone against pytz.UTC, as PySOA's own client decoded it.
+    assert body["datetime_utc"].tzinfo == pytz.UTC
+    assert repr(body["datetime_utc"]).endswith("tzinfo=<UTC>)")
 
 
 def test_edge_values_travel_exactly(redis_server: RedisProcess) -> None:

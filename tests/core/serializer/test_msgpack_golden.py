@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +11,7 @@ import pytest
 from currint import Amount
 
 from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
+from pysoa.common.utc import UTC  # what aware datetimes decode with (equal to pytz.UTC)
 from pysoa.plugins import PluginManager
 
 # Each vector is ``{'v': value}``; the encoding below follows the ``81 a1 76`` prefix.

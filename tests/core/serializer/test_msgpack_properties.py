@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
+from pysoa.common.utc import UTC as WIRE_UTC
 from pysoa.errors import DecodeError
 
 SERIALIZER = MsgpackSerializer()
@@ -77,13 +78,13 @@ messages = st.dictionaries(keys, values, max_size=6)
 
 
 def expected(value: Any) -> Any:
-    """What a value decodes as: tuples as lists, aware datetimes in UTC, times without a zone."""
+    """What a value decodes as: tuples as lists, aware datetimes in soa-core's UTC, times without a zone."""
     if isinstance(value, list | tuple):
         return [expected(v) for v in value]
     if isinstance(value, dict):
         return {k: expected(v) for k, v in value.items()}
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
+        return value.astimezone(WIRE_UTC)
     if isinstance(value, time):
         return value.replace(tzinfo=None)
     return value

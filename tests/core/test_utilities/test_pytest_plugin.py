@@ -50,7 +50,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_fixtures_call_the_service_and_stub_actions(project: pytest.Pytester) -> None:
+def test_fixtures_call_the_service_and_stub_actions(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.makepyfile(square_settings="SOA_SERVER_SETTINGS = {}")
+    monkeypatch.setenv("PYSOA_SETTINGS_MODULE", "square_settings")
     project.makepyfile(
         test_service="""
         import pytest
@@ -86,12 +88,38 @@ def test_fixtures_call_the_service_and_stub_actions(project: pytest.Pytester) ->
                 service_client.call_action("ask_helper", {"key": "k"})  # helper is not configured any more
 
 
-        def test_default_settings(server_settings):
+        def test_settings_module(server_settings):
             assert server_settings == {}
         """
     )
     result = project.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        (None, "PYSOA_SETTINGS_MODULE environment variable must be set to run tests."),
+        ("no_such_settings", "Could not import PYSOA_SETTINGS_MODULE: no_such_settings"),
+        ("square_service", "Could not access square_service.SOA_SERVER_SETTINGS or square_service.settings"),
+    ],
+)
+def test_server_settings_without_a_usable_source_fail_as_in_pysoa(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, module: str | None, message: str
+) -> None:
+    project.makepyfile(
+        test_service="""
+        def test_settings(server_settings):
+            pass
+        """
+    )
+    if module is None:
+        monkeypatch.delenv("PYSOA_SETTINGS_MODULE", raising=False)
+    else:
+        monkeypatch.setenv("PYSOA_SETTINGS_MODULE", module)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E   *AssertionError: {message}*"])
 
 
 def test_settings_come_from_the_settings_module(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,6 +80,7 @@ def test_pytest_flavour_polyfills_use_its_failure_exception() -> None:
     with pytest.raises(CustomFailure):
         Case().assertEqual(1, 2)
     Case.server_class = CalculatorServer
+    Case.server_settings = {}
     case = Case()
     case.setup_method(None)
     with pytest.raises(CustomFailure, match="MISSING"):
@@ -259,18 +260,24 @@ def test_settings_module_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert _redacted(None) == ["from_settings_module"]
 
 
-def test_no_settings_anywhere_means_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_settings_source_fails_the_set_up_as_in_pysoa(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYSOA_SETTINGS_MODULE", raising=False)
-    assert _redacted(None) == []
+    with pytest.raises(AssertionError, match="PYSOA_SETTINGS_MODULE environment variable must be set"):
+        _redacted(None)
 
 
-def test_an_unimportable_settings_module_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unusable_settings_module_fails_the_set_up_as_in_pysoa(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYSOA_SETTINGS_MODULE", "tests.core.test_utilities.no_such_module")
-    with pytest.raises(ImportError, match="no_such_module"):
+    with pytest.raises(AssertionError, match=r"Could not import PYSOA_SETTINGS_MODULE: .*no_such_module"):
         _redacted(None)
     monkeypatch.setenv("PYSOA_SETTINGS_MODULE", "tests.core.test_utilities.services")
-    with pytest.raises(AttributeError, match="has no SOA_SERVER_SETTINGS"):
+    with pytest.raises(AssertionError, match=r"Could not access .*services\.SOA_SERVER_SETTINGS"):
         _redacted(None)
+
+
+def test_a_settings_module_may_name_its_settings_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYSOA_SETTINGS_MODULE", "tests.core.test_utilities.plain_settings_module")
+    assert _redacted(None) == ["from_plain_settings"]
 
 
 def test_django_servers_take_djangos_settings(monkeypatch: pytest.MonkeyPatch) -> None:

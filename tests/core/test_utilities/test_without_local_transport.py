@@ -67,6 +67,11 @@ def test_fixtures_say_what_to_install(pytester: pytest.Pytester, monkeypatch: py
             return EchoServer
 
 
+        @pytest.fixture(scope="module")
+        def server_settings():
+            return {}
+
+
         def test_needs_the_service(service_client):
             pass
         """

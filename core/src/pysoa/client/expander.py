@@ -23,17 +23,20 @@ for author 5 and stores the answer in the book's ``author`` field. Configure the
 
 The route's action is called with ``{request_field: [id, ...]}`` and must answer
 ``{response_field: {id: object, ...}}``. ``'author.publisher'`` expands the fetched authors in
-turn (nested expansions). Ids are batched: one request per route per round, all routes of a round
-in parallel. Fetched objects are searched again for objects of every requested type, so expansion
-continues until nothing is left, except that an object is never expanded with an object it was
-itself fetched for (which would never end). An expansion whose request fails is left out, unless
-its ``raise_action_errors`` is set: then the call raises ``CallActionError`` / ``CallJobError``.
+turn (nested expansions); a fetched value may also be a list of objects, each of which is
+expanded. Ids are batched: one request per route per round, all routes of a round in parallel.
+Fetched objects are searched again for objects of every requested type, so expansion continues
+until nothing is left, except that an object is never expanded with an object it was itself
+fetched for (which would never end). As in PySOA, the search for objects of a type stops at each
+match: an object of that type nested inside a matching one is not expanded (unless a nested
+expansion asks for it). An expansion whose request fails is left out, unless its
+``raise_action_errors`` is set: then the call raises ``CallActionError`` / ``CallJobError``.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from conformity import fields
@@ -142,11 +145,16 @@ class TypeNode:
         return self._expansions.get(name)
 
     def find_objects(self, obj: Any) -> list[dict[str, Any]]:
-        """Every dict in ``obj`` (searched through dicts and lists) whose ``_type`` is this node's type."""
-        return [found for found in _walk_dicts(obj) if found.get(TYPE_KEY) == self.type]
+        """The dicts in ``obj`` whose ``_type`` is this node's type, in document order.
+
+        The search goes through dicts and lists but, as PySOA's did, not into a match: an object
+        of this type inside another one is not returned.
+        """
+        return _find_typed(obj, self.type)
 
     def to_strings(self) -> list[str]:
-        """The requested expansions as dotted strings (``['author', 'author.publisher']``)."""
+        """The requested expansions as dotted strings, leaf paths only, as PySOA's trees gave them
+        (``{'book': ['author', 'author.publisher']}`` gives ``['author.publisher']``)."""
         return [string for expansion in self._expansions.values() for string in expansion.to_strings()]
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -181,7 +189,8 @@ class ExpansionNode(TypeNode):
         self.raise_action_errors = raise_action_errors
 
     def to_strings(self) -> list[str]:
-        return [self.name] + [f"{self.name}.{string}" for string in super().to_strings()]
+        children = super().to_strings()
+        return [f"{self.name}.{string}" for string in children] if children else [self.name]
 
 
 class ExpansionConverter:
@@ -196,7 +205,8 @@ class ExpansionConverter:
         self.type_expansions = type_expansions
 
     def dict_to_trees(self, expansion_dict: Mapping[str, Iterable[str]]) -> list[TypeNode]:
-        """One :class:`TypeNode` per type; raises :class:`InvalidExpansionKey` for anything not configured."""
+        """One :class:`TypeNode` per type; raises :class:`InvalidExpansionKey` for anything not configured,
+        worded as PySOA's client did: ``Invalid key in expansion request: <the unknown key>``."""
         if not isinstance(expansion_dict, Mapping):
             raise InvalidExpansionKey(f"Expansions must be a dict of type to expansion names, not {expansion_dict!r}")
         trees = []
@@ -211,24 +221,23 @@ class ExpansionConverter:
                 for name in str(expansion_string).split("."):
                     child = node.get_expansion(name)
                     if child is None:
-                        child = self._make_node(node.type, name, expansion_string)
+                        child = self._make_node(node.type, name)
                         node.add_expansion(child)
                     node = child
             trees.append(tree)
         return trees
 
-    def _make_node(self, type_name: str | None, name: str, expansion_string: str) -> ExpansionNode:
+    def _make_node(self, type_name: str | None, name: str) -> ExpansionNode:
+        # The unknown key is the type when it has no expansions at all, else the expansion name.
         config = self.type_expansions.get(type_name) if type_name is not None else None
-        expansion = config.get(name) if config else None
+        if config is None:
+            raise InvalidExpansionKey(f"Invalid key in expansion request: {type_name}")
+        expansion = config.get(name)
         if expansion is None:
-            raise InvalidExpansionKey(
-                f"Invalid expansion {expansion_string!r}: type {type_name!r} has no expansion named {name!r}"
-            )
+            raise InvalidExpansionKey(f"Invalid key in expansion request: {name}")
         route = self.type_routes.get(expansion["route"])
         if route is None:
-            raise InvalidExpansionKey(
-                f"Invalid expansion {expansion_string!r}: no type route named {expansion['route']!r}"
-            )
+            raise InvalidExpansionKey(f"Invalid key in expansion request: {expansion['route']}")
         return ExpansionNode(
             node_type=expansion.get("type"),
             name=name,
@@ -249,8 +258,11 @@ class ExpansionConverter:
         return result
 
 
-def _walk_dicts(obj: Any) -> Iterator[dict[str, Any]]:
-    """Every dict in ``obj``, depth first, searching through dicts, lists and tuples."""
+def _find_typed(obj: Any, type_name: str | None) -> list[dict[str, Any]]:
+    """The dicts in ``obj`` whose ``_type`` is ``type_name``, depth first in document order,
+    searching through dicts, lists and tuples but not into a match (iterative: deep data must not
+    hit the recursion limit; a dict reached twice is searched once)."""
+    found: list[dict[str, Any]] = []
     stack = [obj]
     seen: set[int] = set()
     while stack:
@@ -259,10 +271,13 @@ def _walk_dicts(obj: Any) -> Iterator[dict[str, Any]]:
             if id(item) in seen:
                 continue
             seen.add(id(item))
-            yield item
-            stack.extend(reversed(list(item.values())))
+            if item.get(TYPE_KEY) == type_name:
+                found.append(item)
+            else:
+                stack.extend(reversed(list(item.values())))
         elif isinstance(item, list | tuple):
             stack.extend(reversed(item))
+    return found
 
 
 # --- running expansions ----------------------------------------------------------------------------------------
@@ -329,10 +344,8 @@ def perform_expansions(
                 targets.append(_Target(obj, node, value, ancestry))
 
     def scan(obj: Any, ancestry: _Ancestry) -> None:
-        for found in _walk_dicts(obj):
-            type_name = found.get(TYPE_KEY)
-            tree = trees.get(type_name) if isinstance(type_name, str) else None
-            if tree is not None:
+        for tree in trees.values():
+            for found in tree.find_objects(obj):
                 collect(found, tree.expansions, ancestry)
 
     for response in action_responses:
@@ -365,7 +378,7 @@ def perform_expansions(
             value = copy.deepcopy(fetched[key])
             target.obj[target.node.destination_field] = value
             ancestry = target.ancestry | {key}
-            if isinstance(value, dict) and target.node.expansions:
+            if target.node.expansions:  # the value may be one object or a list of them
                 for found in target.node.find_objects(value):
                     collect(found, target.node.expansions, ancestry)
             scan(value, ancestry)

@@ -1,15 +1,19 @@
 """The job and action data model, and its conversion to and from wire dicts.
 
-Dict key order on the wire is the field order below (PySOA's order), which matters only for
-byte-identical output. Conversions are hand-written rather than generic (``dataclasses.asdict``)
-because they sit on every call's path.
+As in PySOA, these are ``attrs`` classes (slotted, for speed), so PySOA-era code that uses
+``attr.asdict``, ``attr.evolve`` or ``attr.fields`` on them, or subclasses them with ``@attr.s``
+and extra ``attr.ib`` fields, keeps working. Dict key order on the wire is the field order below
+(PySOA's order), which matters only for byte-identical output. The per-call conversions are
+hand-written ``to_dict``/``from_dict`` methods rather than ``attr.asdict``, which is generic and
+several times slower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+
+import attr
 
 __all__ = [
     "ActionRequest",
@@ -34,7 +38,7 @@ Control: TypeAlias = dict[str, Any]
 IS_CALLER_ERROR_SINCE = (0, 70, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@attr.s(frozen=True, slots=True, auto_attribs=True)
 class Error:
     """One protocol error; every key travels on the wire (``None`` as nil)."""
 
@@ -44,7 +48,7 @@ class Error:
     traceback: str | None = None
     variables: Mapping[str, Any] | None = None
     denied_permissions: list[str] | None = None
-    is_caller_error: bool = False
+    is_caller_error: bool = attr.ib(default=False, metadata={"added_in_version": IS_CALLER_ERROR_SINCE})
 
     def with_caller_error(self, is_caller_error: bool) -> Error:
         if self.is_caller_error is is_caller_error:
@@ -88,37 +92,46 @@ class Error:
 
 
 def _errors(items: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
+    """Errors given as dicts (the wire form) become :class:`Error`; ``None`` is no errors."""
     if not items:
         return []
     return [e if isinstance(e, Error) else Error.from_dict(e) for e in items]
 
 
-@dataclass(slots=True)
+def _dict_or_empty(value: dict[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else value
+
+
+def _action_requests(actions: Iterable[Mapping[str, Any] | ActionRequest] | None) -> list[ActionRequest]:
+    if not actions:
+        return []
+    return [
+        a if isinstance(a, ActionRequest) else ActionRequest(a["action"], dict(a.get("body") or {})) for a in actions
+    ]
+
+
+def _action_responses(actions: Iterable[Mapping[str, Any] | ActionResponse] | None) -> list[ActionResponse]:
+    if not actions:
+        return []
+    return [a if isinstance(a, ActionResponse) else ActionResponse.from_dict(a) for a in actions]
+
+
+@attr.s(slots=True, auto_attribs=True)
 class ActionRequest:
     action: str
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "body": self.body}
 
 
-@dataclass(slots=True, init=False)
+@attr.s(slots=True, auto_attribs=True)
 class ActionResponse:
     """The outcome of one action: its name, its errors (empty on success) and its response body."""
 
     action: str
-    errors: list[Error]
-    body: dict[str, Any]
-
-    def __init__(
-        self,
-        action: str,
-        errors: Iterable[Mapping[str, Any] | Error] | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> None:
-        self.action = action
-        self.errors = _errors(errors)
-        self.body = {} if body is None else body
+    errors: list[Error] = attr.ib(default=None, converter=_errors)
+    body: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
         return {
@@ -132,24 +145,11 @@ class ActionResponse:
         return cls(d["action"], d.get("errors"), d.get("body"))
 
 
-@dataclass(slots=True, init=False)
+@attr.s(slots=True, auto_attribs=True)
 class JobRequest:
-    control: dict[str, Any]
-    context: dict[str, Any]
-    actions: list[ActionRequest]
-
-    def __init__(
-        self,
-        control: dict[str, Any] | None = None,
-        context: dict[str, Any] | None = None,
-        actions: Iterable[Mapping[str, Any] | ActionRequest] | None = None,
-    ) -> None:
-        self.control = {} if control is None else control
-        self.context = {} if context is None else context
-        self.actions = [
-            a if isinstance(a, ActionRequest) else ActionRequest(a["action"], dict(a.get("body") or {}))
-            for a in (actions or ())
-        ]
+    control: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
+    context: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
+    actions: list[ActionRequest] = attr.ib(default=None, converter=_action_requests)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,23 +159,13 @@ class JobRequest:
         }
 
 
-@dataclass(slots=True, init=False)
+@attr.s(slots=True, auto_attribs=True)
 class JobResponse:
     """The outcome of one job: job-level errors, the response context, and one response per action run."""
 
-    errors: list[Error]
-    context: dict[str, Any]
-    actions: list[ActionResponse]
-
-    def __init__(
-        self,
-        errors: Iterable[Mapping[str, Any] | Error] | None = None,
-        context: dict[str, Any] | None = None,
-        actions: Iterable[Mapping[str, Any] | ActionResponse] | None = None,
-    ) -> None:
-        self.errors = _errors(errors)
-        self.context = {} if context is None else context
-        self.actions = [a if isinstance(a, ActionResponse) else ActionResponse.from_dict(a) for a in (actions or ())]
+    errors: list[Error] = attr.ib(default=None, converter=_errors)
+    context: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
+    actions: list[ActionResponse] = attr.ib(default=None, converter=_action_responses)
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
         return {

@@ -6,6 +6,9 @@ import abc
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import attr
+
+from pysoa.common.constants import ERROR_CODE_SERVER_ERROR, ERROR_CODE_UNKNOWN
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest
 from pysoa.errors import ActionError
 
@@ -54,51 +57,43 @@ class RequestSwitchSet(frozenset[int]):
         return self.is_active(switch)
 
 
+@attr.s(slots=True, auto_attribs=True)
 class EnrichedJobRequest(JobRequest):
     """The job request as job middleware sees it, with the per-job client."""
 
-    __slots__ = ("client", "run_coroutine")
-
-    def __init__(
-        self,
-        control: dict[str, Any] | None = None,
-        context: dict[str, Any] | None = None,
-        actions: Iterable[Mapping[str, Any] | ActionRequest] | None = None,
-        client: Client | None = None,
-        run_coroutine: Callable[..., Any] | None = None,
-    ) -> None:
-        super().__init__(control, context, actions)
-        self.client = client
-        self.run_coroutine = run_coroutine
+    client: Client | None = None
+    run_coroutine: Callable[..., Any] | None = None
 
 
-class EnrichedActionRequest:
-    """The request an action's ``run`` receives."""
+def _switch_set(switches: RequestSwitchSet | Iterable[Any] | None) -> RequestSwitchSet:
+    return switches if isinstance(switches, RequestSwitchSet) else RequestSwitchSet(switches or ())
 
-    __slots__ = ("_server", "action", "body", "client", "context", "control", "run_coroutine", "switches")
 
-    def __init__(
-        self,
-        action: str,
-        body: dict[str, Any] | None = None,
-        switches: RequestSwitchSet | Iterable[Any] | None = None,
-        context: dict[str, Any] | None = None,
-        control: dict[str, Any] | None = None,
-        client: Client | None = None,
-        run_coroutine: Callable[..., Any] | None = None,
-    ) -> None:
-        self.action = action
-        self.body = {} if body is None else body
-        self.switches = switches if isinstance(switches, RequestSwitchSet) else RequestSwitchSet(switches or ())
-        self.context = {} if context is None else context
-        self.control = {} if control is None else control
-        self.client = client
-        self.run_coroutine = run_coroutine
-        # Set by the server that built this request; call_local_action needs it.
-        self._server: Server | None = None
+class _ServerBoundActionRequest(ActionRequest):
+    """Gives the slotted request a slot for the server that built it (not an attrs field, as in PySOA:
+    ``attr.asdict``/``attr.evolve`` leave it out)."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(action={self.action!r}, body={self.body!r}, switches={set(self.switches)!r})"
+    __slots__ = ("_server",)
+    # The Server that built the request. Typed Any because mypy's attrs plugin does not see that a
+    # slotted attrs subclass inherits this slot, and would reject ``request._server = server``.
+    _server: Any
+
+
+@attr.s(slots=True, auto_attribs=True)
+class EnrichedActionRequest(_ServerBoundActionRequest):
+    """The request an action's ``run`` receives: the action request plus the job's switches,
+    context and control, the per-job client and ``run_coroutine``.
+
+    A server's ``request_class`` may be a subclass adding fields, as in PySOA: an ``@attr.s``
+    subclass whose extra ``attr.ib`` fields have defaults. ``call_local_action`` copies every
+    field, the subclass's included.
+    """
+
+    switches: RequestSwitchSet = attr.ib(default=None, converter=_switch_set)
+    context: dict[str, Any] = attr.ib(factory=dict)
+    control: dict[str, Any] = attr.ib(factory=dict)
+    client: Client | None = None
+    run_coroutine: Callable[..., Any] | None = None
 
     def call_local_action(
         self,
@@ -108,38 +103,41 @@ class EnrichedActionRequest:
         is_caller_error: bool = False,
         context: Mapping[str, Any] | None = None,
     ) -> ActionResponse:
-        """Run another action of this server in-process (no transport, no middleware)."""
-        server = self._server
+        """Run another action of this server in-process (no transport, no middleware).
+
+        The called action gets a copy of this request (every field, a subclass's included) with
+        the new action and body, and this context updated with ``context``. Errors are raised as
+        :class:`ActionError` (marked ``is_caller_error``), or with ``raise_action_errors=False``
+        returned in the response. A request no server built (so without a server to run the
+        action on) gets a ``SERVER_ERROR``, and an action the server lacks an ``UNKNOWN`` error.
+        """
+        server: Server | None = getattr(self, "_server", None)
         if server is None:
-            raise RuntimeError("call_local_action needs a request built by a server")
+            return _local_failure(
+                action,
+                Error(
+                    code=ERROR_CODE_SERVER_ERROR,
+                    message="call_local_action needs a request built by a server, and this one has no _server",
+                    is_caller_error=False,
+                ),
+                raise_action_errors,
+            )
         action_factory = server.get_action_factory(action)
         if action_factory is None:
-            unknown = ActionResponse(
+            return _local_failure(
                 action,
-                errors=[
-                    Error(
-                        code="UNKNOWN",
-                        message=f'The action "{action}" was not found on this server.',
-                        field="action",
-                        is_caller_error=is_caller_error,
-                    )
-                ],
+                Error(
+                    code=ERROR_CODE_UNKNOWN,
+                    message=f'The action "{action}" was not found on this server.',
+                    field="action",
+                    is_caller_error=is_caller_error,
+                ),
+                raise_action_errors,
             )
-            if raise_action_errors:
-                raise ActionError(unknown.errors, set_is_caller_error_to=None)
-            return unknown
         new_context = dict(self.context)
         if context:
             new_context.update(context)
-        request = type(self)(
-            action=action,
-            body=dict(body or {}),
-            switches=self.switches,
-            context=new_context,
-            control=self.control,
-            client=self.client,
-            run_coroutine=self.run_coroutine,
-        )
+        request = attr.evolve(self, action=action, body=dict(body or {}), context=new_context)
         request._server = server
         try:
             response: ActionResponse = action_factory(server.settings)(request)
@@ -169,3 +167,9 @@ ActionType: TypeAlias = (
     type[ActionInterface] | Callable[["ServerSettings | None"], Callable[[EnrichedActionRequest], ActionResponse]]
 )
 """An entry of ``action_class_map``: an action class, or a factory taking the settings and returning a callable."""
+
+
+def _local_failure(action: str, error: Error, raise_action_errors: bool) -> ActionResponse:
+    if raise_action_errors:
+        raise ActionError([error], set_is_caller_error_to=None)
+    return ActionResponse(action, errors=[error])

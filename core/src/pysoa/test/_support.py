@@ -41,9 +41,11 @@ def require_local_transport() -> type[ClientTransport]:
 def default_server_settings(server_class: type[Server]) -> dict[str, Any]:
     """The settings a test server gets when the test names none.
 
-    Django's ``SOA_SERVER_SETTINGS`` when the server ``use_django``; otherwise
-    ``SOA_SERVER_SETTINGS`` of the module named by ``$PYSOA_SETTINGS_MODULE``; otherwise none
-    (every setting at its default; the transport is always the local one).
+    Django's ``SOA_SERVER_SETTINGS`` when the server ``use_django``; otherwise ``SOA_SERVER_SETTINGS``
+    (or, as PySOA also accepted, ``settings``) of the module named by ``$PYSOA_SETTINGS_MODULE``.
+    As in PySOA, having no settings source at all, or one that cannot be imported or holds no
+    settings, fails the test with an ``AssertionError`` naming the problem: running a service's
+    tests against silently defaulted settings would hide a broken test set-up.
     """
     if server_class.use_django:
         from django.conf import settings as django_settings
@@ -51,14 +53,16 @@ def default_server_settings(server_class: type[Server]) -> dict[str, Any]:
         return dict(django_settings.SOA_SERVER_SETTINGS)
     module_name = os.environ.get(SETTINGS_MODULE_ENV_VAR)
     if not module_name:
-        return {}
+        raise AssertionError(f"{SETTINGS_MODULE_ENV_VAR} environment variable must be set to run tests.")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ImportError(f"Cannot import ${SETTINGS_MODULE_ENV_VAR} module {module_name!r}: {exc}") from exc
+        raise AssertionError(f"Could not import {SETTINGS_MODULE_ENV_VAR}: {module_name} ({exc})") from exc
     settings = getattr(module, "SOA_SERVER_SETTINGS", None)
+    if settings is None:
+        settings = getattr(module, "settings", None)
     if not isinstance(settings, Mapping):
-        raise AttributeError(f"${SETTINGS_MODULE_ENV_VAR} module {module_name!r} has no SOA_SERVER_SETTINGS dict")
+        raise AssertionError(f"Could not access {module_name}.SOA_SERVER_SETTINGS or {module_name}.settings")
     return dict(settings)
 
 

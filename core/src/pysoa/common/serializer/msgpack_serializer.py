@@ -7,7 +7,8 @@ Besides msgpack's own types it carries these as extension types (payloads big-en
 =====  ==========================  ==================================================================
  1      naive ``datetime``          int64 microseconds since 1970-01-01
  10     aware ``datetime``          int64 microseconds since 1970-01-01 UTC; any time zone is
-                                    converted to UTC on encode; decodes with ``datetime.UTC`` (``timezone.utc``)
+                                    converted to UTC on encode; decodes with :data:`pysoa.common.utc.UTC`,
+                                    which equals PySOA's ``pytz.UTC`` (see that module)
  2      ``currint.Amount``          3 ASCII bytes currency code + int64 minor units
  3      ``date``                    uint16 year, uint8 month, uint8 day
  4      ``time``                    uint8 hour, minute, second + uint32 microsecond (tzinfo dropped)
@@ -22,7 +23,8 @@ Decoding choices, for peers other than PySOA:
 
 * map keys may be any hashable msgpack value (str, bytes, int, float, bool, nil, extension values),
   as PySOA 1.4 (msgpack 0.6) allowed; a key that is an array or a map is a :class:`DecodeError`.
-* msgpack's standard timestamp extension (-1) decodes as an aware UTC datetime; we never emit it.
+* msgpack's standard timestamp extension (-1) decodes as an aware datetime in ``timezone.utc``
+  (msgpack's choice; PySOA never sent it); we never emit it.
 * arrays decode as lists, bin as bytes, str as str (lone surrogates pass through as ``surrogatepass``).
 * Decimal text is parsed by ``Decimal()``, so other ASCII spellings of a number (``1e5``, ``inf``)
   are accepted as well as ``str(value)``.
@@ -33,7 +35,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -41,6 +43,7 @@ import msgpack
 from currint import Amount
 
 from pysoa.common.serializer.base import Serializer, find_value_path
+from pysoa.common.utc import UTC
 from pysoa.errors import DecodeError, EncodeError
 
 __all__ = ["MsgpackSerializer"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 from conformity import fields
@@ -15,6 +16,8 @@ __all__ = ["Action"]
 
 class Action(ActionInterface):
     """Subclass and implement :meth:`run`; set ``request_schema`` / ``response_schema`` to validate bodies.
+
+    As in PySOA, ``run`` is abstract: a class that does not implement it cannot be instantiated.
 
     Calling the action (``action(request)``) validates ``request.body`` (errors become caller
     errors), calls :meth:`validate`, then :meth:`run`, then validates what ``run`` returned (a
@@ -31,9 +34,9 @@ class Action(ActionInterface):
     def validate(self, request: EnrichedActionRequest) -> None:
         """Extra validation after the schema passed; raise :class:`ActionError` to reject the request."""
 
+    @abstractmethod
     def run(self, request: EnrichedActionRequest) -> dict[str, Any] | None:
         """Do the work and return the response body."""
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
 
     def __call__(self, action_request: EnrichedActionRequest) -> ActionResponse:
         if self.request_schema is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 from conformity import fields
 
@@ -11,7 +11,7 @@ from pysoa.common.types import Error
 from pysoa.errors import ActionError
 from pysoa.server.action.base import Action
 from pysoa.server.action.switched import SwitchedAction
-from pysoa.server.types import EnrichedActionRequest
+from pysoa.server.types import EnrichedActionRequest, get_switch
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server
@@ -68,29 +68,75 @@ class IntrospectionAction(Action):
         super().__init__(server.settings)
         self.server = server
 
-    def _all_actions(self) -> dict[str, dict[str, Any]]:
-        described: dict[str, dict[str, Any]] = {}
+    def _all_actions(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every action's descriptions by name; a switched action has one per variant
+        (``name[switch:N]``, and ``name[DEFAULT]`` for the one that runs when no switch matches)."""
+        described: dict[str, dict[str, dict[str, Any]]] = {}
         for name, action_class in self.server.all_action_classes().items():
-            if isinstance(action_class, type) and issubclass(action_class, SwitchedAction):
-                pairs = list(action_class.switch_to_action_map)
-                has_default = any(switch is SwitchedAction.DEFAULT_ACTION for switch, _ in pairs)
-                for i, (switch, sub_action) in enumerate(pairs):
-                    is_default = switch is SwitchedAction.DEFAULT_ACTION or (not has_default and i == len(pairs) - 1)
-                    key = f"{name}[DEFAULT]" if is_default else f"{name}[switch:{int(switch)}]"
-                    described[key] = _describe_action(sub_action)
+            if _is_switched(action_class):
+                described[name] = {
+                    _variant_key(name, switch, is_default): _describe_action(sub_action)
+                    for switch, sub_action, is_default in _variants(action_class)
+                }
             else:
-                described[name] = _describe_action(action_class)
+                described[name] = {name: _describe_action(action_class)}
         return described
 
+    def _one_action(self, wanted: str, described: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """The descriptions ``action_name`` asks for: an action, all variants of a switched action
+        (by its bare name), or one variant (``name[DEFAULT]``, or ``name[switch:N]`` for the variant
+        that runs when switch N is the request's only switch, the implicit default's included)."""
+        if wanted in described:
+            return described[wanted]
+        for variants in described.values():
+            if wanted in variants:
+                return {wanted: variants[wanted]}
+        match = _SWITCH_KEY.fullmatch(wanted)
+        if match is not None:
+            action_class = self.server.all_action_classes().get(match["name"])
+            if _is_switched(action_class):
+                number = int(match["switch"])
+                chosen = None
+                for switch, sub_action, is_default in _variants(action_class):
+                    if not is_default and get_switch(switch) == number:
+                        chosen = sub_action
+                        break
+                    if is_default and chosen is None:
+                        chosen = sub_action
+                return {wanted: _describe_action(chosen)}
+        raise ActionError([Error(code="INVALID", message="Action not defined in service", field="action_name")])
+
     def run(self, request: EnrichedActionRequest) -> dict[str, Any]:
-        actions = self._all_actions()
+        described = self._all_actions()
         wanted = request.body.get("action_name")
         if wanted is not None:
-            if wanted not in actions:
-                raise ActionError([Error(code="INVALID", message="Action not defined in service", field="action_name")])
-            return {"action_names": [wanted], "actions": {wanted: actions[wanted]}}
+            actions = self._one_action(wanted, described)
+            return {"action_names": sorted(actions), "actions": actions}
+        actions = {key: description for variants in described.values() for key, description in variants.items()}
         return {
             "documentation": _documentation(self.server),
             "action_names": sorted(actions),
             "actions": actions,
         }
+
+
+_SWITCH_KEY = re.compile(r"(?P<name>.+)\[switch:(?P<switch>-?\d+)\]")
+
+
+def _is_switched(action_class: Any) -> TypeGuard[type[SwitchedAction]]:
+    return isinstance(action_class, type) and issubclass(action_class, SwitchedAction)
+
+
+def _variants(action_class: type[SwitchedAction]) -> list[tuple[Any, Any, bool]]:
+    """``(switch, action, is_default)`` for each pair; the default is the ``DEFAULT_ACTION`` pair,
+    or the last pair when there is none (the one :class:`SwitchedAction` runs when no switch matches)."""
+    pairs = list(action_class.switch_to_action_map)
+    has_default = any(switch is SwitchedAction.DEFAULT_ACTION for switch, _ in pairs)
+    return [
+        (switch, action, switch is SwitchedAction.DEFAULT_ACTION or (not has_default and i == len(pairs) - 1))
+        for i, (switch, action) in enumerate(pairs)
+    ]
+
+
+def _variant_key(name: str, switch: Any, is_default: bool) -> str:
+    return f"{name}[DEFAULT]" if is_default else f"{name}[switch:{get_switch(switch)}]"

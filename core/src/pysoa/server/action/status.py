@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple, TypeAlias
 
@@ -37,8 +38,9 @@ class BaseStatusAction(Action):
     """Reports versions and runs every ``check_*`` method.
 
     A check method takes the request and returns an iterable of ``(is_error, code, description)``
-    (or nothing). Set ``_version`` (and optionally ``_build``) in a subclass; put extra data in
-    ``self.diagnostics``.
+    (or nothing). Set ``_version`` (and optionally ``_build``) in a subclass, as a class attribute
+    or a property; put extra data in ``self.diagnostics``. As in PySOA, ``_version`` is abstract:
+    a subclass without one cannot be instantiated.
     """
 
     description = (
@@ -68,8 +70,12 @@ class BaseStatusAction(Action):
         optional_keys=("build", "healthcheck"),
     )
 
-    _version: ClassVar[str] = "unknown"
     _build: ClassVar[str | None] = None
+
+    @property
+    @abstractmethod
+    def _version(self) -> str:
+        """The service's version, reported as ``version``."""
 
     def __init__(self, settings: Any = None) -> None:
         super().__init__(settings)
@@ -99,39 +105,46 @@ class BaseStatusAction(Action):
             status["healthcheck"] = {"errors": errors, "warnings": warnings, "diagnostics": self.diagnostics}
         return status
 
-    def _check_client_settings(self, request: EnrichedActionRequest) -> list[CheckMethodStatus]:
-        """Opt-in check (``check_client_settings = BaseStatusAction._check_client_settings``): calls
-        ``status`` on every service in ``client_routing`` and reports those that fail."""
-        if not request.client:
-            return []
-        routing = (self.settings or {}).get("client_routing") or {}
-        if not routing:
-            return []
-        from pysoa.errors import TransportError
+    def _check_client_settings(self, request: EnrichedActionRequest) -> list[CheckMethodStatus] | None:
+        """Opt-in check (``check_client_settings = BaseStatusAction._check_client_settings``).
 
-        problems: list[CheckMethodStatus] = []
+        Calls ``status`` (not verbose, so the check does not recurse) on every service the request's
+        client is configured for, in parallel with a 2-second timeout. Each healthy service's status
+        goes into ``diagnostics['services'][name]``; a failing one is reported as an error coded
+        ``<NAME>_TRANSPORT_ERROR`` (it could not be reached), ``<NAME>_CALL_ERROR`` (job errors) or
+        ``<NAME>_STATUS_ERROR`` (its status action failed), described by the exception or the errors
+        as text, as PySOA worded them; any other failure is ``CHECK_SERVICES_UNKNOWN_ERROR``.
+        """
+        client = request.client
+        if client is None or not client.settings:
+            return None
+        services: dict[str, Any] = {}
+        self.diagnostics["services"] = services
+        service_names = list(client.settings)
         try:
-            jobs = [
-                {"service_name": name, "actions": [{"action": "status", "body": {"verbose": False}}]}
-                for name in routing
-            ]
-            responses = request.client.call_jobs_parallel(
-                jobs, timeout=2, catch_transport_errors=True, raise_job_errors=False, raise_action_errors=False
+            responses = client.call_jobs_parallel(
+                [
+                    {"service_name": name, "actions": [{"action": "status", "body": {"verbose": False}}]}
+                    for name in service_names
+                ],
+                timeout=2,
+                catch_transport_errors=True,
+                raise_job_errors=False,
+                raise_action_errors=False,
             )
         except Exception as exc:
-            return [CheckMethodStatus(True, "CHECK_SERVICES_UNKNOWN_ERROR", f"Error calling services: {exc}")]
-        for name, response in zip(routing, responses, strict=True):
+            return [CheckMethodStatus(True, "CHECK_SERVICES_UNKNOWN_ERROR", str(exc))]
+        problems: list[CheckMethodStatus] = []
+        for name, response in zip(service_names, responses, strict=True):
             code = name.upper()
-            if isinstance(response, TransportError):
-                problems.append(CheckMethodStatus(True, f"{code}_TRANSPORT_ERROR", f"Transport error: {response}"))
-            elif isinstance(response, BaseException):
-                problems.append(CheckMethodStatus(True, f"{code}_CALL_ERROR", f"Call error: {response}"))
+            if isinstance(response, BaseException):
+                problems.append(CheckMethodStatus(True, f"{code}_TRANSPORT_ERROR", str(response)))
             elif response.errors:
-                problems.append(CheckMethodStatus(True, f"{code}_CALL_ERROR", f"Job errors: {response.errors}"))
-            elif response.actions and response.actions[0].errors:
-                problems.append(
-                    CheckMethodStatus(True, f"{code}_STATUS_ERROR", f"Status errors: {response.actions[0].errors}")
-                )
+                problems.append(CheckMethodStatus(True, f"{code}_CALL_ERROR", str(response.errors)))
+            elif response.actions[0].errors:
+                problems.append(CheckMethodStatus(True, f"{code}_STATUS_ERROR", str(response.actions[0].errors)))
+            else:
+                services[name] = response.actions[0].body
         return problems
 
 

@@ -57,6 +57,11 @@ class SwitchedAction(metaclass=_SwitchedActionMeta):
     DEFAULT_ACTION: ClassVar[Any] = _DefaultAction()
     switch_to_action_map: ClassVar[Sequence[tuple[Any, Any]]] = ()
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> SwitchedAction:
+        if cls is SwitchedAction:
+            raise TypeError("SwitchedAction is abstract: subclass it with a switch_to_action_map")
+        return super().__new__(cls)
+
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
 

@@ -40,7 +40,8 @@ __all__ = ["action_stubber", "server_settings", "service_client", "service_clien
 @pytest.fixture(scope="module")
 def server_settings(server_class: type[Server]) -> dict[str, Any]:
     """The server's settings: Django's ``SOA_SERVER_SETTINGS`` when it ``use_django``, else those of
-    ``$PYSOA_SETTINGS_MODULE``, else none (defaults). Override the fixture to choose others."""
+    ``$PYSOA_SETTINGS_MODULE`` (an ``AssertionError`` when unset or unusable, as in PySOA).
+    Override the fixture to choose others."""
     from pysoa.test._support import default_server_settings
 
     return default_server_settings(server_class)
