@@ -18,8 +18,10 @@ from collections.abc import Callable, Coroutine, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
+    ERROR_CODE_DEADLINE_EXCEEDED,
     ERROR_CODE_INVALID,
     ERROR_CODE_JOB_TIMEOUT,
     ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
@@ -71,6 +73,14 @@ class HarakiriInterrupt(BaseException):
 
     A ``BaseException`` so that an action's ``except Exception`` cannot swallow it.
     """
+
+
+def _deadline_exceeded(what: str, late_by: float) -> Error:
+    return Error(
+        code=ERROR_CODE_DEADLINE_EXCEEDED,
+        message=f"The request's deadline passed {late_by:.3f} s before the {what} could start; it was not run.",
+        is_caller_error=False,
+    )
 
 
 def _server_error(exc: BaseException, variables: Mapping[str, Any] | None = None) -> Error:
@@ -222,14 +232,33 @@ class Server:
             return JobResponse(
                 errors=[Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=False) for e in errors]
             )
+        control = job_request["control"]
         context = job_request["context"]
+        deadline = None
+        if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
+            now = time.monotonic()
+            deadline = job_deadline(control, now, time.time())
+            if deadline is not None and deadline <= now:
+                # The caller has stopped waiting: running the job would only waste work.
+                self.stats["deadline_exceeded.job"] += 1
+                if self.metrics is not None:
+                    self.metrics.counter("server.error.deadline_exceeded").increment()
+                response = JobResponse(errors=[_deadline_exceeded("job", now - deadline)])
+                correlation_id = context.get("correlation_id")
+                if correlation_id is not None:
+                    response.context["correlation_id"] = correlation_id
+                return response
         try:
+            client = self.make_client(context)
+            if deadline is not None:
+                client = client.with_deadline(deadline)
             enriched = EnrichedJobRequest(
-                control=job_request["control"],
+                control=control,
                 context=context,
                 actions=job_request["actions"],
-                client=self.make_client(context),
+                client=client,
                 run_coroutine=self.run_coroutine,
+                deadline=deadline,
             )
             response = self._job_stack(enriched)
         except HarakiriInterrupt:
@@ -257,14 +286,26 @@ class Server:
         return response
 
     def execute_job(self, job_request: EnrichedJobRequest) -> JobResponse:
-        """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``."""
+        """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``.
+
+        An action whose turn comes after the job's deadline is not run: it gets a
+        ``DEADLINE_EXCEEDED`` error and the job stops there, even with ``continue_on_error``.
+        """
         control = job_request.control
         context = job_request.context
         continue_on_error = control.get("continue_on_error", False)
         switches = RequestSwitchSet(context["switches"])
+        # Job middleware may hand on a request object of its own making, without a deadline.
+        deadline: float | None = getattr(job_request, "deadline", None)
         responses: list[ActionResponse] = []
         for action_request in job_request.actions:
             name = action_request.action
+            if deadline is not None:
+                late_by = time.monotonic() - deadline
+                if late_by >= 0:
+                    self.stats["deadline_exceeded.action"] += 1
+                    responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
+                    break
             request = self.request_class(
                 action=name,
                 body=action_request.body,
@@ -273,6 +314,7 @@ class Server:
                 control=control,
                 client=job_request.client,
                 run_coroutine=job_request.run_coroutine,
+                deadline=deadline,
             )
             request._server = self
             token = set_logging_action_name(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,13 @@ class RequestSwitchSet(frozenset[int]):
 
 
 class EnrichedJobRequest(JobRequest):
-    """The job request as job middleware sees it, with the per-job client."""
+    """The job request as job middleware sees it, with the per-job client and the job's deadline.
 
-    __slots__ = ("client", "run_coroutine")
+    ``deadline`` is the ``time.monotonic()`` instant by which the caller stops waiting, or ``None``
+    when the request sets none (see docs/deadlines.md).
+    """
+
+    __slots__ = ("client", "deadline", "run_coroutine")
 
     def __init__(
         self,
@@ -56,16 +61,33 @@ class EnrichedJobRequest(JobRequest):
         actions: Iterable[Mapping[str, Any] | ActionRequest] | None = None,
         client: Client | None = None,
         run_coroutine: Callable[..., Any] | None = None,
+        deadline: float | None = None,
     ) -> None:
         super().__init__(control, context, actions)
         self.client = client
         self.run_coroutine = run_coroutine
+        self.deadline = deadline
 
 
 class EnrichedActionRequest:
-    """The request an action's ``run`` receives."""
+    """The request an action's ``run`` receives.
 
-    __slots__ = ("_server", "action", "body", "client", "context", "control", "run_coroutine", "switches")
+    ``deadline`` is the ``time.monotonic()`` instant by which the caller stops waiting, or ``None``
+    when the request sets none; :meth:`time_left` gives the seconds until then. Calls made through
+    ``client`` end by that deadline (see docs/deadlines.md).
+    """
+
+    __slots__ = (
+        "_server",
+        "action",
+        "body",
+        "client",
+        "context",
+        "control",
+        "deadline",
+        "run_coroutine",
+        "switches",
+    )
 
     def __init__(
         self,
@@ -76,6 +98,7 @@ class EnrichedActionRequest:
         control: dict[str, Any] | None = None,
         client: Client | None = None,
         run_coroutine: Callable[..., Any] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.action = action
         self.body = {} if body is None else body
@@ -84,11 +107,19 @@ class EnrichedActionRequest:
         self.control = {} if control is None else control
         self.client = client
         self.run_coroutine = run_coroutine
+        self.deadline = deadline
         # Set by the server that built this request; call_local_action needs it.
         self._server: Server | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(action={self.action!r}, body={self.body!r}, switches={set(self.switches)!r})"
+
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (never negative), or ``None`` when the request has no deadline."""
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return max(deadline - time.monotonic(), 0.0)
 
     def call_local_action(
         self,
@@ -129,6 +160,7 @@ class EnrichedActionRequest:
             control=self.control,
             client=self.client,
             run_coroutine=self.run_coroutine,
+            deadline=self.deadline,
         )
         request._server = server
         try:
