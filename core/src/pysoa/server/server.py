@@ -554,6 +554,7 @@ class Server:
         """
         self.exit_status = 0
         self.logger.info("Service %r server starting up, soa-core version %s", self.service_name, _version())
+        self._warn_if_self_calls_can_deadlock()
         self.setup()
         if self.heartbeat is not None:
             self.heartbeat.create()
@@ -605,6 +606,36 @@ class Server:
                 if self.heartbeat is not None:
                     self.heartbeat.delete()
                 self.logger.info("Service %r server shut down", self.service_name)
+
+    def _warn_if_self_calls_can_deadlock(self) -> None:
+        """Warn when ``request.client`` routes to this very service and this process is its only worker.
+
+        An action calling its own service then waits for a worker that is busy running that action,
+        until the call times out. Workers under a supervisor have a ``forked_process_id``; a single
+        worker (``soa serve`` without ``--workers``) has none. An in-process transport is no problem.
+        """
+        routing = self.settings["client_routing"].get(self.service_name)
+        if routing is None or self.forked_process_id is not None:
+            return
+        client_class = self.client_class
+        if client_class is None:
+            from pysoa.client.client import Client
+
+            client_class = Client
+        try:
+            transport_class = client_class.settings_class(routing)["transport"]["object"]
+        except SOAError:
+            return  # invalid routing is reported when request.client first uses it
+        if getattr(transport_class, "serves_in_process", False):
+            return
+        self.logger.warning(
+            "Service %r routes request.client calls to itself (client_routing[%r]) and runs as a single worker: "
+            "an action that calls its own service waits for a free worker until its call times out. "
+            "Run 2 or more workers (--workers N / -f N), unless other hosts serve %r too.",
+            self.service_name,
+            self.service_name,
+            self.service_name,
+        )
 
     @classmethod
     def initialize(cls, settings: ServerSettings) -> type[Server]:
