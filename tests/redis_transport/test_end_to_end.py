@@ -11,7 +11,7 @@ import pytest
 
 from pysoa.client import Client
 from pysoa.common.types import ActionResponse
-from pysoa.errors import MessageReceiveTimeout, TransientTransportError
+from pysoa.errors import CallJobError, MessageReceiveTimeout, TransientTransportError
 from pysoa.server import Server
 from tests.core.services import ExampleServer
 
@@ -126,3 +126,19 @@ def test_settings_written_for_pysoa_work_unchanged(redis_server: RedisProcess) -
         assert client.call_action("example", "square", {"number": 5}, timeout=5).body == {"square": 25}
     finally:
         worker.stop()
+
+
+def test_a_request_too_large_for_the_server_gets_a_clear_error_not_a_timeout(
+    redis_server: RedisProcess, start_workers: StartWorkers
+) -> None:
+    start_workers(maximum_message_size_in_bytes=120_000)
+    client = _client(redis_server, maximum_message_size_in_bytes=1_000_000)  # mismatched limits
+    started = time.monotonic()
+    with pytest.raises(CallJobError) as caught:
+        client.call_action("example", "echo", {"blob": "x" * 200_000}, timeout=10)
+    assert time.monotonic() - started < 5  # answered, not timed out
+    [error] = caught.value.errors
+    assert error.code == "REQUEST_TOO_LARGE"
+    assert "maximum_message_size_in_bytes is 120000" in (error.message or "")
+    assert error.is_caller_error is True
+    assert client.call_action("example", "square", {"number": 4}, timeout=5).body == {"square": 16}

@@ -24,6 +24,7 @@ from pysoa.common.constants import (
     ERROR_CODE_DEADLINE_EXCEEDED,
     ERROR_CODE_INVALID,
     ERROR_CODE_JOB_TIMEOUT,
+    ERROR_CODE_REQUEST_TOO_LARGE,
     ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
     ERROR_CODE_RESPONSE_TOO_LARGE,
     ERROR_CODE_SERVER_ERROR,
@@ -47,6 +48,7 @@ from pysoa.errors import (
     JobError,
     MessageReceiveTimeout,
     MessageTooLarge,
+    RequestTooLarge,
     SOAError,
     TransientTransportError,
 )
@@ -415,10 +417,11 @@ class Server:
             self.metrics.counter("server.error.malformed_request").increment()
         if exc.request_id is not None and exc.meta is not None:
             self.logger.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
-            response = JobResponse(
-                errors=[Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)]
-            )
-            self._send_response(exc.request_id, exc.meta, response)
+            if isinstance(exc, RequestTooLarge):
+                error = Error(code=ERROR_CODE_REQUEST_TOO_LARGE, message=str(exc), is_caller_error=True)
+            else:
+                error = Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)
+            self._send_response(exc.request_id, exc.meta, JobResponse(errors=[error]))
         else:
             self.logger.warning("Dropped a malformed request that cannot be answered: %s", exc)
 
