@@ -142,3 +142,28 @@ def test_a_request_too_large_for_the_server_gets_a_clear_error_not_a_timeout(
     assert "maximum_message_size_in_bytes is 120000" in (error.message or "")
     assert error.is_caller_error is True
     assert client.call_action("example", "square", {"number": 4}, timeout=5).body == {"square": 16}
+
+
+def test_switches_chain_through_request_client_across_worker_hops(redis_server: RedisProcess) -> None:
+    """outer -> middle -> inner, each served by its own worker over Redis: the caller's switches reach inner."""
+    from tests.core.client.test_switch_chaining import InnerServer, MiddleServer, OuterServer
+
+    transport = {"name": "redis", "kwargs": {"url": redis_server.url, "receive_timeout_in_seconds": 0.2}}
+    routing = {name: {"transport": transport} for name in ("inner", "middle")}
+    workers = [
+        _Worker(server_class({"transport": transport, "client_routing": routing}))
+        for server_class in (OuterServer, MiddleServer, InnerServer)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        client = Client({"outer": {"transport": transport}})
+        body = client.call_action("outer", "call_inner", {"style": "two_hops"}, switches=[5, 3], timeout=10).body
+        assert body == {"switches": [3, 5]}
+        parallel = client.call_action(
+            "outer", "call_inner", {"style": "call_actions_parallel", "extra": [8]}, timeout=10
+        )
+        assert parallel.body == {"switches": [8]}
+    finally:
+        for worker in workers:
+            worker.stop()
