@@ -14,7 +14,7 @@ PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: venv demo test lint typecheck pytest bench clean lock lock-check upgrade
+.PHONY: venv demo test lint typecheck pytest explore bench clean lock lock-check upgrade
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -54,6 +54,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lock-check lint typecheck pytest
+
+# The property tests with fresh random examples (make test runs them derandomized: see tests/conftest.py).
+explore: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest $(shell grep -rl --include='test_*.py' '^from hypothesis import' tests) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	scripts/ensure-redis.sh
