@@ -167,3 +167,31 @@ def test_switches_chain_through_request_client_across_worker_hops(redis_server: 
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_a_nested_call_inherits_the_callers_remaining_budget_across_workers(redis_server: RedisProcess) -> None:
+    """front's action calls backend through request.client, each served by a worker over Redis."""
+    from pysoa.common._deadline import CALL_MARGIN_SECONDS
+    from tests.core.server.test_deadlines import BackendServer, FrontServer
+
+    transport = {"name": "redis", "kwargs": {"url": redis_server.url, "receive_timeout_in_seconds": 0.2}}
+    routing = {"backend": {"transport": transport}}
+    workers = [
+        _Worker(server_class({"transport": transport, "client_routing": routing}))
+        for server_class in (FrontServer, BackendServer)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        client = Client({"front": {"transport": transport}})
+        before = time.time()
+        body = client.call_action("front", "call_report", timeout=4).body
+        nested = body["backend"]
+        assert 2 < nested["control"]["timeout"] <= 4 - CALL_MARGIN_SECONDS
+        assert before < nested["control"]["deadline"] <= before + 4
+        assert nested["time_left"] <= body["my_time_left"]
+        # Without a timeout from the caller, the nested call keeps its own.
+        assert client.call_action("front", "call_report", {"timeout": 9}).body["backend"]["control"]["timeout"] == 9
+    finally:
+        for worker in workers:
+            worker.stop()
