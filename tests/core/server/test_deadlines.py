@@ -116,7 +116,7 @@ def test_actions_whose_turn_comes_after_the_deadline_are_not_run(backend: Client
     response = backend.call_actions(
         "backend",
         [{"action": "use_up_the_deadline"}, {"action": "report"}, {"action": "report"}],
-        control_extra={"deadline": time.time() + 0.3},
+        control_extra={"deadline": time.time() + 1.0},
         continue_on_error=True,
         raise_action_errors=False,
         timeout=10,
@@ -163,7 +163,7 @@ def test_a_nested_call_of_a_job_without_deadline_keeps_its_own_timeout(front: Cl
 
 
 def test_a_nested_call_with_no_time_left_fails_without_sending(front: Client) -> None:
-    body = front.call_action("front", "call_backend_without_time", timeout=0.5).body
+    body = front.call_action("front", "call_backend_without_time", timeout=1.0).body
     assert body["refused"] is not None
     assert "No time left for a call to 'backend'" in body["refused"]
     assert "report" not in RUNS
