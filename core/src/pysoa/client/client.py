@@ -322,13 +322,14 @@ class Client:
         view._deadline = deadline
         return view
 
-    def _call_timeout(self, timeout: float | None, what: str) -> float | None:
-        """The timeout a call really gets: its own, capped by this client's deadline (``what`` names the call)."""
+    def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
+        """The timeout a call really gets: its own, capped by this client's deadline (``None``: parallel jobs)."""
         deadline = self._deadline
         if deadline is None:
             return timeout
         left = deadline - time.monotonic() - CALL_MARGIN_SECONDS
         if left <= 0:
+            what = "parallel jobs" if service_name is None else f"a call to {service_name!r}"
             raise MessageReceiveTimeout(
                 f"No time left for {what}: the deadline is "
                 f"{max(left + CALL_MARGIN_SECONDS, 0.0):.3f} s away, within the {CALL_MARGIN_SECONDS} s margin"
@@ -441,7 +442,7 @@ class Client:
         client's deadline does not apply to it.
         """
         if not suppress_response:
-            message_expiry_in_seconds = self._call_timeout(message_expiry_in_seconds, f"a request to {service_name!r}")
+            message_expiry_in_seconds = self._call_timeout(message_expiry_in_seconds, service_name)
         job = self._make_job(
             actions,
             switches,
@@ -479,7 +480,7 @@ class Client:
         control_extra: Mapping[str, Any] | None = None,
     ) -> FutureSOAResponse:
         self._check_expansions(expansions)
-        timeout = self._call_timeout(timeout, f"a call to {service_name!r}")
+        timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
@@ -552,7 +553,7 @@ class Client:
         sent: list[PendingJob | TransportError] = []
         out_of_time: MessageReceiveTimeout | None = None
         try:
-            timeout = self._call_timeout(timeout, "parallel jobs")
+            timeout = self._call_timeout(timeout, None)
         except MessageReceiveTimeout as exc:
             if not catch_transport_errors:
                 raise
