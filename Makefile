@@ -14,7 +14,7 @@ PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: venv demo test lint typecheck pytest docs lowest bench clean lock lock-check upgrade
+.PHONY: venv demo test lint typecheck pytest docs lowest explore bench clean lock lock-check upgrade
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -78,6 +78,10 @@ lowest: $(UV)
 	$(UV) pip list --python $(LOWEST_VENV)/bin/python
 	scripts/ensure-redis.sh
 	$(LOWEST_VENV)/bin/pytest -q $(LOWEST_TESTS)
+
+# The property tests with fresh random examples (make test runs them derandomized: see tests/conftest.py).
+explore: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest $(shell grep -rl --include='test_*.py' '^from hypothesis import' tests) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	scripts/ensure-redis.sh

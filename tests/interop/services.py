@@ -179,6 +179,10 @@ class SleepAction(Action):
         return {"slept": request.body["seconds"]}
 
 
+def time_left(request: Any) -> dict[str, Any]:
+    return {"time_left": request.time_left()}
+
+
 def crash(request: Any) -> dict[str, Any]:
     raise ZeroDivisionError("crash was asked to crash")
 
@@ -196,6 +200,7 @@ class InteropServer(Server):
         "big": BigAction,
         "sleep": SleepAction,
         "crash": crash,  # soa-core only: the peer server has no action that fails unexpectedly
+        "time_left": time_left,  # soa-core only: PySOA requests have no deadline
     }
 
 

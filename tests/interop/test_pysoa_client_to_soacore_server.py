@@ -489,6 +489,17 @@ def test_an_unexpected_exception_is_a_server_error_with_its_traceback(redis_port
     assert ok(after)["body"] == {"square": 4}
 
 
+def test_a_pysoa_callers_timeout_becomes_the_soacore_actions_time_left(redis_port: int) -> None:
+    """PySOA 1.4.9 sends ``control.timeout`` (no deadline): the server counts that budget from receipt."""
+    with_timeout, without = run(
+        redis_port,
+        {"call": "call_action", "action": "time_left", "timeout": 10},
+        {"call": "call_action", "action": "time_left"},
+    )
+    assert 5 < ok(with_timeout)["body"]["time_left"] <= 10
+    assert ok(without)["body"] == {"time_left": None}
+
+
 def test_the_builtin_status_and_introspect_actions_answer_as_pysoas(redis_port: int) -> None:
     specs = (
         {"call": "call_action", "action": "introspect", "body": {"action_name": "square"}},

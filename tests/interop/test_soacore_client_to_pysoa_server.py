@@ -7,6 +7,7 @@ CallActionError / CallJobError / transport errors of :mod:`pysoa.errors`.
 from __future__ import annotations
 
 import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -146,7 +147,9 @@ def test_call_jobs_parallel_across_pysoa_and_soacore_services(redis_server: Redi
 
 
 def test_context_switches_and_control_reach_the_pysoa_action(redis_server: RedisProcess) -> None:
+    """The deadline rides in ``control``, where PySOA 1.4.9 allows extra keys: its action runs and sees it."""
     client = make_client(redis_server)
+    sent_at = time.time()
     response = client.call_action(
         PYSOA_SERVICE,
         "context",
@@ -156,6 +159,8 @@ def test_context_switches_and_control_reach_the_pysoa_action(redis_server: Redis
         control_extra={"trace": True},
         timeout=10,
     )
+    deadline = response.body["control"].pop("deadline")
+    assert sent_at + 10 <= deadline <= time.time() + 10
     assert response.body == {
         "context": {
             "correlation_id": "corr-1",

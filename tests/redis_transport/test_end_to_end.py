@@ -11,7 +11,7 @@ import pytest
 
 from pysoa.client import Client
 from pysoa.common.types import ActionResponse
-from pysoa.errors import MessageReceiveTimeout, TransientTransportError
+from pysoa.errors import CallJobError, MessageReceiveTimeout, TransientTransportError
 from pysoa.server import Server
 from tests.core.services import ExampleServer
 
@@ -126,3 +126,72 @@ def test_settings_written_for_pysoa_work_unchanged(redis_server: RedisProcess) -
         assert client.call_action("example", "square", {"number": 5}, timeout=5).body == {"square": 25}
     finally:
         worker.stop()
+
+
+def test_a_request_too_large_for_the_server_gets_a_clear_error_not_a_timeout(
+    redis_server: RedisProcess, start_workers: StartWorkers
+) -> None:
+    start_workers(maximum_message_size_in_bytes=120_000)
+    client = _client(redis_server, maximum_message_size_in_bytes=1_000_000)  # mismatched limits
+    started = time.monotonic()
+    with pytest.raises(CallJobError) as caught:
+        client.call_action("example", "echo", {"blob": "x" * 200_000}, timeout=10)
+    assert time.monotonic() - started < 5  # answered, not timed out
+    [error] = caught.value.errors
+    assert error.code == "REQUEST_TOO_LARGE"
+    assert "maximum_message_size_in_bytes is 120000" in (error.message or "")
+    assert error.is_caller_error is True
+    assert client.call_action("example", "square", {"number": 4}, timeout=5).body == {"square": 16}
+
+
+def test_switches_chain_through_request_client_across_worker_hops(redis_server: RedisProcess) -> None:
+    """outer -> middle -> inner, each served by its own worker over Redis: the caller's switches reach inner."""
+    from tests.core.client.test_switch_chaining import InnerServer, MiddleServer, OuterServer
+
+    transport = {"name": "redis", "kwargs": {"url": redis_server.url, "receive_timeout_in_seconds": 0.2}}
+    routing = {name: {"transport": transport} for name in ("inner", "middle")}
+    workers = [
+        _Worker(server_class({"transport": transport, "client_routing": routing}))
+        for server_class in (OuterServer, MiddleServer, InnerServer)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        client = Client({"outer": {"transport": transport}})
+        body = client.call_action("outer", "call_inner", {"style": "two_hops"}, switches=[5, 3], timeout=10).body
+        assert body == {"switches": [3, 5]}
+        parallel = client.call_action(
+            "outer", "call_inner", {"style": "call_actions_parallel", "extra": [8]}, timeout=10
+        )
+        assert parallel.body == {"switches": [8]}
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_a_nested_call_inherits_the_callers_remaining_budget_across_workers(redis_server: RedisProcess) -> None:
+    """front's action calls backend through request.client, each served by a worker over Redis."""
+    from pysoa.common._deadline import CALL_MARGIN_SECONDS
+    from tests.core.server.test_deadlines import BackendServer, FrontServer
+
+    transport = {"name": "redis", "kwargs": {"url": redis_server.url, "receive_timeout_in_seconds": 0.2}}
+    routing = {"backend": {"transport": transport}}
+    workers = [
+        _Worker(server_class({"transport": transport, "client_routing": routing}))
+        for server_class in (FrontServer, BackendServer)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        client = Client({"front": {"transport": transport}})
+        before = time.time()
+        body = client.call_action("front", "call_report", timeout=8).body
+        nested = body["backend"]
+        assert 4 < nested["control"]["timeout"] <= 8 - CALL_MARGIN_SECONDS
+        assert before < nested["control"]["deadline"] <= before + 8
+        assert nested["time_left"] <= body["my_time_left"]
+        # Without a timeout from the caller, the nested call keeps its own.
+        assert client.call_action("front", "call_report", {"timeout": 9}).body["backend"]["control"]["timeout"] == 9
+    finally:
+        for worker in workers:
+            worker.stop()

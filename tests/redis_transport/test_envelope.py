@@ -128,21 +128,24 @@ def test_a_pair_left_behind_by_an_echoing_peer_is_ignored() -> None:
 
 
 @pytest.mark.parametrize(
-    "meta",
+    ("meta", "expired"),
     [
-        {},
-        {EXPIRY_META_KEY: 0},
-        {EXPIRY_META_KEY: None},
-        {EXPIRY_META_KEY: "yesterday"},
-        {EXPIRY_META_KEY: True},
-        {EXPIRY_META_KEY: math.nan},
-        {EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: "x"},
-        {EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: [1.0]},
-        {EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: [1.0, "x"]},
+        # No usable __expiry__: never expires (PySOA's rule).
+        ({}, False),
+        ({EXPIRY_META_KEY: 0}, False),
+        ({EXPIRY_META_KEY: None}, False),
+        ({EXPIRY_META_KEY: "yesterday"}, False),
+        ({EXPIRY_META_KEY: True}, False),
+        ({EXPIRY_META_KEY: math.nan}, False),
+        # A past __expiry__ with an unusable Redis-clock pair: the pair is ignored, __expiry__ decides.
+        ({EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: "x"}, True),
+        ({EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: [1.0]}, True),
+        ({EXPIRY_META_KEY: 1.0, REDIS_EXPIRY_META_KEY: [1.0, "x"]}, True),
+        ({EXPIRY_META_KEY: T + 60, REDIS_EXPIRY_META_KEY: [T + 60, math.inf]}, False),
     ],
 )
-def test_odd_expiry_values_never_raise(meta: dict[str, Any]) -> None:
-    is_expired(meta, now=T, redis_clock_offset=0.0)
+def test_odd_expiry_values_never_raise(meta: dict[str, Any], expired: bool) -> None:
+    assert is_expired(meta, now=T, redis_clock_offset=0.0) is expired
 
 
 def test_odd_expiry_values_fall_back_to_pysoas_rule() -> None:
@@ -172,8 +175,21 @@ def _request(request_id: Any = 7, reply_to: Any = GOLDEN_REPLY_TO, body: Any = N
     return Envelope(request_id, meta, {"actions": []} if body is None else body)
 
 
-def test_a_good_request_passes() -> None:
-    validate_request(_request(), "echo")
+@pytest.mark.parametrize(
+    ("reply_to", "service"),
+    [
+        (GOLDEN_REPLY_TO, "echo"),
+        ("service.other.0123456789abcdef0123456789abcdef!00007f0000aa", "other"),
+        ("service.a.b.0123456789abcdef0123456789abcdef!7f0000aa00007f00", "a.b"),  # dotted name, long thread id
+    ],
+)
+def test_a_good_request_passes_unchanged(reply_to: str, service: str) -> None:
+    envelope = _request(reply_to=reply_to)
+    validate_request(envelope, service)
+    assert envelope == _request(reply_to=reply_to)
+    # The same request sent to another service's queue is refused: the check above was not vacuous.
+    with pytest.raises(InvalidMessageError, match="Refusing reply queue"):
+        validate_request(envelope, "elsewhere")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from pysoa.common.metrics import CountingMetricsRecorder
-from pysoa.errors import InvalidMessageError
+from pysoa.errors import InvalidMessageError, RequestTooLarge
 from soa_redis.server import RedisServerTransport
 
 from .helpers import V3_MSGPACK, decode_raw, job, packed, raw_request, response, transports
@@ -38,6 +38,7 @@ def _good() -> bytes:
     return packed(raw_request(99, REPLY_TO, __expiry__=time.time() + 60))
 
 
+OVERSIZE = raw_request(1, REPLY_TO, body=job(blob="x" * 20_000))  # JSON cannot be read in part: no reply address
 UNANSWERABLE = {
     "garbage bytes": b"\xc1\xc1\xc1",
     "empty frame": b"",
@@ -54,7 +55,8 @@ UNANSWERABLE = {
     "chunked request": b"pysoa-redis/3//content-type:application/msgpack;chunk-count:2;chunk-id:1;\x83",
     "unsupported version": b"pysoa-redis/9//content-type:application/msgpack;\x80",
     "malformed header": b"content-type=application/msgpack;\x80",
-    "oversize frame": packed(raw_request(1, REPLY_TO, body=job(blob="x" * 20_000))),
+    "oversize frame, foreign reply_to": packed(raw_request(1, "service.other.0123!abcd", body=job(blob="x" * 20_000))),
+    "oversize frame, JSON": b"content-type:application/json;" + json.dumps(OVERSIZE).encode(),
 }  # fmt: skip
 
 
@@ -72,6 +74,33 @@ def test_unanswerable_messages_raise_without_a_reply_address(
     metrics = server.metrics
     assert isinstance(metrics, CountingMetricsRecorder)
     assert metrics.counts["transport.redis.server.receive.invalid_message"] == 1
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_an_oversize_request_with_a_valid_reply_queue_is_refused_with_its_reply_address(
+    redis_server: RedisProcess, server: RedisServerTransport, version: int
+) -> None:
+    prefix = {1: b"", 2: b"content-type:application/msgpack;", 3: V3_MSGPACK}[version]
+    _push(redis_server, packed(raw_request(7, REPLY_TO, body=job(blob="x" * 20_000)), prefix), _good())
+    with pytest.raises(RequestTooLarge, match=r"Refused a request of \d+ bytes to 'svc'.* is 10000") as info:
+        server.receive_request_message()
+    assert info.value.request_id == 7
+    assert info.value.meta is not None
+    assert info.value.meta["reply_to"] == REPLY_TO
+    server.send_response_message(7, info.value.meta, {"errors": [{"code": "REQUEST_TOO_LARGE"}]})
+    head, sent = decode_raw(redis_server.client().lindex("pysoa:" + REPLY_TO, 0))
+    assert head == prefix  # answered in the client's own framing
+    assert (sent["request_id"], sent["body"]) == (7, {"errors": [{"code": "REQUEST_TOO_LARGE"}]})
+    assert server.receive_request_message().request_id == 99
+
+
+def test_an_expired_oversize_request_is_dropped_unanswered(
+    redis_server: RedisProcess, server: RedisServerTransport
+) -> None:
+    expired = raw_request(7, REPLY_TO, body=job(blob="x" * 20_000), __expiry__=time.time() - 5)
+    _push(redis_server, packed(expired), _good())
+    assert server.receive_request_message().request_id == 99
+    assert redis_server.client().keys("*") == []
 
 
 @pytest.mark.parametrize("body", [[1, 2], "a job", None, 7])

@@ -2,7 +2,8 @@
 
 ``RUNTIME_SPOOL`` (the spool directory), ``RUNTIME_HEARTBEAT`` (heartbeat file template, optional),
 ``RUNTIME_HARAKIRI`` (seconds, default 0 = off), ``RUNTIME_REDIS_URL`` (serve over Redis instead of
-the spool).
+the spool), ``RUNTIME_SELF_ROUTING=1`` (route ``request.client`` calls to this service itself, over a
+Redis that is never contacted by these tests).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ SOA_SERVER_SETTINGS: dict[str, Any] = {
     else {"name": "redis", "kwargs": {"url": _REDIS_URL, "receive_timeout_in_seconds": 1}},
     "harakiri": {"timeout": int(os.environ.get("RUNTIME_HARAKIRI", "0")), "shutdown_grace": 2},
     "heartbeat_file": os.environ.get("RUNTIME_HEARTBEAT") or None,
+    "client_routing": {"runtime": {"transport": {"name": "redis", "kwargs": {"url": "redis://127.0.0.1:1/0"}}}}
+    if os.environ.get("RUNTIME_SELF_ROUTING") == "1"
+    else {},
     "logging": {
         "version": 1,
         "formatters": {"plain": {"format": "%(levelname)s %(process)d %(name)s: %(message)s"}},

@@ -35,6 +35,22 @@ def test_soa_serve_runs_workers_that_answer_and_stop_on_sigterm(start_service: C
     assert not any(pid_alive(pid) for pid in workers.values())
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_soa_serve_warns_when_a_single_worker_would_serve_its_own_calls(
+    start_service: Callable[..., Service], workers: int
+) -> None:
+    service = start_service(
+        "-m", "pysoa", "serve", "tests.runtime.service:RuntimeServer", "--settings", "tests.runtime.settings",
+        "--workers", str(workers), env={"RUNTIME_SELF_ROUTING": "1"},
+    )  # fmt: skip
+    service.wait_for_workers(workers)
+    service.call("whoami")  # every worker is past its start-up by now
+    service.send(signal.SIGTERM)
+    assert service.wait() == 0
+    warned = "routes request.client calls to itself" in service.log()
+    assert warned is (workers == 1), service.log()
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

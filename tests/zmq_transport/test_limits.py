@@ -56,6 +56,26 @@ def test_a_peer_sending_more_than_the_receivers_limit_is_cut_off_without_harm(cl
     assert careless.call_action(SERVICE, "echo", {"ok": 2}, timeout=5).body["ok"] == 2
 
 
+def test_a_worker_answers_a_request_above_its_own_limit_with_a_clear_error(cluster: Cluster) -> None:
+    """A request the router let through (its limit is larger) but the worker refuses is answered, not timed out.
+
+    (A frame above a bound socket's own limit, the router's or a standalone worker's, is cut off by
+    libzmq with its connection, before anyone can read where to answer: see the test above.)
+    """
+    cluster.start_router()
+    cluster.add_worker(maximum_message_size_in_bytes=10_000)
+    careless = cluster.client(maximum_message_size_in_bytes=1_000_000)
+    careless.call_action(SERVICE, "echo", {}, timeout=10)
+    started = time.monotonic()
+    with pytest.raises(CallJobError) as info:
+        careless.call_action(SERVICE, "echo", {"pad": "x" * 50_000}, timeout=10)
+    assert time.monotonic() - started < 5
+    [error] = info.value.errors
+    assert error.code == "REQUEST_TOO_LARGE"
+    assert "maximum_message_size_in_bytes is 10000" in (error.message or "")
+    assert careless.call_action(SERVICE, "echo", {"ok": 1}, timeout=5).body["ok"] == 1
+
+
 def test_a_response_larger_than_the_clients_limit_costs_only_that_call(cluster: Cluster) -> None:
     cluster.start_router()
     worker = cluster.add_worker()

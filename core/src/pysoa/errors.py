@@ -38,6 +38,7 @@ __all__ = [
     "MessageSendTimeout",
     "MessageTooLarge",
     "PluginError",
+    "RequestTooLarge",
     "ResponseValidationError",
     "SOAError",
     "SerializationError",
@@ -116,6 +117,14 @@ class InvalidMessageError(TransportError):
         super().__init__(*args)
         self.request_id = request_id
         self.meta = meta
+
+
+class RequestTooLarge(InvalidMessageError):
+    """A server refused a request larger than its maximum message size, without decoding it.
+
+    ``request_id`` and ``meta`` are set when the server could still read where to answer; it then
+    answers with a ``REQUEST_TOO_LARGE`` job error instead of leaving the caller to time out.
+    """
 
 
 class TransientTransportError(TransportError):

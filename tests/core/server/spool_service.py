@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from pysoa.server import Server
 
 
 def slow(request: Any) -> dict[str, Any]:
+    marker = request.body.get("marker")
+    if marker:
+        # Tells the test the action is running, so it can signal mid-action without guessing.
+        Path(marker).write_text(str(os.getpid()))
     time.sleep(request.body["seconds"])
     return {"slept": request.body["seconds"]}
 
@@ -24,9 +30,20 @@ def stuck(request: Any) -> dict[str, Any]:
         return {"escaped": True}
 
 
+def stubborn(request: Any) -> dict[str, Any]:
+    """Swallows even harakiri's interrupt, as badly written clean-up code can: only the grace alarm ends it."""
+    Path(request.body["marker"]).write_text(str(os.getpid()))
+    while True:
+        try:
+            while True:
+                time.sleep(0.05)
+        except BaseException:
+            pass
+
+
 class SpoolServer(Server):
     service_name = "spool"
-    action_class_map = {"slow": slow, "stuck": stuck}
+    action_class_map = {"slow": slow, "stuck": stuck, "stubborn": stubborn}
 
     def setup(self) -> None:
         print("READY", flush=True)

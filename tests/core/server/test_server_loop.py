@@ -66,20 +66,45 @@ def test_harakiri_answers_action_timeout_and_stops_the_worker(spool: Path, worke
     assert "triggering harakiri" in err
 
 
-def test_sigterm_lets_the_running_action_finish_and_answer(spool: Path, workers: list[Worker]) -> None:
+def wait_for_file(path: Path, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout} s"
+        time.sleep(0.02)
+
+
+def test_sigterm_lets_the_running_action_finish_and_answer(spool: Path, tmp_path: Path, workers: list[Worker]) -> None:
     worker = Worker(spool)
     workers.append(worker)
-    write_request(str(spool), 1, [{"action": "slow", "body": {"seconds": 1.0}}])
-    time.sleep(0.5)  # the action is running now
+    started = tmp_path / "started"
+    write_request(str(spool), 1, [{"action": "slow", "body": {"seconds": 1.0, "marker": str(started)}}])
+    wait_for_file(started)
     worker.process.send_signal(signal.SIGTERM)
+    # Sent while the worker still runs request 1: a worker that went on serving after the signal would take it.
+    write_request(str(spool), 2, [{"action": "slow", "body": {"seconds": 0}}])
+    assert worker.process.poll() is None
     response = read_response(str(spool), 1)
     assert response["actions"][0]["body"] == {"slept": 1.0}
     code, out, _err = worker.wait()
     assert code == 0
     assert "EXITED" in out
-    # A request sent after the shutdown began is left for another worker.
-    write_request(str(spool), 2, [{"action": "slow", "body": {"seconds": 0}}])
+    # The request sent after the shutdown began is left for another worker.
     assert (spool / "in" / "000002.json").exists()
+    assert not (spool / "out" / "2.json").exists()
+
+
+def test_an_action_that_swallows_harakiri_is_ended_by_the_grace_period(
+    spool: Path, tmp_path: Path, workers: list[Worker]
+) -> None:
+    worker = Worker(spool, harakiri=1)
+    workers.append(worker)
+    started = tmp_path / "started"
+    write_request(str(spool), 1, [{"action": "stubborn", "body": {"marker": str(started)}}])
+    wait_for_file(started)
+    code, _out, err = worker.wait(timeout=15)  # harakiri after 1 s, then 2 s of grace
+    assert code == 1
+    assert "triggering harakiri with grace period of 2 seconds" in err
+    assert "Graceful shutdown failed after 2 seconds; exiting now" in err
 
 
 def test_heartbeat_file_appears_refreshes_and_disappears(spool: Path, tmp_path: Path, workers: list[Worker]) -> None:
@@ -102,11 +127,14 @@ def test_heartbeat_file_appears_refreshes_and_disappears(spool: Path, tmp_path: 
     assert not path.exists()
 
 
-def test_a_second_different_signal_right_after_the_first_is_ignored(spool: Path, workers: list[Worker]) -> None:
+def test_a_second_different_signal_right_after_the_first_is_ignored(
+    spool: Path, tmp_path: Path, workers: list[Worker]
+) -> None:
     worker = Worker(spool)
     workers.append(worker)
-    write_request(str(spool), 1, [{"action": "slow", "body": {"seconds": 1.0}}])
-    time.sleep(0.4)
+    started = tmp_path / "started"
+    write_request(str(spool), 1, [{"action": "slow", "body": {"seconds": 1.0, "marker": str(started)}}])
+    wait_for_file(started)
     os.kill(worker.process.pid, signal.SIGINT)
     os.kill(worker.process.pid, signal.SIGTERM)  # Ctrl+C plus a forwarded TERM: still one graceful stop
     assert read_response(str(spool), 1)["actions"][0]["body"] == {"slept": 1.0}

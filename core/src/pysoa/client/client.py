@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
+from pysoa.common._deadline import CALL_MARGIN_SECONDS, DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
 from pysoa.common.settings import SettingsError
 from pysoa.common.transport.base import ClientTransport
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
@@ -252,6 +253,8 @@ class Client:
     """Calls actions of services. ``config`` maps each service name to its client settings.
 
     A client is safe to share between threads. ``context`` is the base context of every request.
+    A client made by :meth:`with_deadline` (``request.client`` of a job that has a deadline) caps
+    every call's timeout to the time left before its deadline, less :data:`CALL_MARGIN_SECONDS`.
     """
 
     settings_class: ClassVar[type[ClientSettings]] = ClientSettings
@@ -263,6 +266,9 @@ class Client:
     CallJobError = CallJobError
     CallActionError = CallActionError
     FutureResponse = FutureSOAResponse
+
+    # The instant (``time.monotonic()``) by which every call of this client must be answered.
+    _deadline: float | None = None
 
     def __init__(
         self,
@@ -298,6 +304,37 @@ class Client:
         view.__dict__.update(self.__dict__)
         view.context = dict(context)
         return view
+
+    @property
+    def deadline(self) -> float | None:
+        """The ``time.monotonic()`` instant this client's calls must finish by, or ``None``."""
+        return self._deadline
+
+    def with_deadline(self, deadline: float | None) -> Client:
+        """A client sharing this one's settings, transports, routing and context, whose calls end by ``deadline``.
+
+        ``deadline`` is a ``time.monotonic()`` instant. Each call's timeout becomes the time left
+        less :data:`CALL_MARGIN_SECONDS` (or its own timeout, when shorter), and a call made with no
+        time left raises :class:`MessageReceiveTimeout` without sending anything.
+        """
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._deadline = deadline
+        return view
+
+    def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
+        """The timeout a call really gets: its own, capped by this client's deadline (``None``: parallel jobs)."""
+        deadline = self._deadline
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic() - CALL_MARGIN_SECONDS
+        if left <= 0:
+            what = "parallel jobs" if service_name is None else f"a call to {service_name!r}"
+            raise MessageReceiveTimeout(
+                f"No time left for {what}: the deadline is "
+                f"{max(left + CALL_MARGIN_SECONDS, 0.0):.3f} s away, within the {CALL_MARGIN_SECONDS} s margin"
+            )
+        return left if not timeout or timeout > left else timeout
 
     def close(self) -> None:
         """Close the transports this client opened; a later call opens new ones.
@@ -351,8 +388,10 @@ class Client:
         }
         if control_extra:
             control.update(control_extra)
-        if timeout and "timeout" not in control:
-            control["timeout"] = timeout
+        if timeout:
+            control.setdefault(TIMEOUT_CONTROL_KEY, timeout)
+            # Where the caller stops waiting, for servers to share with their own calls (PySOA ignores it).
+            control.setdefault(DEADLINE_CONTROL_KEY, time.time() + timeout)
 
         base = self.context
         new_context: dict[str, Any] = dict(base) if base else {}
@@ -399,8 +438,11 @@ class Client:
     ) -> Any:
         """Send one job without waiting; returns the request id for :meth:`get_all_responses`.
 
-        With ``suppress_response`` the server sends nothing back and nothing waits for it.
+        With ``suppress_response`` the server sends nothing back and nothing waits for it, so this
+        client's deadline does not apply to it.
         """
+        if not suppress_response:
+            message_expiry_in_seconds = self._call_timeout(message_expiry_in_seconds, service_name)
         job = self._make_job(
             actions,
             switches,
@@ -438,6 +480,7 @@ class Client:
         control_extra: Mapping[str, Any] | None = None,
     ) -> FutureSOAResponse:
         self._check_expansions(expansions)
+        timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
@@ -508,7 +551,17 @@ class Client:
         """
         self._check_expansions(expansions)
         sent: list[PendingJob | TransportError] = []
+        out_of_time: MessageReceiveTimeout | None = None
+        try:
+            timeout = self._call_timeout(timeout, None)
+        except MessageReceiveTimeout as exc:
+            if not catch_transport_errors:
+                raise
+            out_of_time = exc
         for job in jobs:
+            if out_of_time is not None:
+                sent.append(out_of_time)
+                continue
             try:
                 body = self._make_job(
                     job["actions"], switches, correlation_id, continue_on_error, context, control_extra, timeout, False

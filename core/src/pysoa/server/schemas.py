@@ -32,8 +32,10 @@ ControlHeaderSchema = fields.Dictionary(
     {
         "continue_on_error": fields.Boolean(),
         "suppress_response": fields.Boolean(),
+        # Unix seconds on the sender's clock (docs/deadlines.md); PySOA 1.4 servers ignore it.
+        "deadline": fields.Float(),
     },
-    optional_keys=("suppress_response",),
+    optional_keys=("suppress_response", "deadline"),
     allow_extra_keys=True,
 )
 
@@ -68,6 +70,8 @@ def _looks_valid(job: Any) -> bool:
     if type(control.get("continue_on_error")) is not bool:
         return False
     if "suppress_response" in control and type(control["suppress_response"]) is not bool:
+        return False
+    if "deadline" in control and type(control["deadline"]) not in (float, int):
         return False
     if type(context.get("correlation_id")) is not str:
         return False

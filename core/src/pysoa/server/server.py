@@ -18,10 +18,13 @@ from collections.abc import Callable, Coroutine, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
+from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
+    ERROR_CODE_DEADLINE_EXCEEDED,
     ERROR_CODE_INVALID,
     ERROR_CODE_JOB_TIMEOUT,
+    ERROR_CODE_REQUEST_TOO_LARGE,
     ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
     ERROR_CODE_RESPONSE_TOO_LARGE,
     ERROR_CODE_SERVER_ERROR,
@@ -45,6 +48,7 @@ from pysoa.errors import (
     JobError,
     MessageReceiveTimeout,
     MessageTooLarge,
+    RequestTooLarge,
     SOAError,
     TransientTransportError,
 )
@@ -75,6 +79,14 @@ class HarakiriInterrupt(BaseException):
 
     A ``BaseException`` so that an action's ``except Exception`` cannot swallow it.
     """
+
+
+def _deadline_exceeded(what: str, late_by: float) -> Error:
+    return Error(
+        code=ERROR_CODE_DEADLINE_EXCEEDED,
+        message=f"The request's deadline passed {late_by:.3f} s before the {what} could start; it was not run.",
+        is_caller_error=False,
+    )
 
 
 def _server_error(exc: BaseException, variables: Mapping[str, Any] | None = None) -> Error:
@@ -225,14 +237,33 @@ class Server:
             return JobResponse(
                 errors=[Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=False) for e in errors]
             )
+        control = job_request["control"]
         context = job_request["context"]
+        deadline = None
+        if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
+            now = time.monotonic()
+            deadline = job_deadline(control, now, time.time())
+            if deadline is not None and deadline <= now:
+                # The caller has stopped waiting: running the job would only waste work.
+                self.stats["deadline_exceeded.job"] += 1
+                if self.metrics is not None:
+                    self.metrics.counter("server.error.deadline_exceeded").increment()
+                response = JobResponse(errors=[_deadline_exceeded("job", now - deadline)])
+                correlation_id = context.get("correlation_id")
+                if correlation_id is not None:
+                    response.context["correlation_id"] = correlation_id
+                return response
         try:
+            client = self.make_client(context)
+            if deadline is not None:
+                client = client.with_deadline(deadline)
             enriched = EnrichedJobRequest(
-                control=job_request["control"],
+                control=control,
                 context=context,
                 actions=job_request["actions"],
-                client=self.make_client(context),
+                client=client,
                 run_coroutine=self.run_coroutine,
+                deadline=deadline,
             )
             response = self._job_stack(enriched)
         except HarakiriInterrupt:
@@ -260,14 +291,26 @@ class Server:
         return response
 
     def execute_job(self, job_request: EnrichedJobRequest) -> JobResponse:
-        """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``."""
+        """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``.
+
+        An action whose turn comes after the job's deadline is not run: it gets a
+        ``DEADLINE_EXCEEDED`` error and the job stops there, even with ``continue_on_error``.
+        """
         control = job_request.control
         context = job_request.context
         continue_on_error = control.get("continue_on_error", False)
         switches = RequestSwitchSet(context["switches"])
+        # Job middleware may hand on a request object of its own making, without a deadline.
+        deadline: float | None = getattr(job_request, "deadline", None)
         responses: list[ActionResponse] = []
         for action_request in job_request.actions:
             name = action_request.action
+            if deadline is not None:
+                late_by = time.monotonic() - deadline
+                if late_by >= 0:
+                    self.stats["deadline_exceeded.action"] += 1
+                    responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
+                    break
             request = self.request_class(
                 action=name,
                 body=action_request.body,
@@ -276,6 +319,7 @@ class Server:
                 control=control,
                 client=job_request.client,
                 run_coroutine=job_request.run_coroutine,
+                deadline=deadline,
             )
             request._server = self
             token = set_logging_action_name(name)
@@ -374,10 +418,11 @@ class Server:
             self.metrics.counter("server.error.malformed_request").increment()
         if exc.request_id is not None and exc.meta is not None:
             self.logger.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
-            response = JobResponse(
-                errors=[Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)]
-            )
-            self._send_response(exc.request_id, exc.meta, response)
+            if isinstance(exc, RequestTooLarge):
+                error = Error(code=ERROR_CODE_REQUEST_TOO_LARGE, message=str(exc), is_caller_error=True)
+            else:
+                error = Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)
+            self._send_response(exc.request_id, exc.meta, JobResponse(errors=[error]))
         else:
             self.logger.warning("Dropped a malformed request that cannot be answered: %s", exc)
 
@@ -513,6 +558,7 @@ class Server:
         """
         self.exit_status = 0
         self.logger.info("Service %r server starting up, soa-core version %s", self.service_name, _version())
+        self._warn_if_self_calls_can_deadlock()
         self.setup()
         if self.heartbeat is not None:
             self.heartbeat.create()
@@ -564,6 +610,36 @@ class Server:
                 if self.heartbeat is not None:
                     self.heartbeat.delete()
                 self.logger.info("Service %r server shut down", self.service_name)
+
+    def _warn_if_self_calls_can_deadlock(self) -> None:
+        """Warn when ``request.client`` routes to this very service and this process is its only worker.
+
+        An action calling its own service then waits for a worker that is busy running that action,
+        until the call times out. Workers under a supervisor have a ``forked_process_id``; a single
+        worker (``soa serve`` without ``--workers``) has none. An in-process transport is no problem.
+        """
+        routing = self.settings["client_routing"].get(self.service_name)
+        if routing is None or self.forked_process_id is not None:
+            return
+        client_class = self.client_class
+        if client_class is None:
+            from pysoa.client.client import Client
+
+            client_class = Client
+        try:
+            transport_class = client_class.settings_class(routing)["transport"]["object"]
+        except SOAError:
+            return  # invalid routing is reported when request.client first uses it
+        if getattr(transport_class, "serves_in_process", False):
+            return
+        self.logger.warning(
+            "Service %r routes request.client calls to itself (client_routing[%r]) and runs as a single worker: "
+            "an action that calls its own service waits for a free worker until its call times out. "
+            "Run 2 or more workers (--workers N / -f N), unless other hosts serve %r too.",
+            self.service_name,
+            self.service_name,
+            self.service_name,
+        )
 
     @classmethod
     def initialize(cls, settings: ServerSettings) -> type[Server]:

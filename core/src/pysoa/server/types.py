@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -59,10 +60,15 @@ class RequestSwitchSet(frozenset[int]):
 
 @attr.s(slots=True, auto_attribs=True)
 class EnrichedJobRequest(JobRequest):
-    """The job request as job middleware sees it, with the per-job client."""
+    """The job request as job middleware sees it, with the per-job client and the job's deadline.
+
+    ``deadline`` is the ``time.monotonic()`` instant by which the caller stops waiting, or ``None``
+    when the request sets none (see docs/deadlines.md).
+    """
 
     client: Client | None = None
     run_coroutine: Callable[..., Any] | None = None
+    deadline: float | None = None
 
 
 def _switch_set(switches: RequestSwitchSet | Iterable[Any] | None) -> RequestSwitchSet:
@@ -94,6 +100,16 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
     control: dict[str, Any] = attr.ib(factory=dict)
     client: Client | None = None
     run_coroutine: Callable[..., Any] | None = None
+    # The time.monotonic() instant by which the caller stops waiting, or None; time_left() gives the
+    # seconds until then, and calls made through ``client`` end by it (see docs/deadlines.md).
+    deadline: float | None = None
+
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (never negative), or ``None`` when the request has no deadline."""
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return max(deadline - time.monotonic(), 0.0)
 
     def call_local_action(
         self,

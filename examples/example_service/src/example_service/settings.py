@@ -3,7 +3,9 @@
 ``SOA_SERVER_SETTINGS`` uses Redis (the production transport); ``REDIS_URL`` picks the Redis
 server (default ``redis://127.0.0.1:6379/0``). With ``SOA_TRANSPORT=zmq`` it uses ZeroMQ instead,
 with no broker: ``ZMQ_ENDPOINT`` is the endpoint (default ``ipc:///tmp/example-service.sock``).
-``client_routing`` lets ``call_service`` call this same service.
+``client_routing`` lets ``call_service`` call this same service, so run two or more workers
+(``-f 2``): a single worker would be busy in ``call_service`` while its own call waits for a worker,
+and warns about that at start-up.
 """
 
 from __future__ import annotations

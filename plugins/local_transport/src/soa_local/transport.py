@@ -92,6 +92,7 @@ class LocalClientTransport(ClientTransport):
 
     name = "local"
     settings_schema = _SETTINGS_SCHEMA
+    serves_in_process = True
 
     def __init__(
         self,

@@ -9,7 +9,14 @@ from typing import Any, Final
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
-from pysoa.errors import ConfigurationError, DecodeError, InvalidMessageError, MessageSendError, MessageTooLarge
+from pysoa.errors import (
+    ConfigurationError,
+    DecodeError,
+    InvalidMessageError,
+    MessageSendError,
+    MessageTooLarge,
+    RequestTooLarge,
+)
 from pysoa.plugins import get_plugin_manager
 from soa_redis._backend import MIN_BLOCK_SECONDS, RedisBackend, get_backend
 from soa_redis._config import TransportOptions, backend_config, transport_options
@@ -125,9 +132,11 @@ class TransportCore:
         return self.backend.pop(index, key, remaining, deadline)
 
     def check_frame_size(self, frame: Frame) -> None:
+        """Raise :class:`RequestTooLarge` (without a reply address) for a frame above the decode limit."""
         if self._decode_limit is not None and len(frame.payload) > self._decode_limit:
-            raise InvalidMessageError(
-                f"Refusing a message of {len(frame.payload)} bytes: the maximum is {self._decode_limit} bytes"
+            raise RequestTooLarge(
+                f"Refused a request of {len(frame.payload)} bytes to {self.service_name!r}: the server's "
+                f"maximum_message_size_in_bytes is {self._decode_limit}"
             )
 
     def decode(self, frame: Frame, payload: bytes | None = None) -> Any:

@@ -10,7 +10,7 @@ from conformity import fields
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
-from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, TransportError
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge, TransportError
 from soa_redis._backend import MIN_BLOCK_SECONDS
 from soa_redis._config import SERVER_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
@@ -30,6 +30,7 @@ from soa_redis._framing import (
     CHUNKING_PROTOCOL_VERSION,
     DEFAULT_PROTOCOL_VERSION,
     SUPPORTED_PROTOCOL_VERSIONS,
+    Frame,
     build_frames,
     needs_chunks,
 )
@@ -90,7 +91,11 @@ class RedisServerTransport(ServerTransport):
             frame = core.parse(data)
             if frame.is_chunk:
                 raise InvalidMessageError("Chunked requests are not supported")
-            core.check_frame_size(frame)
+            try:
+                core.check_frame_size(frame)
+            except RequestTooLarge as exc:
+                self._address_refusal(exc, frame, index)
+                return None  # it had expired
             envelope = split_envelope(core.decode(frame))
             meta = envelope.meta
             if meta is not None:
@@ -107,6 +112,27 @@ class RedisServerTransport(ServerTransport):
             raise
         assert meta is not None
         return ReceivedMessage(envelope.request_id, meta, envelope.body)
+
+    def _address_refusal(self, refusal: RequestTooLarge, frame: Frame, index: int) -> None:
+        """Raise ``refusal`` with where to answer when the envelope's head says so; return if it expired.
+
+        Only the head (request id and meta) is read, never the body, and only with a serializer that
+        can read it in part (MessagePack): the caller then gets an error instead of a timeout.
+        """
+        core = self._core
+        serializer = core.serializer_for(frame.content_type)
+        head = serializer.envelope_head(frame.payload)
+        if head is None:
+            raise refusal
+        request_id, meta = head
+        if core.is_expired(index, meta):
+            core.count("receive.expired")
+            return
+        if request_id is None or not is_valid_reply_to(meta.get("reply_to"), self.service_name):
+            raise refusal
+        meta[PROTOCOL_VERSION_META_KEY] = frame.version
+        meta[CONTENT_TYPE_META_KEY] = serializer.mime_type
+        raise RequestTooLarge(str(refusal), request_id=request_id, meta=meta)
 
     # --- sending ----------------------------------------------------------------------------------
 

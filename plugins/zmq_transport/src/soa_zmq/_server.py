@@ -33,6 +33,7 @@ from pysoa.errors import (
     MessageSendError,
     MessageSendTimeout,
     MessageTooLarge,
+    RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
 from soa_zmq._curve import FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
@@ -254,19 +255,15 @@ class ZmqServerTransport(ServerTransport):
             return None
         if header.kind != REQUEST:
             return None
-        if len(blob) > self._maximum_size:
-            _logger.error(
-                "Dropped a request of %s bytes: larger than maximum_message_size_in_bytes (%s)",
-                len(blob),
-                self._maximum_size,
-            )
-            return None
         if header.expires_at < time.time():
             self.metrics.counter("server.transport.zmq.request_expired").increment()
             return None
         serializer = self._serializer_for(header.content_type)
         if serializer is None:
             _logger.warning("Dropped a request in content type %r, which no serializer handles", header.content_type)
+            return None
+        if len(blob) > self._maximum_size:
+            self._refuse_too_large(client, header.content_type, blob, serializer)
             return None
         try:
             message = serializer.blob_to_dict(blob)
@@ -281,6 +278,24 @@ class ZmqServerTransport(ServerTransport):
         meta[REPLY_TO_META_KEY] = client
         meta[CONTENT_TYPE_META_KEY] = header.content_type
         return ReceivedMessage(request_id, meta, body)
+
+    def _refuse_too_large(self, client: bytes, content_type: str, blob: bytes, serializer: Serializer) -> None:
+        """Raise :class:`RequestTooLarge` with the client's address when the request id can be read unbodied.
+
+        Otherwise (a serializer that cannot read the envelope's head alone) log and drop it.
+        """
+        message = (
+            f"Refused a request of {len(blob)} bytes to {self.service_name!r}: the server's "
+            f"maximum_message_size_in_bytes is {self._maximum_size}"
+        )
+        head = serializer.envelope_head(blob)
+        if head is None or head[0] is None:
+            _logger.error("Dropped a request that cannot be answered: %s", message)
+            return
+        request_id, meta = head
+        meta[REPLY_TO_META_KEY] = client
+        meta[CONTENT_TYPE_META_KEY] = content_type
+        raise RequestTooLarge(message, request_id=request_id, meta=meta)
 
     def _serializer_for(self, content_type: str) -> Serializer | None:
         serializer = self._serializers.get(content_type)

@@ -41,6 +41,15 @@ class Serializer(ABC):
     def blob_to_dict(self, blob: bytes) -> dict[str, Any]:
         """Deserialize a message (its top level must be a map). Raises only :class:`~pysoa.errors.DecodeError`."""
 
+    def envelope_head(self, blob: bytes) -> tuple[Any, dict[str, Any]] | None:
+        """The ``request_id`` and ``meta`` of an envelope, read without decoding its ``body``.
+
+        For a server answering a request too large to decode whole: it can still tell the caller
+        why. ``None`` when they cannot be read (no such keys, malformed input) or when the format
+        cannot be read in part, which is this default. Raises nothing.
+        """
+        return None
+
 
 def find_value_path(root: object, matches: Callable[[object], bool]) -> str | None:
     """The dotted path (``body.actions.0.x``) of the first value or key in ``root`` that ``matches``.

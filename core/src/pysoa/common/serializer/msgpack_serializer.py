@@ -307,3 +307,31 @@ class MsgpackSerializer(Serializer):
         if not isinstance(message, dict):
             raise DecodeError(f"A message must be a MessagePack map, not {_type_name(message)}")
         return message
+
+    def envelope_head(self, blob: bytes) -> tuple[Any, dict[str, Any]] | None:
+        # A streaming read: keys are looked at one by one and other values (the body) skipped.
+        found: dict[str, Any] = {}
+        try:
+            unpacker = msgpack.Unpacker(
+                ext_hook=_decode_ext,
+                raw=False,
+                strict_map_key=False,
+                unicode_errors="surrogatepass",
+                timestamp=3,
+                max_buffer_size=max(len(blob), 1),
+            )
+            unpacker.feed(blob)
+            for _ in range(unpacker.read_map_header()):
+                key = unpacker.unpack()
+                if key in ("request_id", "meta") and key not in found:
+                    found[key] = unpacker.unpack()
+                    if len(found) == 2:
+                        break
+                else:
+                    unpacker.skip()
+        except Exception:
+            return None
+        meta = found.get("meta")
+        if "request_id" not in found or not isinstance(meta, dict):
+            return None
+        return found["request_id"], meta

@@ -47,7 +47,13 @@ class Transport:
 
 
 class ClientTransport(Transport, ABC):
-    """Sends job requests to a service and receives the responses."""
+    """Sends job requests to a service and receives the responses.
+
+    A transport that runs each request synchronously in the sending process sets
+    ``serves_in_process``: a service that calls itself over it needs no second worker.
+    """
+
+    serves_in_process: ClassVar[bool] = False
 
     @abstractmethod
     def send_request_message(
