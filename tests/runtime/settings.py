@@ -23,9 +23,6 @@ SOA_SERVER_SETTINGS: dict[str, Any] = {
     else {"name": "redis", "kwargs": {"url": _REDIS_URL, "receive_timeout_in_seconds": 1}},
     "harakiri": {"timeout": int(os.environ.get("RUNTIME_HARAKIRI", "0")), "shutdown_grace": 2},
     "heartbeat_file": os.environ.get("RUNTIME_HEARTBEAT") or None,
-    "client_routing": {"runtime": {"transport": {"name": "redis", "kwargs": {"url": "redis://127.0.0.1:1/0"}}}}
-    if os.environ.get("RUNTIME_SELF_ROUTING") == "1"
-    else {},
     "logging": {
         "version": 1,
         "formatters": {"plain": {"format": "%(levelname)s %(process)d %(name)s: %(message)s"}},
@@ -35,3 +32,9 @@ SOA_SERVER_SETTINGS: dict[str, Any] = {
         "disable_existing_loggers": False,
     },
 }
+
+if os.environ.get("RUNTIME_SELF_ROUTING") == "1":
+    # Only then: without client_routing, `soa call --settings` has no client settings here (a tested error).
+    SOA_SERVER_SETTINGS["client_routing"] = {
+        "runtime": {"transport": {"name": "redis", "kwargs": {"url": "redis://127.0.0.1:1/0"}}}
+    }
