@@ -14,6 +14,7 @@ from conformity import fields
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
+from soa_redis._backend import MIN_BLOCK_SECONDS
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
 from soa_redis._envelope import (
@@ -140,13 +141,20 @@ class RedisClientTransport(ClientTransport):
             return _NO_MESSAGE
         core = self._core
         timeout = receive_timeout_in_seconds or core.options.receive_timeout_in_seconds
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         key = state.reply_key
         index = core.backend.host_for(key, "receive", deadline)
         while True:
-            data = core.pop(index, key, deadline)
+            # One BLPOP blocks at most MAX_BLOCK_SECONDS: a longer wait takes several.
+            data = core.pop(index, key, deadline, precise=True)
             if data is None:
-                raise MessageReceiveTimeout(f"No response from {self.service_name!r} within {timeout:.3f} s")
+                if deadline - time.monotonic() >= MIN_BLOCK_SECONDS:
+                    continue
+                raise MessageReceiveTimeout(
+                    f"No response from {self.service_name!r} after waiting {time.monotonic() - started:.3f} s "
+                    f"(on Redis at {core.backend.label(index)})"
+                )
             envelope = self._read(data, index, key, deadline)
             if envelope is None:
                 continue
@@ -161,7 +169,7 @@ class RedisClientTransport(ClientTransport):
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
                 raise
-            if core.is_expired(index, meta):
+            if core.is_expired(index, meta, deadline):
                 core.count("receive.expired")
                 _logger.debug("Dropped expired response %r from %s", request_id, self.service_name)
                 state.outstanding.pop(request_id, None)
@@ -181,7 +189,8 @@ class RedisClientTransport(ClientTransport):
                 payload = core.reassemble(frame, index, key, deadline)
                 if payload is None:
                     raise MessageReceiveTimeout(
-                        f"A chunked response from {self.service_name!r} was incomplete at the deadline"
+                        f"A chunked response from {self.service_name!r} was incomplete at the deadline "
+                        f"(on Redis at {core.backend.label(index)})"
                     )
             return split_envelope(core.decode(frame, payload))
         except InvalidMessageError as exc:
