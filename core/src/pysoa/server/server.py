@@ -7,7 +7,6 @@ import concurrent.futures
 import logging
 import logging.config
 import os
-import random
 import signal
 import sys
 import threading
@@ -49,6 +48,7 @@ from pysoa.errors import (
     TransientTransportError,
 )
 from pysoa.server._event_loop import AsyncEventLoopThread
+from pysoa.server._outage import TransportOutage
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 __all__ = ["HarakiriInterrupt", "Server"]
 
 _T = TypeVar("_T")
+# How often a pause between retries looks for a shutdown signal (time.sleep resumes after a handler).
+_STOP_CHECK_SECONDS = 0.1
 
 
 class HarakiriInterrupt(BaseException):
@@ -503,6 +505,15 @@ class Server:
         self.shutting_down = True
         raise HarakiriInterrupt()
 
+    def _pause_unless_stopping(self, seconds: float) -> None:
+        """Sleep ``seconds``, but return as soon as a shutdown signal arrives."""
+        until = time.monotonic() + seconds
+        while not self.shutting_down:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _STOP_CHECK_SECONDS))
+
     # --- running --------------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -521,22 +532,20 @@ class Server:
             signal.SIGALRM: signal.signal(signal.SIGALRM, self.harakiri),
         }
         harakiri_timeout = self.settings["harakiri"]["timeout"]
-        transient_failures = 0
+        outage = TransportOutage(self.logger, self.settings["transport_outage_give_up_after_seconds"])
         try:
             while not self.shutting_down:
                 if harakiri_timeout:
                     signal.alarm(harakiri_timeout)
                 try:
                     self.handle_next_request()
-                    transient_failures = 0
+                    outage.recovered()
                 except TransientTransportError as exc:
-                    transient_failures += 1
-                    if transient_failures > 5:
-                        self.logger.exception("Giving up after %s transport failures in a row", transient_failures)
+                    delay = outage.failed(exc)
+                    if delay is None:
                         self.exit_status = 1
                         break
-                    self.logger.warning("Transport error (attempt %s): %s", transient_failures, exc)
-                    time.sleep((2**transient_failures + random.random()) / 4)
+                    self._pause_unless_stopping(delay)
                 except HarakiriInterrupt:
                     self.logger.error("Harakiri interrupted the server outside a job; shutting down")
                     self.exit_status = 1

@@ -294,11 +294,16 @@ class RedisBackend:
 
         return self._call_with_failover("send", key, host.label, deadline, attempt)
 
-    def pop(self, index: int, key: str, block: float, deadline: float, socket_deadline: float) -> bytes | None:
+    def pop(
+        self, index: int, key: str, block: float, deadline: float, socket_deadline: float, for_caller: bool
+    ) -> bytes | None:
         """BLPOP ``key`` for at most ``min(block, MAX_BLOCK_SECONDS)`` seconds; ``None`` if nothing came.
 
         ``deadline`` bounds connecting (and any Sentinel lookup); ``socket_deadline`` bounds the wait
-        for Redis's answer, so it must leave Redis time to report that nothing came.
+        for Redis's answer, so it must leave Redis time to report that nothing came. When Redis has
+        not answered by then, the error is :class:`~pysoa.errors.MessageReceiveTimeout` if the wait
+        is ``for_caller`` (a call's deadline) and that deadline has passed, else a connection error
+        (Redis stalled).
         """
         host = self._all_hosts("receive", key, deadline)[index]
         block = min(block, MAX_BLOCK_SECONDS)
@@ -311,16 +316,21 @@ class RedisBackend:
                 return None
             return cast(bytes, result[1])
 
-        return self._call_with_failover("receive", key, host.label, deadline, attempt, socket_deadline)
+        return self._call_with_failover(
+            "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=for_caller
+        )
 
-    def pop_now(self, index: int, key: str, deadline: float) -> bytes | None:
-        """LPOP ``key`` without blocking; ``None`` if it is empty."""
+    def pop_now(self, index: int, key: str, deadline: float, socket_deadline: float) -> bytes | None:
+        """LPOP ``key`` without blocking; ``None`` if it is empty. Redis silent past ``socket_deadline``
+        (beyond the caller's ``deadline``): :class:`~pysoa.errors.MessageReceiveTimeout`."""
         host = self._all_hosts("receive", key, deadline)[index]
 
         def attempt() -> bytes | None:
             return cast("bytes | None", host.command.lpop(key))
 
-        return self._call_with_failover("receive", key, host.label, deadline, attempt)
+        return self._call_with_failover(
+            "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=True
+        )
 
     def _call_with_failover(
         self,
@@ -330,6 +340,7 @@ class RedisBackend:
         deadline: float,
         call: Callable[[], T],
         socket_deadline: float | None = None,
+        timeout_at_deadline: bool = False,
     ) -> T:
         attempt = 0
         while True:
@@ -345,7 +356,7 @@ class RedisBackend:
                 time.sleep(delay)
                 attempt += 1
             except redis_errors.RedisError as exc:
-                out_of_time = time.monotonic() >= (deadline if socket_deadline is None else socket_deadline)
+                out_of_time = timeout_at_deadline and time.monotonic() >= deadline
                 raise translate_redis_error(exc, direction, key, where, out_of_time) from exc
 
     # --- diagnostics ------------------------------------------------------------------------------------

@@ -143,13 +143,13 @@ class TransportCore:
         backend = self.backend
         if not precise:
             block = remaining if longest_block is None else min(remaining, longest_block)
-            return backend.pop(index, key, block, deadline, now + block + _STALL_MARGIN_SECONDS)
+            return backend.pop(index, key, block, deadline, now + block + _STALL_MARGIN_SECONDS, for_caller=False)
         if remaining > 2 * _REDIS_TICK_SECONDS:
             block = min(remaining - _REDIS_TICK_SECONDS, MAX_BLOCK_SECONDS)
             socket_deadline = min(now + block + _STALL_MARGIN_SECONDS, deadline + _LATE_SECONDS)
-            return backend.pop(index, key, block, deadline, socket_deadline)
+            return backend.pop(index, key, block, deadline, socket_deadline, for_caller=True)
         while True:
-            data = backend.pop_now(index, key, deadline + _LATE_SECONDS)
+            data = backend.pop_now(index, key, deadline, deadline + _LATE_SECONDS)
             remaining = deadline - time.monotonic()
             if data is not None or remaining <= 0:
                 return data

@@ -152,8 +152,8 @@ class RedisClientTransport(ClientTransport):
                 if deadline - time.monotonic() >= MIN_BLOCK_SECONDS:
                     continue
                 raise MessageReceiveTimeout(
-                    f"No response from {self.service_name!r} after waiting {time.monotonic() - started:.3f} s "
-                    f"(on Redis at {core.backend.label(index)})"
+                    f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
+                    f"in {time.monotonic() - started:.3f} s"
                 )
             envelope = self._read(data, index, key, deadline)
             if envelope is None:

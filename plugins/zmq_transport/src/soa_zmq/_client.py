@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -292,7 +293,7 @@ class ZmqClientTransport(ClientTransport):
     def _wait_for_response(self, state: _ThreadState, deadline: float, timeout: float) -> list[bytes]:
         sock = state.socket
         try:
-            if sock.poll(max(0, int((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
+            if sock.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
                 return sock.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
@@ -300,7 +301,9 @@ class ZmqClientTransport(ClientTransport):
         for request_id, expires_at in list(state.outstanding.items()):
             if expires_at < now:
                 del state.outstanding[request_id]  # nobody will run it any more: stop expecting it
-        raise MessageReceiveTimeout(f"No response from {self.service_name} within {timeout:g}s")
+        raise MessageReceiveTimeout(
+            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} in {timeout:.3f} s"
+        )
 
     def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
         if len(frames) != 2:
