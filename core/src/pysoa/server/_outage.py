@@ -11,7 +11,7 @@ from typing import Final
 __all__ = ["OUTAGE_BACKOFF_CAP_SECONDS", "TransportOutage"]
 
 # Retries never wait longer than this, so a worker serves again soon after its transport returns.
-OUTAGE_BACKOFF_CAP_SECONDS: Final = 2.0
+OUTAGE_BACKOFF_CAP_SECONDS: Final = 1.0
 _FIRST_BACKOFF_SECONDS: Final = 0.1
 
 
