@@ -32,7 +32,7 @@ def test_calls_keep_their_deadlines_through_a_failover_and_resume_after_it(
     started = time.monotonic()
     promoted = False
     while time.monotonic() - started < 40:
-        took, response, error = timed(lambda: client.call_action(SERVICE, "echo", {}, timeout=TIMEOUT))
+        took, _, error = timed(lambda: client.call_action(SERVICE, "echo", {}, timeout=TIMEOUT))
         history.append((round(time.monotonic() - started, 2), round(took, 3), type(error).__name__ if error else "ok"))
         assert error is None or isinstance(error, TransientTransportError), history
         assert took <= TIMEOUT + LATE, history

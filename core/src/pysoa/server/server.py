@@ -26,6 +26,7 @@ from pysoa.common.constants import (
     ERROR_CODE_SERVER_ERROR,
     ERROR_CODE_UNKNOWN,
 )
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.logging import (
     PySOALogContextFilter,
     RecursivelyCensoredDictWrapper,
@@ -111,6 +112,8 @@ class Server:
         self.settings = settings
         self.forked_process_id = forked_process_id
         self.logger = logging.getLogger("pysoa.server")
+        # Malformed requests are counted in stats and metrics; the log gets a bounded sample.
+        self._malformed_log = RateLimitedLogger(self.logger)
         self.job_logger = logging.getLogger("pysoa.server.job")
         self.stats: Counter[str] = Counter()
 
@@ -374,13 +377,13 @@ class Server:
         if self.metrics is not None:
             self.metrics.counter("server.error.malformed_request").increment()
         if exc.request_id is not None and exc.meta is not None:
-            self.logger.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
+            self._malformed_log.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
             response = JobResponse(
                 errors=[Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)]
             )
             self._send_response(exc.request_id, exc.meta, response)
         else:
-            self.logger.warning("Dropped a malformed request that cannot be answered: %s", exc)
+            self._malformed_log.warning("Dropped a malformed request that cannot be answered: %s", exc)
 
     def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
         client_version = meta.get("client_version")

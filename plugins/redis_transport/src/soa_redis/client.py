@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Final
 
 from conformity import fields
 
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
@@ -33,6 +34,8 @@ from soa_redis._framing import build_frames
 __all__ = ["RedisClientTransport"]
 
 _logger = logging.getLogger(__name__)
+# Garbage on a reply queue is logged, but a flood of it cannot flood the log.
+_dropped_log = RateLimitedLogger(_logger)
 
 _NO_MESSAGE: Final = ReceivedMessage(None, None, None)
 # A reply to a request is still expected this long after the request's own expiry (the Redis TTL
@@ -164,7 +167,7 @@ class RedisClientTransport(ClientTransport):
             except InvalidMessageError as exc:
                 core.count("receive.invalid_message")
                 if exc.request_id is None:
-                    _logger.warning("Dropped a response that names no request on reply queue %s: %s", key, exc)
+                    _dropped_log.warning("Dropped a response that names no request on reply queue %s: %s", key, exc)
                     continue
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
@@ -196,5 +199,5 @@ class RedisClientTransport(ClientTransport):
         except InvalidMessageError as exc:
             # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
             core.count("receive.invalid_message")
-            _logger.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
+            _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
             return None
