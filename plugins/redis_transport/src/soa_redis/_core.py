@@ -138,7 +138,7 @@ class TransportCore:
         """
         now = time.monotonic()
         remaining = deadline - now
-        if remaining < MIN_BLOCK_SECONDS:
+        if remaining < (0 if precise else MIN_BLOCK_SECONDS):
             return None
         backend = self.backend
         if not precise:

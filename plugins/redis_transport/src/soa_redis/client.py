@@ -15,7 +15,6 @@ from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
-from soa_redis._backend import MIN_BLOCK_SECONDS
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
 from soa_redis._envelope import (
@@ -152,7 +151,7 @@ class RedisClientTransport(ClientTransport):
             # One BLPOP blocks at most MAX_BLOCK_SECONDS: a longer wait takes several.
             data = core.pop(index, key, deadline, precise=True)
             if data is None:
-                if deadline - time.monotonic() >= MIN_BLOCK_SECONDS:
+                if time.monotonic() < deadline:
                     continue
                 raise MessageReceiveTimeout(
                     f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
