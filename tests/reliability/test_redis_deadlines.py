@@ -38,6 +38,24 @@ def test_a_6_s_action_called_with_timeout_10_succeeds(
 
 
 @pytest.mark.slow
+def test_soa_call_with_timeout_10_waits_for_a_6_s_action(
+    redis_server: RedisProcess, start_worker: Callable[..., Worker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pysoa.cli import main
+
+    worker = start_worker({"url": redis_server.url})
+    wait_until_served(redis_client({"url": redis_server.url}), worker)
+    capsys.readouterr()
+    took, status, error = timed(
+        lambda: main(["call", SERVICE, "sleep", '{"seconds": 6}', "--redis", redis_server.url, "--timeout", "10"])
+    )
+    assert error is None
+    assert status == 0, capsys.readouterr()
+    assert '"slept": 6' in capsys.readouterr().out
+    assert 6.0 <= took < 8.0
+
+
+@pytest.mark.slow
 def test_the_receive_timeout_setting_is_honoured_past_one_blocking_slice(
     redis_server: RedisProcess, start_worker: Callable[..., Worker]
 ) -> None:
