@@ -343,6 +343,7 @@ class RedisBackend:
         timeout_at_deadline: bool = False,
     ) -> T:
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 with io_deadline(deadline if socket_deadline is None else socket_deadline):
@@ -356,8 +357,9 @@ class RedisBackend:
                 time.sleep(delay)
                 attempt += 1
             except redis_errors.RedisError as exc:
-                out_of_time = timeout_at_deadline and time.monotonic() >= deadline
-                raise translate_redis_error(exc, direction, key, where, out_of_time) from exc
+                now = time.monotonic()
+                out_of_time = timeout_at_deadline and now >= deadline
+                raise translate_redis_error(exc, direction, key, where, out_of_time, now - started) from exc
 
     # --- diagnostics ------------------------------------------------------------------------------------
 

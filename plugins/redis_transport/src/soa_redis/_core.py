@@ -23,8 +23,11 @@ _oversize_logger = logging.getLogger("pysoa.transport.oversized_message")
 
 # How late Redis may report a BLPOP timeout: its event loop checks timeouts once per tick (hz 10).
 _REDIS_TICK_SECONDS: Final = 0.1
-# The last stretch before a deadline is polled this often.
-_POLL_SECONDS: Final = 0.01
+# The last stretch before a deadline (about one tick) is polled this often: a response arriving
+# then waits at most this long, and a timed-out call costs at most ~50 LPOP round trips.
+_POLL_SECONDS: Final = 0.002
+# A BLPOP shorter than this is not worth it; the poll takes over.
+_SHORTEST_BLOCK_SECONDS: Final = 0.01
 # How long after its deadline a wait may still read Redis's answer before Redis counts as stalled.
 _LATE_SECONDS: Final = 0.05
 # How long after a blocking pop should have ended Redis may answer it when no deadline is near.
@@ -144,7 +147,7 @@ class TransportCore:
         if not precise:
             block = remaining if longest_block is None else min(remaining, longest_block)
             return backend.pop(index, key, block, deadline, now + block + _STALL_MARGIN_SECONDS, for_caller=False)
-        if remaining > 2 * _REDIS_TICK_SECONDS:
+        if remaining > _REDIS_TICK_SECONDS + _SHORTEST_BLOCK_SECONDS:
             block = min(remaining - _REDIS_TICK_SECONDS, MAX_BLOCK_SECONDS)
             socket_deadline = min(now + block + _STALL_MARGIN_SECONDS, deadline + _LATE_SECONDS)
             return backend.pop(index, key, block, deadline, socket_deadline, for_caller=True)
