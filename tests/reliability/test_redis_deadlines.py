@@ -165,8 +165,16 @@ def test_futures_parallel_calls_and_get_all_responses_keep_their_deadlines(
 
     # A future: result() without a timeout uses the call's; result(timeout) waits that long; a
     # timed-out result() can be asked again and gets the response.
-    future = client.call_action_future(SERVICE, "sleep", {"seconds": 1.2}, timeout=0.5)
-    took, _, error = timed(future.result)
+    # The call's timeout counts from the call, not from result().
+    future = None
+
+    def call_and_wait() -> object:
+        nonlocal future
+        future = client.call_action_future(SERVICE, "sleep", {"seconds": 1.2}, timeout=0.5)
+        return future.result()
+
+    took, _, error = timed(call_and_wait)
+    assert future is not None
     assert isinstance(error, MessageReceiveTimeout), error
     assert 0.5 <= took <= 0.5 + LATE, took
     took, _, error = timed(lambda: future.result(timeout=0.3))
