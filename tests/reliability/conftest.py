@@ -191,6 +191,19 @@ class SilentListener:
 
 
 @pytest.fixture
+def unreachable_port() -> Iterator[int]:
+    """A loopback port where a TCP connect hangs: its listener's backlog is full and never accepted."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    filler = socket.create_connection((HOST, port), timeout=1)  # takes the one backlog slot
+    yield port
+    filler.close()
+    listener.close()
+
+
+@pytest.fixture
 def silent_listener() -> Iterator[SilentListener]:
     listener = SilentListener()
     yield listener

@@ -79,6 +79,14 @@ def test_a_call_to_a_redis_that_never_answers_fails_at_its_deadline(silent_liste
     assert silent_listener.accepted  # it did connect: the handshake, not the connect, hung
 
 
+def test_a_connect_that_hangs_is_bounded_by_the_call_not_socket_connect_timeout(unreachable_port: int) -> None:
+    client = redis_client({"url": f"redis://127.0.0.1:{unreachable_port}/0"})  # socket_connect_timeout 5 s
+    took, _, error = timed(lambda: client.call_action(SERVICE, "echo", {}, timeout=0.5))
+    assert isinstance(error, MessageSendTimeout | TransientTransportError), error
+    assert 0.5 <= took <= 0.5 + LATE, took
+    assert f"127.0.0.1:{unreachable_port}" in str(error)
+
+
 def test_a_frozen_redis_cannot_stretch_a_call_and_later_calls_succeed(
     redis_server: RedisProcess, start_worker: Callable[..., Worker]
 ) -> None:
