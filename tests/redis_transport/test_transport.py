@@ -281,7 +281,20 @@ def test_a_receive_waits_no_longer_than_asked(redis_server: RedisProcess) -> Non
     started = time.monotonic()
     with pytest.raises(MessageReceiveTimeout):
         client.receive_response_message(0.3)
-    assert 0.25 < time.monotonic() - started < 1.0
+    # Never early; late by well under Redis's 100 ms BLPOP timeout granularity (plus noise).
+    assert 0.3 <= time.monotonic() - started < 0.3 + 0.25
+
+
+def test_a_response_arriving_just_before_the_deadline_is_received(redis_server: RedisProcess) -> None:
+    # Inside the last Redis tick before the deadline, where a BLPOP's own timeout would be imprecise.
+    client, server = transports(redis_server)
+    client.send_request_message(1, {}, job())
+    request_id, meta, _body = server.receive_request_message()
+    assert meta is not None
+    started = time.monotonic()
+    threading.Timer(0.45, server.send_response_message, [request_id, meta, response()]).start()
+    assert client.receive_response_message(0.5).request_id == 1
+    assert 0.45 <= time.monotonic() - started < 0.5 + 0.05
 
 
 def test_blocking_reads_outlast_a_short_socket_timeout(redis_server: RedisProcess) -> None:

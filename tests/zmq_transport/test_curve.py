@@ -10,7 +10,7 @@ import pytest
 import zmq
 
 from pysoa.errors import MessageSendTimeout, TransportConnectionError, TransportError
-from tests.zmq_transport.cluster import SERVICE, Cluster
+from tests.zmq_transport.cluster import SERVICE, Cluster, wait_until
 
 
 def _key_pair() -> tuple[str, str]:
@@ -75,10 +75,32 @@ def test_a_worker_without_the_service_keys_never_gets_work(secure: Cluster) -> N
     impostor = secure.add_worker(curve_public_key=STRANGER[0], curve_secret_key=STRANGER[1])
     legitimate = secure.workers[0].pid
     client = secure.client(**_client_keys(ALLOWED))
-    time.sleep(0.5)  # time for the impostor to try
+    # The impostor did try, and the router refused it (else this test could pass without one).
+    wait_until(
+        lambda: "A worker failed the CURVE handshake" in _router_log(secure), 10, "the router to refuse the impostor"
+    )
     answered_by = {client.call_action(SERVICE, "echo", {}, timeout=5).body["pid"] for _ in range(10)}
     assert answered_by == {legitimate}
     assert impostor.poll() is None  # refused, not crashed: it keeps trying
+
+
+def test_a_key_refused_before_the_first_send_still_fails_fast_with_the_connection_error(secure: Cluster) -> None:
+    # The handshake runs (and fails) as soon as the socket connects; CURVE refusals are final, so
+    # the client must have been watching from the start, not from its first blocked send.
+    client = secure.client(**_client_keys(STRANGER))
+    transport = client._get_handler(SERVICE).transport
+    transport._state()  # type: ignore[attr-defined]  # opens and connects this thread's socket
+    refusal = f"Refused a connection with CURVE key {STRANGER[0]} (soa-zmq.frontend)"
+    wait_until(lambda: refusal in _router_log(secure), 10, "the router to refuse the client")
+    time.sleep(0.2)  # not a wait for an event: lets the refusal reach the client before it sends
+    started = time.monotonic()
+    with pytest.raises(TransportConnectionError, match="refused this client's CURVE key"):
+        client.call_action(SERVICE, "echo", {}, timeout=3)
+    assert time.monotonic() - started < 1.0
+
+
+def _router_log(cluster: Cluster) -> str:
+    return (cluster.log_dir / "router.log").read_text(errors="replace")
 
 
 def test_without_an_allow_list_any_client_key_is_served_encrypted(ipc_dir: Path) -> None:

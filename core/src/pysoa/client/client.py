@@ -32,6 +32,8 @@ from pysoa.version import __version_info__
 __all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]
 
 _T = TypeVar("_T")
+# The receive timeout of the one look a wait takes when its time is already up.
+_LAST_LOOK_SECONDS = 0.001
 _UNSET: Any = object()
 
 
@@ -200,7 +202,9 @@ class ServiceHandler:
         ``give_up_on_timeout`` a timeout also abandons the request; otherwise its response is
         still kept for a later wait.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+        looked = False
         ready = self._ready
         while True:
             response = ready.pop(request_id, None)
@@ -213,16 +217,24 @@ class ServiceHandler:
             remaining = None
             if deadline is not None:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 and not looked:
+                    # Out of time, but the response may be waiting in the transport (a future whose
+                    # result is asked for late): one look that does not block.
+                    remaining, looked = _LAST_LOOK_SECONDS, True
+                elif remaining <= 0:
                     if give_up_on_timeout:
                         self.abandon(request_id)
-                    raise MessageReceiveTimeout(f"Timed out waiting for a response from {self.service_name}")
+                    raise MessageReceiveTimeout(
+                        f"No response from {self.service_name!r} after waiting {time.monotonic() - started:.3f} s"
+                    )
             try:
                 got_id, got = self._receive_stack(remaining)
-            except MessageReceiveTimeout:
+            except MessageReceiveTimeout as exc:
                 if give_up_on_timeout:
                     self.abandon(request_id)
-                raise
+                raise MessageReceiveTimeout(
+                    f"No response from {self.service_name!r} after waiting {time.monotonic() - started:.3f} s: {exc}"
+                ) from exc
             if got is None:
                 # The transport has nothing outstanding for this thread: the response cannot come.
                 self.abandon(request_id)
@@ -484,10 +496,11 @@ class Client:
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
+        deadline = _deadline(timeout)
         pending = self._send_job(service_name, job, timeout)
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> JobResponse:
-            response = pending.wait(wait_timeout or timeout, give_up_on_timeout)
+            response = pending.wait(wait_timeout or _time_left(deadline), give_up_on_timeout)
             _raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
@@ -550,6 +563,7 @@ class Client:
         instead of being raised.
         """
         self._check_expansions(expansions)
+        call_deadline = _deadline(timeout)
         sent: list[PendingJob | TransportError] = []
         out_of_time: MessageReceiveTimeout | None = None
         try:
@@ -577,8 +591,7 @@ class Client:
         results: list[JobResponse | TransportError] = []
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> list[JobResponse | TransportError]:
-            wait = wait_timeout or timeout
-            deadline = None if wait is None else time.monotonic() + wait
+            deadline = _deadline(wait_timeout) if wait_timeout else call_deadline
             for index in range(len(results), len(sent)):
                 item = sent[index]
                 if isinstance(item, TransportError):
@@ -717,6 +730,19 @@ class Client:
             context=context,
             control_extra=control_extra,
         )
+
+
+def _deadline(timeout: float | None) -> float | None:
+    """The monotonic time ``timeout`` seconds from now (``None``/0: no timeout, the transport's own)."""
+    return time.monotonic() + timeout if timeout else None
+
+
+def _time_left(deadline: float | None) -> float | None:
+    """Seconds until ``deadline``: a call's wait ends at the deadline set when it was sent, not a
+    full timeout after its (possibly slow) send."""
+    if deadline is None:
+        return None
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def _raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action_errors: bool) -> None:

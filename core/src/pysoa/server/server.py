@@ -7,7 +7,6 @@ import concurrent.futures
 import logging
 import logging.config
 import os
-import random
 import signal
 import sys
 import threading
@@ -30,6 +29,7 @@ from pysoa.common.constants import (
     ERROR_CODE_SERVER_ERROR,
     ERROR_CODE_UNKNOWN,
 )
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.logging import (
     PySOALogContextFilter,
     RecursivelyCensoredDictWrapper,
@@ -53,6 +53,7 @@ from pysoa.errors import (
     TransientTransportError,
 )
 from pysoa.server._event_loop import AsyncEventLoopThread
+from pysoa.server._outage import TransportOutage
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
@@ -72,6 +73,8 @@ ServerMiddlewareJobTask: TypeAlias = Callable[[EnrichedJobRequest], JobResponse]
 ServerMiddlewareActionTask: TypeAlias = Callable[[EnrichedActionRequest], ActionResponse]
 
 _T = TypeVar("_T")
+# How often a pause between retries looks for a shutdown signal (time.sleep resumes after a handler).
+_STOP_CHECK_SECONDS = 0.1
 
 
 class HarakiriInterrupt(BaseException):
@@ -125,6 +128,8 @@ class Server:
         self.settings = settings
         self.forked_process_id = forked_process_id
         self.logger = logging.getLogger("pysoa.server")
+        # Malformed requests are counted in stats and metrics; the log gets a bounded sample.
+        self._malformed_log = RateLimitedLogger(self.logger)
         self.job_logger = logging.getLogger("pysoa.server.job")
         self.stats: Counter[str] = Counter()
 
@@ -417,14 +422,14 @@ class Server:
         if self.metrics is not None:
             self.metrics.counter("server.error.malformed_request").increment()
         if exc.request_id is not None and exc.meta is not None:
-            self.logger.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
+            self._malformed_log.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
             if isinstance(exc, RequestTooLarge):
                 error = Error(code=ERROR_CODE_REQUEST_TOO_LARGE, message=str(exc), is_caller_error=True)
             else:
                 error = Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)
             self._send_response(exc.request_id, exc.meta, JobResponse(errors=[error]))
         else:
-            self.logger.warning("Dropped a malformed request that cannot be answered: %s", exc)
+            self._malformed_log.warning("Dropped a malformed request that cannot be answered: %s", exc)
 
     def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
         client_version = meta.get("client_version")
@@ -549,6 +554,15 @@ class Server:
         self.shutting_down = True
         raise HarakiriInterrupt()
 
+    def _pause_unless_stopping(self, seconds: float) -> None:
+        """Sleep ``seconds``, but return as soon as a shutdown signal arrives."""
+        until = time.monotonic() + seconds
+        while not self.shutting_down:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _STOP_CHECK_SECONDS))
+
     # --- running --------------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -568,22 +582,20 @@ class Server:
             signal.SIGALRM: signal.signal(signal.SIGALRM, self.harakiri),
         }
         harakiri_timeout = self.settings["harakiri"]["timeout"]
-        transient_failures = 0
+        outage = TransportOutage(self.logger, self.settings["transport_outage_give_up_after_seconds"])
         try:
             while not self.shutting_down:
                 if harakiri_timeout:
                     signal.alarm(harakiri_timeout)
                 try:
                     self.handle_next_request()
-                    transient_failures = 0
+                    outage.recovered()
                 except TransientTransportError as exc:
-                    transient_failures += 1
-                    if transient_failures > 5:
-                        self.logger.exception("Giving up after %s transport failures in a row", transient_failures)
+                    delay = outage.failed(exc)
+                    if delay is None:
                         self.exit_status = 1
                         break
-                    self.logger.warning("Transport error (attempt %s): %s", transient_failures, exc)
-                    time.sleep((2**transient_failures + random.random()) / 4)
+                    self._pause_unless_stopping(delay)
                 except HarakiriInterrupt:
                     self.logger.error("Harakiri interrupted the server outside a job; shutting down")
                     self.exit_status = 1

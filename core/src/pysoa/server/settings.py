@@ -34,6 +34,15 @@ class ServerSettings(SOASettings):
         ),
         "request_log_success_level": PythonLogLevel(),
         "request_log_error_level": PythonLogLevel(),
+        "transport_outage_give_up_after_seconds": fields.Nullable(
+            fields.Float(
+                gt=0,
+                description=(
+                    "Seconds a worker keeps retrying a failing transport (Redis down) before it exits with "
+                    "status 1; null (the default): it never gives up"
+                ),
+            )
+        ),
         "heartbeat_file": fields.Nullable(fields.UnicodeString(description="{{pid}} and {{fid}} are replaced")),
         "coroutine_middleware": fields.List(
             fields.Dictionary(
@@ -86,6 +95,7 @@ class ServerSettings(SOASettings):
         "request_log_success_level": "INFO",
         "request_log_error_level": "INFO",
         "heartbeat_file": None,
+        "transport_outage_give_up_after_seconds": None,
         "extra_fields_to_redact": set(),
         "coroutine_middleware": [{"path": "pysoa.server.coroutine:DefaultCoroutineMiddleware"}],
     }

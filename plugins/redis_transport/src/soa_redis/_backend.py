@@ -11,7 +11,9 @@ Safety rules enforced here:
   happens before anything is sent;
 * each host has two pools: commands use the configured ``socket_timeout``; blocking pops use a
   pool whose socket timeout is the longest block (:data:`MAX_BLOCK_SECONDS`) plus that, so a
-  socket never times out while Redis may still hand over a message.
+  socket never times out while Redis may still hand over a message;
+* every operation (connect, handshake, Sentinel lookup, command) is also bounded by its caller's
+  deadline (:mod:`soa_redis._deadline`): a silent or stalled Redis cannot stretch a call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
+from soa_redis._deadline import deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._retry import next_delay
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
@@ -72,6 +75,13 @@ _HOUSEKEEPING_SECONDS: Final = 5.0
 
 def _no_retry() -> Retry:
     return Retry(NoBackoff(), 0)
+
+
+def _bounded_by_deadlines(client: redis.Redis) -> redis.Redis:
+    """Make ``client``'s connections honour :func:`io_deadline` (no I/O: the pool is still empty)."""
+    pool = client.connection_pool
+    pool.connection_class = deadline_bounded(pool.connection_class)
+    return client
 
 
 class _Host:
@@ -137,9 +147,11 @@ class RedisBackend:
         kwargs = _strip_retry_kwargs(kwargs, "connection_kwargs")
         command_timeout = kwargs.get("socket_timeout")
         try:
-            command = redis.Redis(**{**kwargs, "retry": _no_retry()})
-            blocking = redis.Redis(
-                **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)}
+            command = _bounded_by_deadlines(redis.Redis(**{**kwargs, "retry": _no_retry()}))
+            blocking = _bounded_by_deadlines(
+                redis.Redis(
+                    **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)}
+                )
             )
         except TypeError as exc:
             raise ConfigurationError(f"Invalid Redis connection kwargs for {label}: {exc}") from exc
@@ -148,22 +160,27 @@ class RedisBackend:
     def _make_sentinel(self) -> Sentinel:
         sentinel_kwargs = {**_strip_retry_kwargs(self.config.sentinel_kwargs, "sentinel_kwargs"), "retry": _no_retry()}
         try:
-            return Sentinel(
+            sentinel = Sentinel(
                 [(host["host"], host["port"]) for host in self.config.hosts],
                 sentinel_kwargs=sentinel_kwargs,
             )
         except TypeError as exc:
             raise ConfigurationError(f"Invalid sentinel_kwargs: {exc}") from exc
+        for node in sentinel.sentinels:
+            _bounded_by_deadlines(node)
+        return sentinel
 
     def _master(self, service: str) -> _Host:
         assert self._sentinel is not None
         kwargs = _strip_retry_kwargs(self.config.connection_kwargs, "connection_kwargs")
         command_timeout = kwargs.get("socket_timeout")
         try:
-            command = self._sentinel.master_for(service, **{**kwargs, "retry": _no_retry()})
-            blocking = self._sentinel.master_for(
-                service,
-                **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)},
+            command = _bounded_by_deadlines(self._sentinel.master_for(service, **{**kwargs, "retry": _no_retry()}))
+            blocking = _bounded_by_deadlines(
+                self._sentinel.master_for(
+                    service,
+                    **{**kwargs, "retry": _no_retry(), "socket_timeout": _blocking_socket_timeout(command_timeout)},
+                )
             )
         except TypeError as exc:
             raise ConfigurationError(f"Invalid Redis connection kwargs for Sentinel master {service!r}: {exc}") from exc
@@ -233,14 +250,20 @@ class RedisBackend:
         hosts = self._hosts
         return None if hosts is None else hosts[index].clock_offset
 
-    def fresh_clock_offset(self, index: int) -> float | None:
-        """Like :meth:`clock_offset`, re-measured with ``TIME`` when old; ``None`` if Redis will not say."""
-        host = self._all_hosts("receive", "TIME", time.monotonic() + _HOUSEKEEPING_SECONDS)[index]
+    def fresh_clock_offset(self, index: int, deadline: float | None = None) -> float | None:
+        """Like :meth:`clock_offset`, re-measured with ``TIME`` when old; ``None`` if Redis will not say.
+
+        The measurement gives up at ``deadline`` (default: a few seconds from now).
+        """
+        if deadline is None:
+            deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
+        host = self._all_hosts("receive", "TIME", deadline)[index]
         if host.clock_offset is not None and time.monotonic() - host.clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
             return host.clock_offset
         sent_at = time.time()
         try:
-            seconds, microseconds = host.command.time()
+            with io_deadline(deadline):
+                seconds, microseconds = host.command.time()
         except redis_errors.RedisError as exc:
             # An ACL without TIME, or a connection problem the next real command will report.
             _logger.debug("Cannot read the clock of Redis at %s: %s", host.label, exc)
@@ -271,10 +294,19 @@ class RedisBackend:
 
         return self._call_with_failover("send", key, host.label, deadline, attempt)
 
-    def pop(self, index: int, key: str, timeout: float, deadline: float) -> bytes | None:
-        """BLPOP ``key`` for at most ``min(timeout, MAX_BLOCK_SECONDS)`` seconds; ``None`` if nothing came."""
+    def pop(
+        self, index: int, key: str, block: float, deadline: float, socket_deadline: float, for_caller: bool
+    ) -> bytes | None:
+        """BLPOP ``key`` for at most ``min(block, MAX_BLOCK_SECONDS)`` seconds; ``None`` if nothing came.
+
+        ``deadline`` bounds connecting (and any Sentinel lookup); ``socket_deadline`` bounds the wait
+        for Redis's answer, so it must leave Redis time to report that nothing came. When Redis has
+        not answered by then, the error is :class:`~pysoa.errors.MessageReceiveTimeout` if the wait
+        is ``for_caller`` (a call's deadline) and that deadline has passed, else a connection error
+        (Redis stalled).
+        """
         host = self._all_hosts("receive", key, deadline)[index]
-        block = min(timeout, MAX_BLOCK_SECONDS)
+        block = min(block, MAX_BLOCK_SECONDS)
         if block < MIN_BLOCK_SECONDS:
             return None
 
@@ -284,15 +316,38 @@ class RedisBackend:
                 return None
             return cast(bytes, result[1])
 
-        return self._call_with_failover("receive", key, host.label, deadline, attempt)
+        return self._call_with_failover(
+            "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=for_caller
+        )
+
+    def pop_now(self, index: int, key: str, deadline: float, socket_deadline: float) -> bytes | None:
+        """LPOP ``key`` without blocking; ``None`` if it is empty. Redis silent past ``socket_deadline``
+        (beyond the caller's ``deadline``): :class:`~pysoa.errors.MessageReceiveTimeout`."""
+        host = self._all_hosts("receive", key, deadline)[index]
+
+        def attempt() -> bytes | None:
+            return cast("bytes | None", host.command.lpop(key))
+
+        return self._call_with_failover(
+            "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=True
+        )
 
     def _call_with_failover(
-        self, direction: Direction, key: str, where: str, deadline: float, call: Callable[[], T]
+        self,
+        direction: Direction,
+        key: str,
+        where: str,
+        deadline: float,
+        call: Callable[[], T],
+        socket_deadline: float | None = None,
+        timeout_at_deadline: bool = False,
     ) -> T:
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
-                return call()
+                with io_deadline(deadline if socket_deadline is None else socket_deadline):
+                    return call()
             except MasterNotFoundError as exc:
                 # No master (failover in progress): nothing was sent, so waiting and retrying is safe.
                 delay = next_delay(attempt, self.config.sentinel_failover_retries, deadline - time.monotonic())
@@ -302,15 +357,19 @@ class RedisBackend:
                 time.sleep(delay)
                 attempt += 1
             except redis_errors.RedisError as exc:
-                raise translate_redis_error(exc, direction, key, where) from exc
+                now = time.monotonic()
+                out_of_time = timeout_at_deadline and now >= deadline
+                raise translate_redis_error(exc, direction, key, where, out_of_time, now - started) from exc
 
     # --- diagnostics ------------------------------------------------------------------------------------
 
     def eviction_policies(self) -> list[tuple[str, str, int]]:
         """``(host label, maxmemory-policy, maxmemory)`` for each reachable host that would say."""
         found = []
-        for host in self._all_hosts("receive", "CONFIG", time.monotonic() + _HOUSEKEEPING_SECONDS):
-            policy = _eviction_policy(host)
+        deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
+        for host in self._all_hosts("receive", "CONFIG", deadline):
+            with io_deadline(deadline):
+                policy = _eviction_policy(host)
             if policy is not None:
                 found.append((host.label, *policy))
         return found

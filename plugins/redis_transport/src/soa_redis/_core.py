@@ -18,7 +18,7 @@ from pysoa.errors import (
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
-from soa_redis._backend import MIN_BLOCK_SECONDS, RedisBackend, get_backend
+from soa_redis._backend import MAX_BLOCK_SECONDS, MIN_BLOCK_SECONDS, RedisBackend, get_backend
 from soa_redis._config import TransportOptions, backend_config, transport_options
 from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired
 from soa_redis._framing import ChunkAssembly, Frame, FrameError, parse_frame
@@ -27,6 +27,18 @@ from soa_redis._retry import next_delay
 __all__ = ["TransportCore"]
 
 _oversize_logger = logging.getLogger("pysoa.transport.oversized_message")
+
+# How late Redis may report a BLPOP timeout: its event loop checks timeouts once per tick (hz 10).
+_REDIS_TICK_SECONDS: Final = 0.1
+# The last stretch before a deadline (about one tick) is polled this often: a response arriving
+# then waits at most this long, and a timed-out call costs at most ~50 LPOP round trips.
+_POLL_SECONDS: Final = 0.002
+# A BLPOP shorter than this is not worth it; the poll takes over.
+_SHORTEST_BLOCK_SECONDS: Final = 0.01
+# How long after its deadline a wait may still read Redis's answer before Redis counts as stalled.
+_LATE_SECONDS: Final = 0.05
+# How long after a blocking pop should have ended Redis may answer it when no deadline is near.
+_STALL_MARGIN_SECONDS: Final = 1.0
 
 
 class TransportCore:
@@ -122,14 +134,36 @@ class TransportCore:
 
     # --- incoming ---------------------------------------------------------------------------------
 
-    def pop(self, index: int, key: str, deadline: float, longest_block: float | None = None) -> bytes | None:
-        """One bounded BLPOP: at most until ``deadline`` (and ``longest_block``); ``None`` if nothing came."""
-        remaining = deadline - time.monotonic()
-        if remaining < MIN_BLOCK_SECONDS:
+    def pop(
+        self, index: int, key: str, deadline: float, longest_block: float | None = None, precise: bool = False
+    ) -> bytes | None:
+        """One bounded wait for a message (at most until ``deadline``, and ``longest_block``); ``None`` if
+        nothing came.
+
+        Redis notices a BLPOP's timeout only on its next event-loop tick (up to ``1/hz``, 100 ms by
+        default, late). A ``precise`` wait (a caller's deadline) therefore blocks until one tick
+        before ``deadline`` and polls the last stretch with LPOP: it ends within a few milliseconds
+        of the deadline, never before. A Redis that does not answer at all is given up on shortly
+        after ``deadline`` (after the block, plus a margin, for imprecise waits).
+        """
+        now = time.monotonic()
+        remaining = deadline - now
+        if remaining < (0 if precise else MIN_BLOCK_SECONDS):
             return None
-        if longest_block is not None:
-            remaining = min(remaining, longest_block)
-        return self.backend.pop(index, key, remaining, deadline)
+        backend = self.backend
+        if not precise:
+            block = remaining if longest_block is None else min(remaining, longest_block)
+            return backend.pop(index, key, block, deadline, now + block + _STALL_MARGIN_SECONDS, for_caller=False)
+        if remaining > _REDIS_TICK_SECONDS + _SHORTEST_BLOCK_SECONDS:
+            block = min(remaining - _REDIS_TICK_SECONDS, MAX_BLOCK_SECONDS)
+            socket_deadline = min(now + block + _STALL_MARGIN_SECONDS, deadline + _LATE_SECONDS)
+            return backend.pop(index, key, block, deadline, socket_deadline, for_caller=True)
+        while True:
+            data = backend.pop_now(index, key, deadline, deadline + _LATE_SECONDS)
+            remaining = deadline - time.monotonic()
+            if data is not None or remaining <= 0:
+                return data
+            time.sleep(min(_POLL_SECONDS, remaining))
 
     def check_frame_size(self, frame: Frame) -> None:
         """Raise :class:`RequestTooLarge` (without a reply address) for a frame above the decode limit."""
@@ -158,7 +192,7 @@ class TransportCore:
         try:
             assembly = ChunkAssembly(first)
             while not assembly.complete:
-                data = self.pop(index, key, deadline)
+                data = self.pop(index, key, deadline, precise=True)
                 if data is None:
                     return None
                 assembly.add(parse_frame(data))
@@ -166,7 +200,7 @@ class TransportCore:
         except FrameError as exc:
             raise InvalidMessageError(f"Malformed chunked message: {exc}") from exc
 
-    def is_expired(self, index: int, meta: Mapping[str, Any]) -> bool:
+    def is_expired(self, index: int, meta: Mapping[str, Any], deadline: float | None = None) -> bool:
         # The Redis clock is only needed (and only measured) for messages from soa-core senders.
-        offset = self.backend.fresh_clock_offset(index) if REDIS_EXPIRY_META_KEY in meta else None
+        offset = self.backend.fresh_clock_offset(index, deadline) if REDIS_EXPIRY_META_KEY in meta else None
         return is_expired(meta, time.time(), offset)

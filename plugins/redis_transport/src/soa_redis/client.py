@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Final
 
 from conformity import fields
 
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
@@ -32,6 +33,8 @@ from soa_redis._framing import build_frames
 __all__ = ["RedisClientTransport"]
 
 _logger = logging.getLogger(__name__)
+# Garbage on a reply queue is logged, but a flood of it cannot flood the log.
+_dropped_log = RateLimitedLogger(_logger)
 
 _NO_MESSAGE: Final = ReceivedMessage(None, None, None)
 # A reply to a request is still expected this long after the request's own expiry (the Redis TTL
@@ -140,13 +143,20 @@ class RedisClientTransport(ClientTransport):
             return _NO_MESSAGE
         core = self._core
         timeout = receive_timeout_in_seconds or core.options.receive_timeout_in_seconds
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         key = state.reply_key
         index = core.backend.host_for(key, "receive", deadline)
         while True:
-            data = core.pop(index, key, deadline)
+            # One BLPOP blocks at most MAX_BLOCK_SECONDS: a longer wait takes several.
+            data = core.pop(index, key, deadline, precise=True)
             if data is None:
-                raise MessageReceiveTimeout(f"No response from {self.service_name!r} within {timeout:.3f} s")
+                if time.monotonic() < deadline:
+                    continue
+                raise MessageReceiveTimeout(
+                    f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
+                    f"in {time.monotonic() - started:.3f} s"
+                )
             envelope = self._read(data, index, key, deadline)
             if envelope is None:
                 continue
@@ -156,12 +166,12 @@ class RedisClientTransport(ClientTransport):
             except InvalidMessageError as exc:
                 core.count("receive.invalid_message")
                 if exc.request_id is None:
-                    _logger.warning("Dropped a response that names no request on reply queue %s: %s", key, exc)
+                    _dropped_log.warning("Dropped a response that names no request on reply queue %s: %s", key, exc)
                     continue
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
                 raise
-            if core.is_expired(index, meta):
+            if core.is_expired(index, meta, deadline):
                 core.count("receive.expired")
                 _logger.debug("Dropped expired response %r from %s", request_id, self.service_name)
                 state.outstanding.pop(request_id, None)
@@ -181,11 +191,12 @@ class RedisClientTransport(ClientTransport):
                 payload = core.reassemble(frame, index, key, deadline)
                 if payload is None:
                     raise MessageReceiveTimeout(
-                        f"A chunked response from {self.service_name!r} was incomplete at the deadline"
+                        f"A chunked response from {self.service_name!r} was incomplete at the deadline "
+                        f"(on Redis at {core.backend.label(index)})"
                     )
             return split_envelope(core.decode(frame, payload))
         except InvalidMessageError as exc:
             # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
             core.count("receive.invalid_message")
-            _logger.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
+            _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -41,7 +42,9 @@ __all__ = ["ZmqClientTransport"]
 _logger = logging.getLogger("soa_zmq.client")
 _monitor_numbers = itertools.count()
 
-# Watched only while a send is blocked, to tell *why* (no connection, refused key, full queues).
+# Watched from a socket's creation until its first send goes through (a CURVE refusal ends the
+# connection for good, so an event missed then is never repeated), and later only while a send is
+# blocked, to tell *why* (no connection, refused key, full queues).
 _MONITORED_EVENTS = (
     zmq.EVENT_HANDSHAKE_SUCCEEDED
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
@@ -55,19 +58,28 @@ _MONITORED_EVENTS = (
 class _ThreadState:
     """One calling thread's socket and the requests it has sent that are still owed a response."""
 
-    __slots__ = ("has_sent", "outstanding", "pid", "socket", "thread")
+    __slots__ = ("has_sent", "monitor", "outstanding", "pid", "socket", "thread")
 
-    def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread) -> None:
+    def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread, monitor: zmq.Socket[Any] | None) -> None:
         self.socket = sock
         self.thread = thread
+        # The connection events since the socket was created, until its first send goes through.
+        self.monitor = monitor
         self.pid = os.getpid()
         # request id -> wall-clock expiry; an entry past its expiry no longer counts as outstanding
         self.outstanding: dict[Any, float] = {}
         # Once a send went through, a blocked send means full queues rather than no connection.
         self.has_sent = False
 
+    def stop_monitoring(self) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            self.socket.disable_monitor()
+            monitor.close(linger=0)
+
     def close(self) -> None:
         if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
+            self.stop_monitoring()
             self.socket.close(linger=0)
 
 
@@ -125,6 +137,7 @@ class ZmqClientTransport(ClientTransport):
         options = self.options
         context = get_context()
         sock = open_socket(context, zmq.DEALER)
+        monitor: zmq.Socket[Any] | None = None
         try:
             apply_common_options(
                 sock,
@@ -147,11 +160,14 @@ class ZmqClientTransport(ClientTransport):
                 sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
                 sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
                 sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            monitor = _start_monitor(sock)
             connect(sock, options.endpoint)
         except BaseException:
+            if monitor is not None:
+                monitor.close(linger=0)
             sock.close(linger=0)
             raise
-        state = _ThreadState(sock, threading.current_thread())
+        state = _ThreadState(sock, threading.current_thread(), monitor)
         with self._states_lock:
             # Close the sockets of threads that have ended (their idents may be reused).
             alive = []
@@ -196,25 +212,28 @@ class ZmqClientTransport(ClientTransport):
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
         state.outstanding[request_id] = expires_at
-        state.has_sent = True
+        if not state.has_sent:
+            state.has_sent = True
+            state.stop_monitoring()
 
     def _send_blocking(self, state: _ThreadState, frames: list[bytes], timeout: float) -> None:
         """Wait for room (or a connection) until ``timeout``; fail at once if the server refuses our key.
 
-        The socket monitor runs only here: an unread monitor queue would grow for as long as a
-        connection keeps failing, so it is never left on.
+        After the first send went through, the socket monitor runs only here: an unread monitor
+        queue would grow for as long as a connection keeps failing. Before it, the monitor started
+        with the socket is read here (bounded by its high-water mark meanwhile).
         """
         sock = state.socket
         deadline = time.monotonic() + timeout
-        # A fresh address each time: libzmq releases the previous monitor's endpoint asynchronously.
-        address = f"inproc://soa-zmq-monitor-{os.getpid()}-{id(sock):x}-{next(_monitor_numbers)}"
+        # Before the first send, the monitor opened with the socket has every event since.
+        monitor = state.monitor
+        fresh = monitor is None
         try:
-            sock.monitor(address, _MONITORED_EVENTS)
+            if monitor is None:
+                monitor = _start_monitor(sock)
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
-        monitor = get_context().socket(zmq.PAIR)
         try:
-            monitor.connect(address)
             poller = zmq.Poller()
             poller.register(sock, zmq.POLLOUT)
             poller.register(monitor, zmq.POLLIN)
@@ -241,8 +260,9 @@ class ZmqClientTransport(ClientTransport):
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
         finally:
-            sock.disable_monitor()
-            monitor.close(linger=0)
+            if fresh:
+                sock.disable_monitor()
+                monitor.close(linger=0)
 
     def _blocked_reason(self, seen: _BlockedSend, has_sent: bool, timeout: float) -> str:
         where = f"Could not send to {self.service_name} at {self.options.endpoint} within {timeout:g}s"
@@ -292,7 +312,7 @@ class ZmqClientTransport(ClientTransport):
     def _wait_for_response(self, state: _ThreadState, deadline: float, timeout: float) -> list[bytes]:
         sock = state.socket
         try:
-            if sock.poll(max(0, int((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
+            if sock.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
                 return sock.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
@@ -300,7 +320,9 @@ class ZmqClientTransport(ClientTransport):
         for request_id, expires_at in list(state.outstanding.items()):
             if expires_at < now:
                 del state.outstanding[request_id]  # nobody will run it any more: stop expecting it
-        raise MessageReceiveTimeout(f"No response from {self.service_name} within {timeout:g}s")
+        raise MessageReceiveTimeout(
+            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} in {timeout:.3f} s"
+        )
 
     def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
         if len(frames) != 2:
@@ -330,6 +352,21 @@ class ZmqClientTransport(ClientTransport):
             serializer = cls(max_message_size_in_bytes=self._maximum_size)
             self._decoders[content_type] = serializer
         return serializer
+
+
+def _start_monitor(sock: zmq.Socket[Any]) -> zmq.Socket[Any]:
+    """Start reporting ``sock``'s connection events; returns the socket to read them from."""
+    # A fresh address each time: libzmq releases a previous monitor's endpoint asynchronously.
+    address = f"inproc://soa-zmq-monitor-{os.getpid()}-{id(sock):x}-{next(_monitor_numbers)}"
+    sock.monitor(address, _MONITORED_EVENTS)
+    monitor: zmq.Socket[Any] = get_context().socket(zmq.PAIR)
+    try:
+        monitor.connect(address)
+    except BaseException:
+        sock.disable_monitor()
+        monitor.close(linger=0)
+        raise
+    return monitor
 
 
 def _read_monitor(monitor: zmq.Socket[Any], seen: _BlockedSend) -> None:

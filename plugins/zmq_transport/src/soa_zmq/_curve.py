@@ -8,9 +8,13 @@ from typing import Any
 
 import zmq
 
+from pysoa.common.log_limit import RateLimitedLogger
+
 __all__ = ["BACKEND_ZAP_DOMAIN", "FRONTEND_ZAP_DOMAIN", "make_curve_server", "start_authenticator"]
 
 _logger = logging.getLogger("soa_zmq.auth")
+# A refused peer reconnects every few milliseconds: one line per attempt would flood the log.
+_refused_log = RateLimitedLogger(_logger)
 
 FRONTEND_ZAP_DOMAIN = "soa-zmq.frontend"
 BACKEND_ZAP_DOMAIN = "soa-zmq.backend"
@@ -25,7 +29,7 @@ class _AllowedKeys:
     def callback(self, domain: str, key: bytes) -> bool:
         allowed = self.keys is None or key in self.keys
         if not allowed:
-            _logger.warning("Refused a connection with CURVE key %s (%s)", key.decode(errors="replace"), domain)
+            _refused_log.warning("Refused a connection with CURVE key %s (%s)", key.decode(errors="replace"), domain)
         return allowed
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import zmq
 
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
@@ -60,6 +61,8 @@ from soa_zmq.router import spawn_router, stop_router
 __all__ = ["ZmqServerTransport"]
 
 _logger = logging.getLogger("soa_zmq.server")
+# Requests dropped before decoding: counted, and logged without letting a flood flood the log.
+_dropped_log = RateLimitedLogger(_logger)
 
 _READY = control_header(READY)
 _HEARTBEAT = control_header(HEARTBEAT)
@@ -251,7 +254,8 @@ class ZmqServerTransport(ServerTransport):
         try:
             header = parse_header(header_frame)
         except InvalidMessageError as exc:
-            _logger.warning("Dropped a request with a bad header: %s", exc)
+            self.metrics.counter("server.transport.zmq.invalid_message").increment()
+            _dropped_log.warning("Dropped a request with a bad header: %s", exc)
             return None
         if header.kind != REQUEST:
             return None
@@ -260,7 +264,10 @@ class ZmqServerTransport(ServerTransport):
             return None
         serializer = self._serializer_for(header.content_type)
         if serializer is None:
-            _logger.warning("Dropped a request in content type %r, which no serializer handles", header.content_type)
+            self.metrics.counter("server.transport.zmq.invalid_message").increment()
+            _dropped_log.warning(
+                "Dropped a request in content type %r, which no serializer handles", header.content_type
+            )
             return None
         if len(blob) > self._maximum_size:
             self._refuse_too_large(client, header.content_type, blob, serializer)
@@ -290,7 +297,8 @@ class ZmqServerTransport(ServerTransport):
         )
         head = serializer.envelope_head(blob)
         if head is None or head[0] is None:
-            _logger.error("Dropped a request that cannot be answered: %s", message)
+            self.metrics.counter("server.transport.zmq.invalid_message").increment()
+            _dropped_log.error("Dropped a request that cannot be answered: %s", message)
             return
         request_id, meta = head
         meta[REPLY_TO_META_KEY] = client

@@ -37,7 +37,9 @@ from types import FrameType
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
+from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.errors import ConfigurationError
 from soa_zmq._curve import BACKEND_ZAP_DOMAIN, FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
 from soa_zmq._election import RouterLock
@@ -60,6 +62,10 @@ from soa_zmq._sockets import apply_common_options, bind, open_socket, remove_ipc
 __all__ = ["Router", "RouterConfig", "main", "spawn_router", "stop_router"]
 
 _logger = logging.getLogger("soa_zmq.router")
+_handshake_log = RateLimitedLogger(_logger)
+_HANDSHAKE_FAILURES = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 
 # Messages handled from one socket before looking at the other again (fairness, housekeeping).
 _BATCH = 256
@@ -159,6 +165,8 @@ class Router:
         self.frontend: zmq.Socket[Any] | None = None
         self.backend: zmq.Socket[Any] | None = None
         self._authenticator: Any = None
+        # With CURVE: the backend's failed handshakes (a worker with the wrong keys), to log them.
+        self._backend_monitor: zmq.Socket[Any] | None = None
         self._bound: list[str] = []
         self._stopping = False
         # idle workers, least recently used first: identity -> when last heard from (monotonic)
@@ -173,6 +181,7 @@ class Router:
             "malformed": 0,
             "undeliverable_responses": 0,
             "workers_lost": 0,
+            "worker_handshake_failures": 0,
         }
         self._bye = control_header(BYE)
 
@@ -202,6 +211,8 @@ class Router:
             self._bound.append(config.endpoint)
             bind(self.backend, config.backend_endpoint)
             self._bound.append(config.backend_endpoint)
+            if config.curve_secret_key is not None:
+                self._backend_monitor = self._monitor_handshake_failures(self.backend)
         except BaseException:
             self.close()
             raise
@@ -224,7 +235,34 @@ class Router:
             make_curve_server(sock, config.curve_secret_key, zap_domain)
         return sock
 
+    def _monitor_handshake_failures(self, sock: zmq.Socket[Any]) -> zmq.Socket[Any]:
+        address = f"inproc://soa-zmq-router-monitor-{os.getpid()}-{id(sock):x}"
+        sock.monitor(address, _HANDSHAKE_FAILURES)
+        monitor: zmq.Socket[Any] = self.context.socket(zmq.PAIR)
+        monitor.connect(address)
+        return monitor
+
+    def _log_handshake_failures(self, monitor: zmq.Socket[Any]) -> None:
+        """A worker that fails the backend's CURVE handshake gets no work; say so (rate-limited)."""
+        while True:
+            try:
+                event = recv_monitor_message(monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.stats["worker_handshake_failures"] += 1
+            _handshake_log.warning(
+                "A worker failed the CURVE handshake on %s (event %s): it gets no work; "
+                "workers must use the service's curve_public_key and curve_secret_key",
+                self.config.backend_endpoint,
+                event["event"],
+            )
+
     def close(self) -> None:
+        if self._backend_monitor is not None:
+            if self.backend is not None:
+                self.backend.disable_monitor()
+            self._backend_monitor.close(linger=0)
+            self._backend_monitor = None
         for sock in (self.frontend, self.backend):
             if sock is not None:
                 sock.close()
@@ -254,6 +292,10 @@ class Router:
         both.register(frontend, zmq.POLLIN)
         backend_only = zmq.Poller()
         backend_only.register(backend, zmq.POLLIN)
+        monitor = self._backend_monitor
+        if monitor is not None:
+            both.register(monitor, zmq.POLLIN)
+            backend_only.register(monitor, zmq.POLLIN)
         interval = self.config.heartbeat_interval_in_seconds
         next_housekeeping = time.monotonic() + interval
         self._last_worker_seen = time.monotonic()
@@ -267,6 +309,8 @@ class Router:
                     self._dispatch_pending(backend)
             if frontend in events and self.ready and not self.pending:
                 self._drain_frontend(frontend, backend)
+            if monitor is not None and monitor in events:
+                self._log_handshake_failures(monitor)
             now = time.monotonic()
             if now >= next_housekeeping:
                 next_housekeeping = now + interval

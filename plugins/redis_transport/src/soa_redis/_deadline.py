@@ -1,0 +1,89 @@
+"""Bounding every Redis socket operation by the time its caller has left.
+
+redis-py applies one fixed ``socket_timeout`` (and ``socket_connect_timeout``) to every command. A
+call with one second left must not wait five for a silent or stalled Redis, so the backend runs each
+operation inside :func:`io_deadline`, and the connections it uses (:func:`deadline_bounded`
+classes) shorten their socket timeouts to the time left before the current thread's deadline. This
+covers the TCP connect, the connection handshake (``HELLO``/``AUTH``), the command itself and any
+Sentinel lookup a connect makes. Outside an :func:`io_deadline` block the configured timeouts apply.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+__all__ = ["deadline_bounded", "io_deadline"]
+
+# A socket timeout of 0 would make the socket non-blocking; a deadline already passed gets this.
+_SHORTEST_SOCKET_SECONDS: Final = 0.001
+
+_current = threading.local()
+
+
+@contextmanager
+def io_deadline(deadline: float) -> Iterator[None]:
+    """Bound the Redis I/O of this thread inside the block by ``deadline`` (a ``time.monotonic()`` value)."""
+    previous: float | None = getattr(_current, "deadline", None)
+    _current.deadline = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _current.deadline = previous
+
+
+def _bounded(configured: float | None) -> float | None:
+    deadline: float | None = getattr(_current, "deadline", None)
+    if deadline is None:
+        return configured
+    left = max(deadline - time.monotonic(), _SHORTEST_SOCKET_SECONDS)
+    return left if configured is None else min(float(configured), left)
+
+
+_bounded_classes: dict[type[Any], type[Any]] = {}
+_classes_lock = threading.Lock()
+
+
+def deadline_bounded(connection_class: type[Any]) -> type[Any]:
+    """A subclass of a redis-py connection class whose socket timeouts respect :func:`io_deadline`."""
+    with _classes_lock:
+        bounded = _bounded_classes.get(connection_class)
+        if bounded is None:
+            bounded = _bounded_classes[connection_class] = _make_bounded(connection_class)
+        return bounded
+
+
+def _make_bounded(base: Any) -> type[Any]:
+    timeout_property = base.socket_timeout
+    connect_timeout_property = base.socket_connect_timeout
+
+    class DeadlineBoundedConnection(base):  # type: ignore[misc]
+        @property
+        def socket_timeout(self) -> float | None:
+            return _bounded(timeout_property.fget(self))
+
+        @socket_timeout.setter
+        def socket_timeout(self, value: float | None) -> None:
+            timeout_property.fset(self, value)
+
+        @property
+        def socket_connect_timeout(self) -> float | None:
+            return _bounded(connect_timeout_property.fget(self))
+
+        @socket_connect_timeout.setter
+        def socket_connect_timeout(self, value: float | None) -> None:
+            connect_timeout_property.fset(self, value)
+
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            # An open socket keeps the timeout it was given at connect time (or by the last
+            # operation); every command resets it to what this operation may spend.
+            sock = self._sock
+            if sock is not None:
+                sock.settimeout(self.socket_timeout)
+            super().send_packed_command(command, check_health)
+
+    DeadlineBoundedConnection.__name__ = DeadlineBoundedConnection.__qualname__ = f"DeadlineBounded{base.__name__}"
+    return DeadlineBoundedConnection

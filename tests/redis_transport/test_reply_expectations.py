@@ -1,0 +1,98 @@
+"""What the Redis client expects back: expired responses are dropped, expectations expire when they should,
+and chunks that arrive out of order never make a response."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pysoa.common.metrics import CountingMetricsRecorder
+from pysoa.errors import MessageReceiveTimeout
+from soa_redis.client import RedisClientTransport, _ThreadState
+from soa_redis.server import RedisServerTransport
+
+from .helpers import job, packed, response, transports
+from .servers import RedisProcess
+
+pytestmark = pytest.mark.redis
+
+
+def test_an_expired_response_is_dropped_and_the_next_one_returned(redis_server: RedisProcess) -> None:
+    metrics = CountingMetricsRecorder()
+    client = RedisClientTransport("svc", metrics, url=redis_server.url)
+    client.send_request_message(1, {}, job())
+    client.send_request_message(2, {}, job())
+    reply_key = "pysoa:" + client._state().reply_to
+    raw = redis_server.client()
+    # A PySOA-style response (no Redis clock pair) whose expiry has passed, then a live one.
+    raw.rpush(reply_key, packed({"request_id": 1, "meta": {"__expiry__": time.time() - 1}, "body": response(n=1)}))
+    raw.rpush(reply_key, packed({"request_id": 2, "meta": {"__expiry__": time.time() + 60}, "body": response(n=2)}))
+    received = client.receive_response_message(2)
+    assert received.request_id == 2
+    assert metrics.counts["transport.redis.client.receive.expired"] == 1
+    # The expired one is no longer expected either: nothing is outstanding, so no wait.
+    assert client.requests_outstanding == 0
+    assert client.receive_response_message(2).request_id is None
+
+
+def test_only_expectations_whose_time_has_passed_are_pruned() -> None:
+    state = _ThreadState("reply", "pysoa:reply")
+    state.expect("early", 100.0)
+    state.expect("late", 200.0)
+    state.prune(50.0)
+    assert set(state.outstanding) == {"early", "late"}
+    state.prune(150.0)
+    assert set(state.outstanding) == {"late"}
+    assert state.earliest_expiry == 200.0
+    state.prune(200.0)  # due, not yet past
+    assert set(state.outstanding) == {"late"}
+    state.prune(200.5)
+    assert state.outstanding == {}
+
+
+def test_a_request_sent_is_expected_until_its_expiry_and_grace(redis_server: RedisProcess) -> None:
+    client = RedisClientTransport("svc", url=redis_server.url)
+    client.send_request_message(1, {}, job(), 30)
+    assert client.requests_outstanding == 1
+    started = time.monotonic()
+    # A wait for it really waits (an inverted prune would drop it and return at once).
+    with pytest.raises(Exception, match="nothing arrived"):
+        client.receive_response_message(0.3)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_chunks_out_of_order_on_the_reply_queue_never_make_a_response(redis_server: RedisProcess) -> None:
+    metrics = CountingMetricsRecorder()
+    client = RedisClientTransport("svc", metrics, url=redis_server.url)
+    server = RedisServerTransport(
+        "svc", url=redis_server.url, receive_timeout_in_seconds=2, chunk_messages_larger_than_bytes=102_400
+    )
+    client.send_request_message(1, {}, job())
+    request_id, meta, _ = server.receive_request_message()
+    assert meta is not None
+    # Distinct content per chunk, so a reordered reassembly could not pass for the original.
+    server.send_response_message(request_id, meta, response(blob="".join(chr(65 + i % 26) * 1000 for i in range(250))))
+    reply_key = "pysoa:" + meta["reply_to"]
+    raw = redis_server.client()
+    frames = raw.lrange(reply_key, 0, -1)
+    assert len(frames) == 3
+    raw.delete(reply_key)
+    raw.rpush(reply_key, frames[0], frames[2], frames[1])
+    with pytest.raises(MessageReceiveTimeout):
+        client.receive_response_message(0.5)
+    # Both broken pieces were dropped as unreadable (the lone chunk 2 cannot start a message).
+    assert metrics.counts["transport.redis.client.receive.invalid_message"] == 2
+    assert raw.llen(reply_key) == 0
+
+
+def test_chunks_in_order_make_the_exact_response_through_redis(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server, chunk_messages_larger_than_bytes=102_400)
+    big = response(blob="".join(chr(65 + i % 26) * 1000 for i in range(250)))
+    for number in (1, 2):
+        client.send_request_message(number, {}, job())
+    for _ in (1, 2):
+        request_id, meta, _ = server.receive_request_message()
+        assert meta is not None
+        server.send_response_message(request_id, meta, big)
+    assert [client.receive_response_message(2).body == big for _ in (1, 2)] == [True, True]

@@ -1,0 +1,55 @@
+"""The issue's first example on every transport: a 6 s action called with ``timeout=10`` succeeds in about 6 s,
+and a call whose action outlasts its timeout fails at the timeout, not before."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pysoa.client import Client
+from pysoa.errors import MessageReceiveTimeout
+from tests.zmq_transport.cluster import SERVICE as ZMQ_SERVICE
+from tests.zmq_transport.cluster import Cluster, short_ipc_dir
+
+from .conftest import LATE, timed
+from .service import SERVICE, ReliabilityServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def zmq_client() -> Iterator[Client]:
+    directory = Path(short_ipc_dir())
+    cluster = Cluster(directory, f"ipc://{directory}/svc")
+    try:
+        cluster.start_router()
+        worker = cluster.add_worker()
+        client = cluster.client()
+        cluster.wait_for_workers(client, [worker.pid])
+        yield client
+    finally:
+        cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_zmq_a_6_s_action_called_with_timeout_10_succeeds(zmq_client: Client) -> None:
+    took, response, error = timed(lambda: zmq_client.call_action(ZMQ_SERVICE, "sleep", {"seconds": 6}, timeout=10))
+    assert error is None
+    assert response.body["pid"] > 0
+    assert 6.0 <= took < 8.0
+
+    took, _, error = timed(lambda: zmq_client.call_action(ZMQ_SERVICE, "sleep", {"seconds": 3}, timeout=1.5))
+    assert isinstance(error, MessageReceiveTimeout), error
+    assert 1.5 <= took <= 1.5 + LATE
+
+
+def test_local_a_6_s_action_called_with_timeout_10_succeeds() -> None:
+    # The local transport runs the action in the caller's thread: the timeout cannot cut it short.
+    client = Client({SERVICE: {"transport": {"name": "local", "kwargs": {"server_class": ReliabilityServer}}}})
+    took, response, error = timed(lambda: client.call_action(SERVICE, "sleep", {"seconds": 6}, timeout=10))
+    assert error is None
+    assert response.body["slept"] == 6
+    assert 6.0 <= took < 8.0
