@@ -14,6 +14,7 @@ import functools
 import importlib.resources
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
@@ -57,10 +58,23 @@ _TERMINAL_NAMES = {
 }
 
 
+_WORD = re.compile(r"\w+|\S")
+
+
 @functools.cache
 def _line_parser() -> lark.Lark:
     grammar = importlib.resources.files(__package__).joinpath("_directive.lark").read_text(encoding="utf-8")
     return lark.Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
+
+
+def _acceptable_after(prefix: str) -> set[str]:
+    """The terminals that may follow ``prefix`` (which must parse as far as it goes)."""
+    interactive = _line_parser().parse_interactive(prefix)
+    try:
+        interactive.exhaust_lexer()
+    except lark.exceptions.UnexpectedInput:
+        return set()
+    return set(interactive.accepts())
 
 
 def _describe_terminal(name: str) -> str:
@@ -69,7 +83,8 @@ def _describe_terminal(name: str) -> str:
     pattern = _line_parser().get_terminal(name).pattern
     if isinstance(pattern, lark.lexer.PatternStr):
         return repr(pattern.value)
-    return repr(pattern.value.replace("[ \\t]+", " ").replace("\\b", ""))
+    # A keyword of several words: its regular expression, read as the words.
+    return repr(re.sub(r"\[ (\t|\\t)\]\+", " ", pattern.value).replace("\\b", ""))
 
 
 @dataclass
@@ -149,16 +164,21 @@ class ServiceTestPlanFixtureParser:
         try:
             return _line_parser().parse(line.strip())
         except lark.exceptions.UnexpectedInput as exc:
+            text = line.strip()
             indent = len(line) - len(line.lstrip())
-            column = (exc.column if isinstance(exc.column, int) and exc.column > 0 else 1) + indent
-            if isinstance(exc, lark.exceptions.UnexpectedToken):
-                found = "the end of the line" if exc.token.type == "$END" else repr(str(exc.token))
-                expected = sorted(_describe_terminal(name) for name in exc.expected)
-            elif isinstance(exc, lark.exceptions.UnexpectedCharacters):
-                found = repr(line.strip()[exc.column - 1 : exc.column + 9]) if exc.column > 0 else "this"
-                expected = sorted(_describe_terminal(name) for name in exc.allowed)
-            else:  # pragma: no cover - lark raises only the two above for a complete input
-                found, expected = "this", []
+            start = (exc.column - 1) if isinstance(exc.column, int) and exc.column > 0 else len(text)
+            at_end = isinstance(exc, lark.exceptions.UnexpectedToken) and exc.token.type == "$END"
+            if at_end or start >= len(text):
+                found, start = "the end of the line", len(text)
+            else:
+                # The lexer can stop inside a word ("expects" after it read "expect"): show the whole word.
+                word_start = start
+                while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
+                    word_start -= 1
+                found = repr(_WORD.match(text, word_start).group())  # type: ignore[union-attr]
+                start = word_start
+            expected = sorted(_describe_terminal(name) for name in _acceptable_after(text[:start]))
+            column = start + 1 + indent
             message = f"invalid test plan syntax: found {found}"
             if expected:
                 message += f", expected {' or '.join(expected)}"
