@@ -74,7 +74,7 @@ def _acceptable_after(prefix: str) -> set[str]:
         interactive.exhaust_lexer()
     except lark.exceptions.UnexpectedInput:
         return set()
-    return set(interactive.accepts())
+    return set(interactive.accepts())  # type: ignore[no-untyped-call]
 
 
 def _describe_terminal(name: str) -> str:
