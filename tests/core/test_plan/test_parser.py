@@ -255,7 +255,7 @@ def test_mistakes_name_the_file_and_line(tmp_path: Path, text: str, line: int, m
 
 
 def test_a_missing_fixture_file_is_a_load_error(tmp_path: Path) -> None:
-    with pytest.raises(FixtureLoadError, match="Cannot read the test fixture .*missing.pysoa"):
+    with pytest.raises(FixtureLoadError, match=r"Cannot read the test fixture .*missing\.pysoa"):
         parse_fixture_file(str(tmp_path / "missing.pysoa"))
 
 
