@@ -65,5 +65,5 @@ def test_the_callable_runs_the_test_case_on_an_instance() -> None:
     plan.setup_method()
     by_name["missing_user"].callable(plan)
     # The global input reads model_constants: user 1792 here, not the 1838 the fixture expects.
-    with pytest.raises(AssertionError, match="expected 'john.smith' at user.username, got 'jane.sanders'"):
+    with pytest.raises(AssertionError, match=r"expected 'john\.smith' at user\.username, got 'jane\.sanders'"):
         by_name["get_user_works"].callable(plan)
