@@ -22,7 +22,7 @@ from pysoa.test.plan._model import (
     StubError,
     TestFixture,
 )
-from pysoa.test.plan._values import RegexValue, convert, get_path, put_path, split_path, substitute
+from pysoa.test.plan._values import RegexValue, convert, freeze_target, get_path, put_path, split_path, substitute
 from pysoa.test.plan.errors import DataTypeConversionError, FixtureLoadError, FixtureSyntaxError
 from pysoa.test.plan.parser import ServiceTestPlanFixtureParser, parse_fixture_file
 
@@ -204,8 +204,15 @@ def test_stub_action_directives(tmp_path: Path) -> None:
 
 
 def test_freeze_time_directives(tmp_path: Path) -> None:
-    directives = one_case_directives(tmp_path, "freeze time: 2019-03-04 05:06:07", "act: freeze time: 2020-01-01")
-    assert [d.raw for d in directives if isinstance(d, FreezeTime)] == ["2019-03-04 05:06:07", "2020-01-01"]
+    directives = one_case_directives(tmp_path, "freeze time: 2019-03-04T05:06:07Z", "act: freeze time: now")
+    assert [d.raw for d in directives if isinstance(d, FreezeTime)] == ["2019-03-04T05:06:07Z", "now"]
+
+
+def test_freeze_time_values() -> None:
+    assert freeze_target("now") is None
+    assert freeze_target("2019-03-04T05:06:07Z") == datetime.datetime(2019, 3, 4, 5, 6, 7)
+    assert freeze_target("2019-03-04T07:06:07+02:00") == datetime.datetime(2019, 3, 4, 5, 6, 7)
+    assert freeze_target("2019-03-04 05:06") == datetime.datetime(2019, 3, 4, 5, 6)
 
 
 @pytest.mark.parametrize(
@@ -220,6 +227,7 @@ def test_freeze_time_directives(tmp_path: Path) -> None:
         ("test name: t\ntest description: d\nmock: a.b: c: exception NoSuchError\n", 3, "not a built-in exception"),
         ("test name: t\ntest description: d\nmock: a.b: expect called: [1]\n", 3, "an expected call is JSON"),
         ("test name: t\ntest description: d\nact: input: a..b: 1\n", 3, "cannot read the path"),
+        ("test name: t\ntest description: d\nfreeze time: next tuesday\n", 3, "cannot freeze time at 'next tuesday'"),
         (
             "test name: t\ntest description: d\nact: expect: exact error: code=A\nact: expect: error: code=B\n",
             4,

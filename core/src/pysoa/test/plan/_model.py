@@ -141,7 +141,7 @@ class StubCalled(_Located):
 
 @dataclass(frozen=True)
 class FreezeTime(_Located):
-    """``freeze time: value``: freezegun's ``freeze_time(value)`` around the test case or action case."""
+    """``freeze time: now`` or an ISO 8601 date and time: freezegun's clock around the test case or action case."""
 
     raw: str
 

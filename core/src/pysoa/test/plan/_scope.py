@@ -19,7 +19,7 @@ import freezegun
 from pysoa.common.types import Error
 from pysoa.test.plan._expectations import Failure
 from pysoa.test.plan._model import Directive, FreezeTime, MockCalled, MockResult, StubBody, StubCalled, StubError
-from pysoa.test.plan._values import put_path
+from pysoa.test.plan._values import freeze_target, put_path
 from pysoa.test.stub_service import stub_action
 
 __all__ = ["AttrDict", "enter_scope"]
@@ -52,10 +52,7 @@ def enter_scope(
     freezes = [d for d in directives if isinstance(d, FreezeTime)]
     if freezes:
         frozen = freezes[-1]  # the last one written wins, as a later line overrides an earlier one
-        try:
-            stack.enter_context(freezegun.freeze_time(str(value_of("str", frozen.raw, frozen))))
-        except (ValueError, OverflowError) as exc:
-            raise locate(frozen, f"cannot freeze time at {frozen.raw!r}: {exc}") from None
+        stack.enter_context(freezegun.freeze_time(freeze_target(frozen.raw)))
     checks = [_start_stubs(stack, directives, value_of), _start_mocks(stack, directives, locate)]
 
     def check() -> list[Failure]:

@@ -289,5 +289,21 @@ def substitute(raw: str, resolve: Callable[[str], Any]) -> Any:
     return _SUBSTITUTION.sub(lambda match: str(resolve(match.group(1).strip())), raw)
 
 
+def freeze_target(raw: str) -> datetime.datetime | None:
+    """What ``freeze time: raw`` freezes the clock at: None (the current time) for ``now``, else an ISO 8601
+    date and time such as PySOA's ``2019-03-04T05:06:07Z`` (a time zone converts to UTC)."""
+    if raw == "now":
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        raise DataTypeConversionError(
+            f"cannot freeze time at {raw!r}: use 'now' or an ISO 8601 date and time like 2019-03-04T05:06:07Z"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_UTC).replace(tzinfo=None)
+    return moment
+
+
 def has_substitution(raw: str | None) -> bool:
     return raw is not None and _SUBSTITUTION.search(raw) is not None

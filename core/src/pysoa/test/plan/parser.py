@@ -36,7 +36,7 @@ from pysoa.test.plan._model import (
     TestCase,
     TestFixture,
 )
-from pysoa.test.plan._values import convert, has_substitution, split_path
+from pysoa.test.plan._values import convert, freeze_target, has_substitution, split_path
 from pysoa.test.plan.errors import DataTypeConversionError, FixtureLoadError, FixtureSyntaxError
 
 __all__ = ["ServiceTestPlanFixtureParser", "parse_fixture_file"]
@@ -447,6 +447,10 @@ class ServiceTestPlanFixtureParser:
         )
 
     def _read_freeze_time(self, line: _Line, _f: Any, raw: Any) -> FreezeTime:
+        try:
+            freeze_target(str(raw).strip())
+        except DataTypeConversionError as exc:
+            self._fail(line, str(exc))
         return FreezeTime(line.number, line.text, str(raw).strip())
 
 
