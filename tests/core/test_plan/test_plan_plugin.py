@@ -29,13 +29,17 @@ SERVICE = textwrap.dedent(
         return {"rolled": random.randint(1, 6)}
 
 
+    def crash(request):
+        return {"ratio": 1 / 0}
+
+
     def lookup(request):
         return request.client.call_action("other", "find", {"key": request.body["key"]}).body
 
 
     class Svc(Server):
         service_name = "svc"
-        action_class_map = {"get_user": get_user, "roll": roll, "lookup": lookup}
+        action_class_map = {"get_user": get_user, "roll": roll, "lookup": lookup, "crash": crash}
     """
 )
 
@@ -128,10 +132,14 @@ def test_failed_expectations_name_the_fixture_file_line_and_directive(project: p
         test description: exact errors allow no others
         get_user: input int: id: 2
         get_user: expect: exact error: code=OTHER
+
+        test name: server_error
+        test description: A server error shows the service's traceback
+        crash: expect: no errors
         """,
     )
     result = project.runpytest()
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, failed=4)
     output = result.stdout.str()
     fixture_file = str(project.path / "fixtures" / "failing.pysoa")
     result.stdout.fnmatch_lines(
@@ -176,6 +184,16 @@ def test_failed_expectations_name_the_fixture_file_line_and_directive(project: p
             "  line 25: get_user: expect: exact error: code=OTHER",
             "    'exact' action errors do not allow other errors, but there were:",
             "      code=NOT_FOUND, field=id, message=No such user",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  line 29: crash: expect: no errors",
+            "    expected no errors; the errors were:",
+            "      code=SERVER_ERROR, message=Internal server error: division by zero",
+            "        Traceback (most recent call last):",
+            '        *return {"ratio": 1 / 0}*',
+            "        ZeroDivisionError: division by zero",
         ]
     )
     # The report shows the fixture, not the plan machinery's Python code.

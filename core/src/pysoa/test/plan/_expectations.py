@@ -27,6 +27,9 @@ def describe_errors(errors: Sequence[Error]) -> str:
         if error.field is not None:
             text += f", field={error.field}"
         text += f", message={error.message}"
+        if error.code == "SERVER_ERROR" and error.traceback:
+            # The service's own traceback is what explains an unexpected server error.
+            text += "\n    " + "\n    ".join(error.traceback.rstrip().splitlines())
         described.append(text)
     return "the errors were:\n  " + "\n  ".join(described)
 
