@@ -21,11 +21,13 @@ from typing import Any
 from pysoa.test.plan.errors import DataTypeConversionError
 
 __all__ = [
-    "DATA_TYPES",
+    "MISSING",
     "AnyValue",
     "RegexValue",
     "convert",
+    "freeze_target",
     "get_path",
+    "has_substitution",
     "put_path",
     "split_path",
     "substitute",
@@ -90,7 +92,7 @@ def _store(container: Any, element: str | int, value: Any) -> None:
     container[element] = value
 
 
-_MISSING = object()
+MISSING = object()  # what get_path returns for a path that is not there
 
 
 def get_path(actual: Any, path: str | list[str | int]) -> Any:
@@ -100,7 +102,7 @@ def get_path(actual: Any, path: str | list[str | int]) -> Any:
     for element in elements:
         if isinstance(current, list | tuple):
             if not isinstance(element, int) or element >= len(current):
-                return _MISSING
+                return MISSING
             current = current[element]
         elif isinstance(current, Mapping):
             if element in current:
@@ -108,13 +110,10 @@ def get_path(actual: Any, path: str | list[str | int]) -> Any:
             elif isinstance(element, int) and str(element) in current:
                 current = current[str(element)]
             else:
-                return _MISSING
+                return MISSING
         else:
-            return _MISSING
+            return MISSING
     return current
-
-
-MISSING = _MISSING
 
 
 class AnyValue:
@@ -262,8 +261,6 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "regex": lambda v: RegexValue(v, negate=False),
     "not regex": lambda v: RegexValue(v, negate=True),
 }
-
-DATA_TYPES = frozenset(_CONVERTERS)
 
 
 def convert(data_type: str, raw: str | None) -> Any:
