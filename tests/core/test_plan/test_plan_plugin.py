@@ -88,6 +88,8 @@ def test_fixture_test_cases_are_collected_and_run_beside_normal_methods(project:
         test description: Ann is there
         get_user: input int: id: 1
         get_user: expect: attribute value: user.name: Ann
+        get_user: expect int: not attribute value: user.id: 2
+        get_user: expect: not attribute value: user.nickname: Annie
 
         test name: later
         test description: Not yet
