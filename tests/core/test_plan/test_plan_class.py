@@ -40,22 +40,28 @@ def test_a_bad_fixture_path_is_a_load_error_naming_the_setting(tmp_path: Path) -
     assert matching_txt.get_fixture_file_names() == [str(tmp_path / "readme.txt")]
 
 
-def test_fixture_test_information_describes_every_test_case() -> None:
-    plans = plan_class(custom_fixtures=[str(FIXTURES / "job.pysoa")])
+def test_fixture_test_information_describes_every_test_case(tmp_path: Path) -> None:
+    fixture = tmp_path / "cases.pysoa"
+    fixture.write_text(
+        "test name: first\ntest description: The first\nget_user: expect: no errors\n\n"
+        "test name: second\ntest description: The second\nget_user: expect: no errors\n\n"
+        "test name: third\ntest description: The third\ntest skip: not now\nget_user: expect: no errors\n"
+    )
+    plans = plan_class(custom_fixtures=[str(fixture)])
     information = list(plans.get_fixture_test_information())
     assert [(i.fixture_name, i.name, i.line_number, i.skip) for i in information] == [
-        ("job", "job_context_and_control", 3, None),
-        ("job", "data_types", 16, None),
-        ("job", "skipped_case", 43, "not ready yet"),
+        ("cases", "first", 1, None),
+        ("cases", "second", 5, None),
+        ("cases", "third", 9, "not now"),
     ]
     assert [(i.is_first_fixture_case, i.is_last_fixture_case) for i in information] == [
         (True, False),
         (False, True),  # the last test case that is not skipped
         (False, False),
     ]
-    assert information[0].description == "job context and job control inputs reach the server"
-    assert information[0].callable.__doc__ == information[0].description
-    assert information[0].test_fixture[1].name == "data_types"
+    assert information[0].description == "The first"
+    assert information[0].callable.__doc__ == "The first"
+    assert [case.name for case in information[0].test_fixture] == ["first", "second", "third"]
 
 
 def test_the_callable_runs_the_test_case_on_an_instance() -> None:
