@@ -317,6 +317,16 @@ def test_a_syntax_error_is_a_collection_error_naming_file_line_and_column(projec
     )
 
 
+def test_a_missing_fixture_directory_is_a_collection_error_naming_the_setting(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(plan_svc=SERVICE, test_plans=PLAN_MODULE)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [f"SvcPlans.fixture_path '{pytester.path / 'fixtures'}' is not a directory", "*1 error*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_fixture_and_test_case_filters(project: pytest.Pytester) -> None:
     case = "test name: {0}\ntest description: d\nget_user: input int: id: 1\nget_user: expect: no errors\n\n"
     write_fixture(project, "alpha", case.format("get_one") + case.format("get_two") + case.format("other"))

@@ -121,6 +121,13 @@ class ServicePlanClass(pytest.Class):
             collected.append(ServicePlanFixture.from_parent(self, name=path.stem, path=path))
         return collected
 
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        from pysoa.test.plan.errors import FixtureLoadError
+
+        if isinstance(excinfo.value, FixtureLoadError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
 
 class ServicePlanFixture(pytest.Collector):
     """One ``.pysoa`` file; runs ``set_up_test_fixture`` before its first test case and
