@@ -88,7 +88,7 @@ def test_a_connect_that_hangs_is_bounded_by_the_call_not_socket_connect_timeout(
 
 
 def test_a_frozen_redis_cannot_stretch_a_call_and_later_calls_succeed(
-    redis_server: RedisProcess, start_worker: Callable[..., Worker]
+    redis_server: RedisProcess, start_worker: Callable[..., Worker], tmp_path: Path
 ) -> None:
     transport = {"url": redis_server.url}
     worker = start_worker(transport)
@@ -97,11 +97,14 @@ def test_a_frozen_redis_cannot_stretch_a_call_and_later_calls_succeed(
 
     # The call is waiting (blocked in BLPOP) when Redis stops answering.
     outcome: list[tuple[float, object, BaseException | None]] = []
+    started = tmp_path / "sleep-started"
+    body = {"seconds": 3, "marker": str(started)}
     caller = threading.Thread(
-        target=lambda: outcome.append(timed(lambda: client.call_action(SERVICE, "sleep", {"seconds": 3}, timeout=2)))
+        target=lambda: outcome.append(timed(lambda: client.call_action(SERVICE, "sleep", body, timeout=2)))
     )
     caller.start()
-    wait_for(lambda: redis_server.client().llen(f"pysoa:service.{SERVICE}") == 0, 5, "the worker to take the job")
+    # The action wrote its marker: the request was sent and taken, so the caller is in its receive.
+    wait_for(started.exists, 5, "the worker to start the job")
     os.kill(redis_server.pid, signal.SIGSTOP)
     try:
         caller.join(10)
