@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from pysoa.errors import MessageSendError
@@ -13,21 +10,9 @@ from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
 from .helpers import job, response
-from .servers import RedisProcess, TLSFiles, make_tls_files, start_redis
+from .servers import RedisProcess, TLSFiles
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def tls_files(tmp_path: Path) -> TLSFiles:
-    return make_tls_files(tmp_path / "tls")
-
-
-@pytest.fixture
-def tls_redis(tmp_path: Path, tls_files: TLSFiles) -> Iterator[RedisProcess]:
-    server = start_redis(tmp_path / "redis-tls", tls=tls_files)
-    yield server
-    server.stop()
 
 
 def _round_trip(client: RedisClientTransport, server: RedisServerTransport) -> None:

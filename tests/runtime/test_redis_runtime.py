@@ -56,3 +56,23 @@ def test_workers_over_redis_are_respawned_and_finish_their_job_on_sigterm(
         assert not any(pid_alive(pid) for pid in new.values())
     finally:
         reset_backends()
+
+
+@pytest.mark.parametrize("fork", [[], ["-f", "2"]], ids=["one-process", "supervisor"])
+def test_refused_credentials_stop_the_service_at_start_up_with_status_78(
+    start_service: Callable[..., Service], redis_url: str, fork: list[str]
+) -> None:
+    from pysoa.server.standalone import EXIT_CONFIGURATION_ERROR
+
+    bad_url = redis_url.replace("redis://", "redis://nobody:wrong@")
+    service = start_service(*STANDALONE, *fork, env={"RUNTIME_REDIS_URL": bad_url})
+    # Well before the ~17 s a worker used to spend retrying, and not respawned: it exits for good.
+    assert service.wait(timeout=30) == EXIT_CONFIGURATION_ERROR == 78
+    log = service.log()
+    problems = [line for line in log.splitlines() if "Service 'runtime' cannot start" in line]
+    assert problems, log
+    assert all("refused the login of user 'nobody'" in line for line in problems), log
+    assert "wrong" not in log  # the password is never logged
+    assert "Re-spawning" not in log
+    assert "Traceback" not in log
+    assert service.heartbeats() == {}  # never reported itself up
