@@ -31,7 +31,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
 from soa_redis._errors import Direction, translate_redis_error
-from soa_redis._retry import next_delay
+from soa_redis._failover import FailoverWait
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
 __all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
@@ -289,18 +289,19 @@ class RedisBackend:
     def _call_with_failover(
         self, direction: Direction, key: str, where: str, deadline: float, call: Callable[[], T]
     ) -> T:
-        attempt = 0
+        failover: FailoverWait | None = None
         while True:
             try:
                 return call()
             except MasterNotFoundError as exc:
                 # No master (failover in progress): nothing was sent, so waiting and retrying is safe.
-                delay = next_delay(attempt, self.config.sentinel_failover_retries, deadline - time.monotonic())
-                if delay is None:
+                if failover is None:
+                    failover = FailoverWait(self.config.sentinel_failover_retries, deadline)
+                    _logger.info("No Redis master for %s (%s); waiting for the Sentinels to name one", where, exc)
+                pause = failover.next_pause()
+                if pause is None:
                     raise translate_redis_error(exc, direction, key, where) from exc
-                _logger.info("No Redis master for %s (%s); retrying in %.2f s", where, exc, delay)
-                time.sleep(delay)
-                attempt += 1
+                time.sleep(pause)
             except redis_errors.RedisError as exc:
                 raise translate_redis_error(exc, direction, key, where) from exc
 
