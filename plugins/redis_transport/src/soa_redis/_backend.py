@@ -66,7 +66,7 @@ return {pushed, now[1], now[2]}
 """
 
 
-# Bound on a Sentinel lookup made for housekeeping (clock, start-up check) rather than for a call.
+# Bound on a Sentinel lookup made for housekeeping (clock, eviction check) rather than for a call.
 _HOUSEKEEPING_SECONDS: Final = 5.0
 
 
@@ -307,6 +307,15 @@ class RedisBackend:
 
     # --- diagnostics ------------------------------------------------------------------------------------
 
+    def eviction_policies(self) -> list[tuple[str, str, int]]:
+        """``(host label, maxmemory-policy, maxmemory)`` for each reachable host that would say."""
+        found = []
+        for host in self._all_hosts("receive", "CONFIG", time.monotonic() + _HOUSEKEEPING_SECONDS):
+            policy = _eviction_policy(host)
+            if policy is not None:
+                found.append((host.label, *policy))
+        return found
+
     def startup_hosts(self) -> list[_Host]:
         """Every host, for the start-up check (:mod:`soa_redis._preflight`); may ask the Sentinels."""
         return self._all_hosts("receive", "(start-up check)", time.monotonic() + _HOUSEKEEPING_SECONDS)
@@ -344,6 +353,21 @@ def _push_one(host: _Host, key: str, frame: bytes, ttl_seconds: int, capacity: i
     if int(results[0]) <= capacity:
         return True
     return int(host.command.lrem(key, -1, frame)) == 0  # type: ignore[arg-type]  # bytes are fine
+
+
+def _eviction_policy(host: _Host) -> tuple[str, int] | None:
+    # INFO first: an ACL user for a service rarely has CONFIG, and INFO carries both values.
+    try:
+        info = host.command.info("memory")
+        return _text(info["maxmemory_policy"]), int(info.get("maxmemory", 0))
+    except (redis_errors.RedisError, KeyError, ValueError) as exc:
+        info_error: Exception = exc
+    try:
+        config = {_text(name): _text(value) for name, value in host.command.config_get("maxmemory*").items()}
+        return config["maxmemory-policy"], int(config.get("maxmemory", "0"))
+    except (redis_errors.RedisError, KeyError, ValueError) as exc:
+        _logger.debug("Cannot read maxmemory-policy of Redis at %s: %s; %s", host.label, info_error, exc)
+        return None
 
 
 def _text(value: Any) -> str:

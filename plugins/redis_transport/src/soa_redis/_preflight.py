@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import redis.exceptions as redis_errors
 from redis.connection import SSLConnection
@@ -75,6 +75,7 @@ def check_server_backend(backend: RedisBackend, service_name: str, chunking: boo
     except TransportError as exc:
         _logger.warning("Could not check the Redis backend of %s at start-up: %s", service_name, exc)
         return
+    checked = []
     for host in hosts:
         try:
             _check_host(host, service_name, chunking)
@@ -82,7 +83,9 @@ def check_server_backend(backend: RedisBackend, service_name: str, chunking: boo
             # Unreachable or busy: an outage the server rides out as usual, not a configuration error.
             _logger.warning("Could not check Redis at %s for %s at start-up: %s", host.label, service_name, exc)
             continue
-        _check_eviction(host, report_skipped)
+        checked.append(host)
+    if checked:
+        _check_eviction(backend, checked, report_skipped)
 
 
 def _describe(error: redis_errors.RedisError, step: _Step, host: _Host, service_name: str) -> str:
@@ -225,40 +228,23 @@ def _tls_mismatch(host: _Host) -> str | None:
         return None
 
 
-def _check_eviction(host: _Host, report_skipped: bool) -> None:
-    """Warn when Redis may evict queues; log once when the user may not ask."""
-    found = _eviction_policy(host)
-    if isinstance(found, str):
-        if report_skipped:
-            _logger.info(
-                "Skipped the maxmemory-policy check of Redis at %s: %s (grant +info to enable it)", host.label, found
+def _check_eviction(backend: RedisBackend, checked: list[_Host], report_skipped: bool) -> None:
+    """Warn when Redis may evict queues; say once which hosts would not tell (no INFO or CONFIG GET)."""
+    policies = backend.eviction_policies()
+    for label, policy, maxmemory in policies:
+        if policy != "noeviction":
+            _logger.warning(
+                "Redis at %s has maxmemory-policy %r (maxmemory %s): under memory pressure it can evict "
+                "queues and lose requests and responses; use 'noeviction' for soa-core queues",
+                label,
+                policy,
+                maxmemory or "unlimited",
             )
-        return
-    policy, maxmemory = found
-    if policy != "noeviction":
-        _logger.warning(
-            "Redis at %s has maxmemory-policy %r (maxmemory %s): under memory pressure it can evict "
-            "queues and lose requests and responses; use 'noeviction' for soa-core queues",
-            host.label,
-            policy,
-            maxmemory or "unlimited",
-        )
-
-
-def _eviction_policy(host: _Host) -> tuple[str, int] | str:
-    """``(maxmemory-policy, maxmemory)``, or why Redis would not say."""
-    # INFO first: an ACL user for a service rarely has CONFIG, and INFO carries both values.
-    try:
-        info = host.command.info("memory")
-        return _text(info["maxmemory_policy"]), int(info.get("maxmemory", 0))
-    except (redis_errors.RedisError, KeyError, ValueError) as exc:
-        info_error: Exception = exc
-    try:
-        config = {_text(name): _text(value) for name, value in host.command.config_get("maxmemory*").items()}
-        return config["maxmemory-policy"], int(config.get("maxmemory", "0"))
-    except (redis_errors.RedisError, KeyError, ValueError) as exc:
-        return f"INFO: {info_error}; CONFIG GET: {exc}"
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    answered = {label for label, _policy, _maxmemory in policies}
+    for host in checked:
+        if report_skipped and host.label not in answered:
+            _logger.info(
+                "Skipped the maxmemory-policy check of Redis at %s: the user may run neither INFO nor "
+                "CONFIG GET (grant +info to enable it)",
+                host.label,
+            )
