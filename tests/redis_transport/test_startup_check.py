@@ -23,14 +23,16 @@ from .servers import RedisProcess, TLSFiles, start_redis
 
 pytestmark = pytest.mark.redis
 
-README = Path(__file__).resolve().parents[2] / "plugins" / "redis_transport" / "README.md"
+REPO = Path(__file__).resolve().parents[2]
+README = REPO / "plugins" / "redis_transport" / "README.md"
+OPERATIONS = REPO / "docs" / "operations.md"
 USER, PASSWORD = "orders-user", "secret"
 CHUNK_THRESHOLD = 102_400
 
 
-def _documented_rules() -> tuple[list[str], list[str]]:
-    """The README's ``ACL SETUSER orders-user`` rules: (every client and server, a chunking server's extra)."""
-    section = README.read_text().split("## ACL users", 1)[1]
+def _documented_rules(path: Path = README, heading: str = "## ACL users") -> tuple[list[str], list[str]]:
+    """A document's ``ACL SETUSER orders-user`` rules: (every client and server, a chunking server's extra)."""
+    section = path.read_text().split(heading, 1)[1]
     block = section.split("```", 2)[1]
     commands = re.findall(r"^ACL SETUSER orders-user (.*?)(?=^ACL |^#|\Z)", block, re.MULTILINE | re.DOTALL)
     base, chunking = (command.split() for command in commands)
@@ -82,6 +84,10 @@ def test_the_readme_documents_a_minimal_user() -> None:
     assert {rule for rule in RIGHTS if rule[0] == "+"} == {
         "+rpush", "+expire", "+lrem", "+blpop", "+time", "+llen", "+script|load", "+evalsha",
     }  # fmt: skip
+
+
+def test_the_operations_guide_documents_the_same_user() -> None:
+    assert _documented_rules(OPERATIONS, "## Redis: the service's user") == (BASE_RULES, CHUNKING_RULES)
 
 
 def test_the_documented_user_serves_a_client_and_a_chunking_server(
