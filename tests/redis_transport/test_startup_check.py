@@ -194,3 +194,14 @@ def test_a_tls_client_on_a_plain_port_is_told_to_drop_tls(tmp_path: Path) -> Non
             worker.check_startup()
     finally:
         plain.stop()
+
+
+def test_a_read_only_replica_fails_the_check(tmp_path: Path) -> None:
+    from .servers import HOST, free_port
+
+    replica = start_redis(tmp_path / "replica", "--replicaof", HOST, str(free_port()))
+    try:
+        with pytest.raises(ConfigurationError, match=r"is a read-only replica: point the server of 'orders' at"):
+            RedisServerTransport("orders", url=replica.url).check_startup()
+    finally:
+        replica.stop()
