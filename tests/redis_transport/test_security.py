@@ -44,10 +44,11 @@ def test_plain_redis_cannot_talk_to_a_tls_port(tls_redis: RedisProcess) -> None:
         client.send_request_message(1, {}, job())
 
 
-# What a service's user needs: its own queues, the transport's script, blocking pops and TIME.
+# The README's user (test_startup_check.py shows each right is needed): its own queues, pushes with
+# expiry, blocking pops and TIME.
 ACL_RULES = [
     "on", ">s3cret", "resetkeys", "~pysoa:service.orders", "~pysoa:service.orders.*", "resetchannels", "-@all",
-    "+evalsha", "+eval", "+script|load", "+blpop", "+rpush", "+lrem", "+llen", "+expire", "+time", "+ping",
+    "+rpush", "+expire", "+lrem", "+blpop", "+time",
 ]  # fmt: skip
 
 
