@@ -320,6 +320,10 @@ class RedisBackend:
         """Every host, for the start-up check (:mod:`soa_redis._preflight`); may ask the Sentinels."""
         return self._all_hosts("receive", "(start-up check)", time.monotonic() + _HOUSEKEEPING_SECONDS)
 
+    def sentinel_nodes(self) -> list[redis.Redis]:
+        """The Sentinels' clients (none for standard hosts), for the start-up check's diagnosis."""
+        return [] if self._sentinel is None else list(self._sentinel.sentinels)
+
     def close(self) -> None:
         hosts = self._hosts or []
         for host in hosts:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final
 
 import redis.exceptions as redis_errors
 from redis.connection import SSLConnection
+from redis.sentinel import MasterNotFoundError
 
 from pysoa.errors import ConfigurationError, TransportError
 from soa_redis._envelope import request_queue_key
@@ -73,6 +74,7 @@ def check_server_backend(backend: RedisBackend, service_name: str, chunking: boo
     try:
         hosts = backend.startup_hosts()
     except TransportError as exc:
+        _raise_if_sentinels_refuse(backend)
         _logger.warning("Could not check the Redis backend of %s at start-up: %s", service_name, exc)
         return
     checked = []
@@ -80,12 +82,40 @@ def check_server_backend(backend: RedisBackend, service_name: str, chunking: boo
         try:
             _check_host(host, service_name, chunking)
         except redis_errors.RedisError as exc:
+            if isinstance(exc, MasterNotFoundError):
+                _raise_if_sentinels_refuse(backend)
             # Unreachable or busy: an outage the server rides out as usual, not a configuration error.
             _logger.warning("Could not check Redis at %s for %s at start-up: %s", host.label, service_name, exc)
             continue
         checked.append(host)
     if checked:
         _check_eviction(backend, checked, report_skipped)
+
+
+def _raise_if_sentinels_refuse(backend: RedisBackend) -> None:
+    """After "no master": raise ``ConfigurationError`` if every Sentinel refuses us (login, TLS, ACL).
+
+    redis-py reports that as "no master found", just like a failover in progress. Asked directly
+    with the command redis-py uses (``SENTINEL MASTERS``), the Sentinels tell the two apart.
+    """
+    refusals = []
+    for node in backend.sentinel_nodes():
+        try:
+            node.sentinel_masters()
+        except redis_errors.RedisError as exc:
+            if not _is_configuration_problem(exc):
+                return
+            refusals.append((node, exc))
+        else:
+            return  # this one answers: the master is really missing (a failover, or a wrong service name)
+    if refusals:
+        node, refusal = refusals[0]
+        kwargs = node.connection_pool.connection_kwargs
+        raise ConfigurationError(
+            f"Every Sentinel refused the connection, so no master can be found (check sentinel_kwargs: "
+            f"username, password, TLS, ACL); Sentinel at {kwargs.get('host')}:{kwargs.get('port')}: "
+            f"{type(refusal).__name__}: {refusal}"
+        ) from refusal
 
 
 def _describe(error: redis_errors.RedisError, step: _Step, host: _Host, service_name: str) -> str:
