@@ -15,7 +15,10 @@ exact too, but only an administrator may run it.)
 A refused login, a TLS failure, a command or key Redis refuses (``NOPERM``), a read-only replica
 or an unknown command raise :class:`~pysoa.errors.ConfigurationError` with one line naming the
 problem. A Redis that cannot be reached is an outage, not a configuration error: that is only
-logged, and the server keeps trying as usual. The ``maxmemory-policy`` check needs ``INFO`` (or
+logged, and the server keeps trying as usual. Two failures look like outages but are not, and are
+told apart by asking again directly, only after a failure: TLS on one end only (the port answers
+a plain ``PING``, or completes a TLS handshake) and Sentinels that all refuse the login (redis-py
+only says "no master found"). The ``maxmemory-policy`` check needs ``INFO`` (or
 ``CONFIG GET``); without either it is skipped, and that is logged once.
 """
 
