@@ -1,10 +1,12 @@
-"""FailoverWait: PySOA's Sentinel backoff bounds the total wait, but the Sentinels are asked every 0.1 s."""
+"""Waiting out a Sentinel failover: PySOA's backoff bounds the total wait, the Sentinels are asked every 0.1 s."""
 
 from __future__ import annotations
 
 import pytest
+import redis.exceptions as redis_errors
+from redis.sentinel import MasterNotFoundError
 
-from soa_redis._failover import POLL_SECONDS, FailoverWait
+from soa_redis._failover import POLL_SECONDS, FailoverWait, awaits_new_master
 from soa_redis._retry import LAST_ATTEMPT_SECONDS
 
 
@@ -48,3 +50,26 @@ def test_the_wait_ends_before_the_deadline() -> None:
     pauses = _pauses(FailoverWait(30, deadline=start + 1.0, clock=clock), clock)
     # Time is kept back for the last attempt itself: the call never outlives its deadline.
     assert sum(pauses) == pytest.approx(1.0 - LAST_ATTEMPT_SECONDS)
+
+
+def _connect_refused() -> redis_errors.ConnectionError:
+    # What redis-py raises when the port refuses: its ConnectionError, caused by the OS error.
+    error = redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "waits"),
+    [
+        (MasterNotFoundError("No master found for 'soa-master'"), True),
+        (_connect_refused(), True),  # the master died; the Sentinels have not noticed yet
+        # Lost or stalled mid-command: a push may have happened, so these are never retried.
+        (redis_errors.ConnectionError("Connection closed by server."), False),
+        (redis_errors.TimeoutError("Timeout reading from socket"), False),
+        (redis_errors.ResponseError("NOPERM this user has no permissions"), False),
+    ],
+)
+def test_which_errors_wait_for_a_new_master(error: Exception, waits: bool) -> None:
+    assert awaits_new_master(error, sentinel=True) is waits
+    assert awaits_new_master(error, sentinel=False) is False  # standard hosts have no failover to wait for

@@ -31,7 +31,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
 from soa_redis._errors import Direction, translate_redis_error
-from soa_redis._failover import FailoverWait
+from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
 __all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
@@ -293,8 +293,10 @@ class RedisBackend:
         while True:
             try:
                 return call()
-            except MasterNotFoundError as exc:
-                # No master (failover in progress): nothing was sent, so waiting and retrying is safe.
+            except redis_errors.RedisError as exc:
+                if not awaits_new_master(exc, self._sentinel is not None):
+                    raise translate_redis_error(exc, direction, key, where) from exc
+                # A failover in progress: nothing was sent, so waiting and retrying is safe.
                 if failover is None:
                     failover = FailoverWait(self.config.sentinel_failover_retries, deadline)
                     _logger.info("No Redis master for %s (%s); waiting for the Sentinels to name one", where, exc)
@@ -302,8 +304,6 @@ class RedisBackend:
                 if pause is None:
                     raise translate_redis_error(exc, direction, key, where) from exc
                 time.sleep(pause)
-            except redis_errors.RedisError as exc:
-                raise translate_redis_error(exc, direction, key, where) from exc
 
     # --- diagnostics ------------------------------------------------------------------------------------
 
