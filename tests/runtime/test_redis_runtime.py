@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from pysoa.client import Client
 from tests.runtime.conftest import STANDALONE, Service, pid_alive, wait_for
@@ -86,14 +87,18 @@ def _switch_watcher(sentinel: Any, service_name: str) -> tuple[threading.Event, 
     pubsub = sentinel.client(socket_timeout=None).pubsub()
 
     def listen() -> None:
-        pubsub.subscribe("+switch-master")
-        for message in pubsub.listen():
-            if message["type"] == "subscribe":
-                subscribed.set()
-            elif message["type"] == "message" and message["data"].decode().startswith(service_name + " "):
-                switched_at.append(time.monotonic())
-                pubsub.close()
-                return
+        try:
+            pubsub.subscribe("+switch-master")
+            for message in pubsub.listen():
+                if message["type"] == "subscribe":
+                    subscribed.set()
+                elif message["type"] == "message" and message["data"].decode().startswith(service_name + " "):
+                    switched_at.append(time.monotonic())
+                    return
+        except redis.RedisError:
+            return  # the Sentinel was stopped without a switch: the test reports that
+        finally:
+            pubsub.close()
 
     threading.Thread(target=listen, daemon=True).start()
     return subscribed, switched_at
@@ -126,7 +131,7 @@ def test_calls_resume_within_a_second_of_the_sentinel_switch(
         history = [(round(at - killed_at, 2), ok) for at, ok in outcomes]
         assert switched_at, f"the Sentinels never switched masters: {history}"
         resumed_at = next(at for at, ok in outcomes if ok and at >= switched_at[0])
-        # Measured: 0.02-0.1 s after the switch (the switch came 1.7-1.8 s after the kill).
+        # Measured: 0.02-0.1 s after the switch (the switch came 1.7-1.9 s after the kill).
         assert resumed_at - switched_at[0] < 1.0, (round(switched_at[0] - killed_at, 2), history, service.log())
     finally:
         cluster.stop()
