@@ -9,7 +9,15 @@ import pytest
 
 from soa_redis._backend import reset_backends
 
-from .servers import REDIS_SERVER, RedisProcess, SentinelCluster, start_redis, start_sentinel_cluster
+from .servers import (
+    REDIS_SERVER,
+    RedisProcess,
+    SentinelCluster,
+    TLSFiles,
+    make_tls_files,
+    start_redis,
+    start_sentinel_cluster,
+)
 
 if REDIS_SERVER is None:  # pragma: no cover - CI installs it (scripts/ensure-redis.sh)
     raise RuntimeError("The Redis transport tests need the redis-server binary: run scripts/ensure-redis.sh")
@@ -43,3 +51,15 @@ def sentinel_cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
     cluster = start_sentinel_cluster(tmp_path / "sentinel")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> TLSFiles:
+    return make_tls_files(tmp_path / "tls")
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path, tls_files: TLSFiles) -> Iterator[RedisProcess]:
+    server = start_redis(tmp_path / "redis-tls", tls=tls_files)
+    yield server
+    server.stop()

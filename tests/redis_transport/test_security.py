@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from pysoa.errors import MessageSendError
@@ -13,21 +10,9 @@ from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
 from .helpers import job, response
-from .servers import RedisProcess, TLSFiles, make_tls_files, start_redis
+from .servers import RedisProcess, TLSFiles
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def tls_files(tmp_path: Path) -> TLSFiles:
-    return make_tls_files(tmp_path / "tls")
-
-
-@pytest.fixture
-def tls_redis(tmp_path: Path, tls_files: TLSFiles) -> Iterator[RedisProcess]:
-    server = start_redis(tmp_path / "redis-tls", tls=tls_files)
-    yield server
-    server.stop()
 
 
 def _round_trip(client: RedisClientTransport, server: RedisServerTransport) -> None:
@@ -59,10 +44,11 @@ def test_plain_redis_cannot_talk_to_a_tls_port(tls_redis: RedisProcess) -> None:
         client.send_request_message(1, {}, job())
 
 
-# What a service's user needs: its own queues, the transport's script, blocking pops and TIME.
+# The README's user (test_startup_check.py shows each right is needed): its own queues, pushes with
+# expiry, blocking pops and TIME.
 ACL_RULES = [
     "on", ">s3cret", "resetkeys", "~pysoa:service.orders", "~pysoa:service.orders.*", "resetchannels", "-@all",
-    "+evalsha", "+eval", "+script|load", "+blpop", "+rpush", "+lrem", "+llen", "+expire", "+time", "+ping",
+    "+rpush", "+expire", "+lrem", "+blpop", "+time",
 ]  # fmt: skip
 
 

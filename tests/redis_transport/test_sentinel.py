@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pysoa.errors import MessageReceiveTimeout, TransientTransportError
+from pysoa.errors import ConfigurationError, MessageReceiveTimeout, TransientTransportError
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
@@ -125,3 +125,21 @@ def test_calls_resume_quickly_after_the_master_dies(sentinel_cluster: SentinelCl
     # Callers only ever saw transient (retry-safe) errors, and the last 10 calls all succeeded.
     assert all(isinstance(error, TransientTransportError) for _, error in outcomes if error is not None), history
     assert [error for _, error in outcomes[-10:]] == [None] * 10, history
+
+
+@pytest.mark.parametrize("discover", [False, True], ids=["named-service", "discovered-services"])
+def test_sentinels_refusing_the_login_fail_the_start_up_check(
+    sentinel_cluster: SentinelCluster, discover: bool
+) -> None:
+    # redis-py reports this as "no master found", like a failover; the check asks the Sentinels directly.
+    sentinel = {"hosts": sentinel_cluster.sentinel_hosts, "sentinel_kwargs": {"username": "nobody", "password": "x"}}
+    if not discover:
+        sentinel["services"] = [sentinel_cluster.service]
+    server = RedisServerTransport("svc", sentinel=sentinel)
+    with pytest.raises(ConfigurationError, match=r"Every Sentinel refused .* AuthenticationError"):
+        server.check_startup()
+
+
+def test_a_failover_in_progress_is_not_a_configuration_error(sentinel_cluster: SentinelCluster) -> None:
+    settings = {"sentinel": {"hosts": sentinel_cluster.sentinel_hosts, "services": ["no-such-master"]}}
+    RedisServerTransport("svc", **settings).check_startup()  # logged, not raised: the master may come

@@ -13,6 +13,9 @@ parent leaving (the reloader's lifeline). It stays single-threaded, so forking f
   manager's forwarded TERM and is ignored; any other second signal kills the workers at once.
 * ``SIGHUP``: a rolling restart, one worker at a time: the next worker is stopped only once the
   previous one has exited and its replacement has been started.
+* A worker that exits with :data:`~pysoa.server._exit_status.EXIT_CONFIGURATION_ERROR` found the
+  configuration unusable at start-up: it is not respawned (that cannot help), the other workers are
+  stopped, and the supervisor exits with that status too.
 * Workers watch a :class:`~pysoa.server._lifeline.Lifeline`, so they stop if the parent is killed.
 """
 
@@ -33,6 +36,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server._lifeline import Lifeline, parent_is_gone, watch_in_thread
 
 if TYPE_CHECKING:
@@ -138,6 +142,7 @@ class Supervisor:
         self._restart_queue: list[int] = []
         self._failed = False
         self._forced = False
+        self._misconfigured = False
         self._lifeline: Lifeline | None = None
         self._wake_r = -1
         self._wake_w = -1
@@ -195,6 +200,9 @@ class Supervisor:
                 self._pending_signals.append(signal.SIGTERM)
 
     def _final_status(self) -> int:
+        if self._misconfigured:
+            logger.error("The service cannot start as configured (see the workers' log); supervisor exiting")
+            return EXIT_CONFIGURATION_ERROR
         if self._stopping:
             logger.info("All workers stopped; supervisor exiting")
             return 1 if self._forced else 0
@@ -235,6 +243,18 @@ class Supervisor:
             slot.restarting = False
             logger.info("Worker #%s (pid %s) stopped for the restart; starting its replacement", slot.fid, pid)
             self._replace(slot)
+            return
+        if exitcode == EXIT_CONFIGURATION_ERROR:
+            # Every worker runs with the same settings: respawning any of them would only fail again.
+            logger.error(
+                "Worker #%s (pid %s) found the configuration unusable at start-up; not re-spawning it, "
+                "stopping the service",
+                slot.fid,
+                pid,
+            )
+            slot.given_up = True
+            self._misconfigured = True
+            self._stop_workers(signal.SIGTERM)
             return
         logger.warning("Worker #%s (pid %s) %s unexpectedly", slot.fid, pid, describe_exit(exitcode))
         if exitcode != 0:
@@ -309,19 +329,23 @@ class Supervisor:
                 self._restart_queue = [slot.fid for slot in self.slots if slot.process and not slot.restarting]
                 logger.warning("Received SIGHUP; restarting %s workers one at a time", len(self._restart_queue))
 
+    def _stop_workers(self, signal_number: int) -> int:
+        """Enter the stopping state and ask every live worker to stop; returns how many were asked."""
+        self._stopping = True
+        self._stop_signal = signal_number
+        self._restart_queue = []
+        alive = [slot.process for slot in self.slots if slot.process is not None]
+        for process in alive:
+            _send(process, stop_signal_to_forward(signal_number))
+        return len(alive)
+
     def _on_stop_signal(self, signal_number: int) -> None:
         now = self.clock()
         name = signal.Signals(signal_number).name
         if not self._stopping:
-            self._stopping = True
-            self._stop_signal = signal_number
             self._stop_time = now
-            self._restart_queue = []
-            alive = [slot for slot in self.slots if slot.process is not None]
-            logger.warning("Received %s; stopping %s workers after their current jobs", name, len(alive))
-            for slot in alive:
-                assert slot.process is not None
-                _send(slot.process, stop_signal_to_forward(signal_number))
+            alive = self._stop_workers(signal_number)
+            logger.warning("Received %s; stopping %s workers after their current jobs", name, alive)
             return
         if signal_number != self._stop_signal and now - self._stop_time < _DUPLICATE_SIGNAL_WINDOW:
             return

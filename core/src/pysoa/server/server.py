@@ -43,6 +43,7 @@ from pysoa.common.settings import resolve_python_path
 from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
 from pysoa.errors import (
     ActionError,
+    ConfigurationError,
     EncodeError,
     InvalidMessageError,
     JobError,
@@ -54,6 +55,7 @@ from pysoa.errors import (
 )
 from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._outage import TransportOutage
+from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
@@ -568,10 +570,20 @@ class Server:
     def run(self) -> None:
         """Serve requests until a shutdown signal (or harakiri) stops the loop.
 
-        Afterwards ``exit_status`` is 0 for a requested stop, 1 when the loop gave up on an error.
+        Afterwards ``exit_status`` is 0 for a requested stop, 1 when the loop gave up on an error,
+        and :data:`~pysoa.server.standalone.EXIT_CONFIGURATION_ERROR` when the transport's start-up
+        check found the configuration unusable (before ``setup()``; nothing was served).
         """
         self.exit_status = 0
         self.logger.info("Service %r server starting up, soa-core version %s", self.service_name, _version())
+        try:
+            self.transport.check_startup()
+        except ConfigurationError as exc:
+            # One line, no traceback: the message names the problem, and retrying cannot fix it.
+            self.logger.error("Service %r cannot start: %s", self.service_name, exc)
+            self.exit_status = EXIT_CONFIGURATION_ERROR
+            self.transport.close()
+            return
         self._warn_if_self_calls_can_deadlock()
         self.setup()
         if self.heartbeat is not None:

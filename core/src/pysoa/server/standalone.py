@@ -26,6 +26,10 @@ script. Options (as in PySOA 1.4):
 Never start the module as ``python path/to/standalone.py``: a module inside a package started that
 way is imported twice (as ``__main__`` and under its real name), so every class exists twice. That
 is refused with exit status 99 and a message saying how to start it instead.
+
+A service whose transport finds its configuration unusable at start-up (refused credentials,
+missing ACL rights, a broken TLS set-up) exits with :data:`EXIT_CONFIGURATION_ERROR` (78, sysexits'
+``EX_CONFIG``); the supervisor does not respawn such a worker but stops the service with that status.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pysoa.errors import ConfigurationError
+from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server
     from pysoa.server.settings import ServerSettings
 
 __all__ = [
+    "EXIT_CONFIGURATION_ERROR",
     "EXIT_STARTED_AS_SCRIPT",
     "RunOptions",
     "check_not_started_as_script",

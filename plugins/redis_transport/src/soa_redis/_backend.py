@@ -34,7 +34,7 @@ from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
 from soa_redis._deadline import deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
-from soa_redis._retry import next_delay
+from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
 __all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
@@ -342,24 +342,25 @@ class RedisBackend:
         socket_deadline: float | None = None,
         timeout_at_deadline: bool = False,
     ) -> T:
-        attempt = 0
+        failover: FailoverWait | None = None
         started = time.monotonic()
         while True:
             try:
                 with io_deadline(deadline if socket_deadline is None else socket_deadline):
                     return call()
-            except MasterNotFoundError as exc:
-                # No master (failover in progress): nothing was sent, so waiting and retrying is safe.
-                delay = next_delay(attempt, self.config.sentinel_failover_retries, deadline - time.monotonic())
-                if delay is None:
-                    raise translate_redis_error(exc, direction, key, where) from exc
-                _logger.info("No Redis master for %s (%s); retrying in %.2f s", where, exc, delay)
-                time.sleep(delay)
-                attempt += 1
             except redis_errors.RedisError as exc:
                 now = time.monotonic()
                 out_of_time = timeout_at_deadline and now >= deadline
-                raise translate_redis_error(exc, direction, key, where, out_of_time, now - started) from exc
+                if not awaits_new_master(exc, self._sentinel is not None):
+                    raise translate_redis_error(exc, direction, key, where, out_of_time, now - started) from exc
+                # A failover in progress: nothing was sent, so waiting and retrying is safe.
+                if failover is None:
+                    failover = FailoverWait(self.config.sentinel_failover_retries, deadline)
+                    _logger.info("No Redis master for %s (%s); waiting for the Sentinels to name one", where, exc)
+                pause = failover.next_pause()
+                if pause is None:
+                    raise translate_redis_error(exc, direction, key, where, out_of_time, now - started) from exc
+                time.sleep(pause)
 
     # --- diagnostics ------------------------------------------------------------------------------------
 
@@ -373,6 +374,14 @@ class RedisBackend:
             if policy is not None:
                 found.append((host.label, *policy))
         return found
+
+    def startup_hosts(self) -> list[_Host]:
+        """Every host, for the start-up check (:mod:`soa_redis._preflight`); may ask the Sentinels."""
+        return self._all_hosts("receive", "(start-up check)", time.monotonic() + _HOUSEKEEPING_SECONDS)
+
+    def sentinel_nodes(self) -> list[redis.Redis]:
+        """The Sentinels' clients (none for standard hosts), for the start-up check's diagnosis."""
+        return [] if self._sentinel is None else list(self._sentinel.sentinels)
 
     def close(self) -> None:
         hosts = self._hosts or []

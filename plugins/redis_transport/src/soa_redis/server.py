@@ -10,7 +10,7 @@ from conformity import fields
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
-from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge, TransportError
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge
 from soa_redis._backend import MIN_BLOCK_SECONDS
 from soa_redis._config import SERVER_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
@@ -34,6 +34,7 @@ from soa_redis._framing import (
     build_frames,
     needs_chunks,
 )
+from soa_redis._preflight import check_server_backend
 
 __all__ = ["RedisServerTransport"]
 
@@ -67,8 +68,7 @@ class RedisServerTransport(ServerTransport):
 
     def receive_request_message(self) -> ReceivedMessage:
         if not self._checked_backend:
-            self._checked_backend = True
-            self._check_backend()
+            self.check_startup()  # for callers that receive without the Server's start-up call
         core = self._core
         deadline = time.monotonic() + core.options.receive_timeout_in_seconds
         key = self._request_key
@@ -174,20 +174,17 @@ class RedisServerTransport(ServerTransport):
 
     # --- start-up -----------------------------------------------------------------------------------
 
-    def _check_backend(self) -> None:
-        """Warn when Redis may evict queues; learn each host's clock for expiry checks."""
-        backend = self._core.backend
-        try:
-            for label, policy, maxmemory in backend.eviction_policies():
-                if policy != "noeviction":
-                    _logger.warning(
-                        "Redis at %s has maxmemory-policy %r (maxmemory %s): under memory pressure it can evict "
-                        "queues and lose requests and responses; use 'noeviction' for soa-core queues",
-                        label,
-                        policy,
-                        maxmemory or "unlimited",
-                    )
-            for index in range(backend.host_count or 0):
-                backend.fresh_clock_offset(index)
-        except TransportError as exc:
-            _logger.warning("Could not check the Redis backend of %s at start-up: %s", self.service_name, exc)
+    def check_startup(self) -> None:
+        """Log in to every Redis host and try, harmlessly, each command this server will run.
+
+        Raises :class:`~pysoa.errors.ConfigurationError` with one line naming a refused login, a
+        TLS failure or a missing ACL right (see :mod:`soa_redis._preflight`). Also learns each
+        host's clock and warns when Redis may evict queues.
+        """
+        self._checked_backend = True
+        check_server_backend(
+            self._core.backend,
+            self.service_name,
+            chunking=self._core.options.chunk_messages_larger_than_bytes is not None,
+            report_skipped=self.instance_index == 1,
+        )

@@ -108,6 +108,16 @@ class ServerTransport(Transport, ABC):
         and :class:`~pysoa.errors.EncodeError` (``RESPONSE_NOT_SERIALIZABLE``) before any I/O.
         """
 
+    def check_startup(self) -> None:
+        """Check, once before the first request, that the backend is usable as configured (optional).
+
+        Raise :class:`~pysoa.errors.ConfigurationError` with one line naming the problem when it
+        cannot work as configured (refused credentials, missing permissions, a broken TLS set-up):
+        the server then exits with :data:`~pysoa.server.standalone.EXIT_CONFIGURATION_ERROR` and is
+        not respawned. A backend that is merely unreachable is not a configuration error.
+        """
+        return
+
     def close(self) -> None:
         """Release resources at server shutdown (optional)."""
         return
