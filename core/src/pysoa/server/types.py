@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attr
 
 from pysoa.common.constants import ERROR_CODE_SERVER_ERROR, ERROR_CODE_UNKNOWN
+from pysoa.common.switches import RequestSwitchSet, get_switch, is_switch
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest
 from pysoa.errors import ActionError
 
@@ -26,35 +27,6 @@ __all__ = [
     "get_switch",
     "is_switch",
 ]
-
-
-def is_switch(value: Any) -> bool:
-    """A switch is an int, anything with ``__int__``, or anything whose ``.value`` has ``__int__``."""
-    return hasattr(value, "__int__") or hasattr(getattr(value, "value", None), "__int__")
-
-
-def get_switch(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if hasattr(value, "__int__"):
-        return int(value)
-    inner = getattr(value, "value", None)
-    if inner is not None and hasattr(inner, "__int__"):
-        return int(inner)
-    raise ValueError(f"{value!r} is not a switch (an int, or has __int__ or .value)")
-
-
-class RequestSwitchSet(frozenset[int]):
-    """The switches active for a request; ``is_active`` and ``in`` accept switch objects as well as ints."""
-
-    def __new__(cls, switches: Iterable[Any] = ()) -> RequestSwitchSet:
-        return super().__new__(cls, (get_switch(s) for s in switches))
-
-    def is_active(self, switch: Any) -> bool:
-        return frozenset.__contains__(self, get_switch(switch))
-
-    def __contains__(self, switch: object) -> bool:
-        return self.is_active(switch)
 
 
 @attr.s(slots=True, auto_attribs=True)

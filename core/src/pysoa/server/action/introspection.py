@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 from conformity import fields
 
+from pysoa.common.switches import get_switch
 from pysoa.common.types import Error
 from pysoa.errors import ActionError
 from pysoa.server.action.base import Action
 from pysoa.server.action.switched import SwitchedAction
-from pysoa.server.types import EnrichedActionRequest, get_switch
+from pysoa.server.types import EnrichedActionRequest
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server
