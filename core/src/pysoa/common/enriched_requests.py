@@ -1,39 +1,90 @@
-"""What an action receives: the enriched request, its switches, and a client for chained calls."""
+"""What server middleware and actions receive: the enriched job and action requests.
+
+These are contracts (server middleware is typed against them), so they live below the client and
+the server: the client a request carries and the server that built it are seen through the narrow
+protocols :class:`RequestClient` and :class:`ActionServer`, which :class:`pysoa.client.Client` and
+:class:`pysoa.server.Server` satisfy. :mod:`pysoa.server.types` serves them under PySOA's path.
+"""
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol
 
 import attr
 
 from pysoa.common.constants import ERROR_CODE_SERVER_ERROR, ERROR_CODE_UNKNOWN
-from pysoa.common.switches import RequestSwitchSet, get_switch, is_switch
+from pysoa.common.switches import RequestSwitchSet
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest
 from pysoa.errors import ActionError
 
-if TYPE_CHECKING:
-    from pysoa.client.client import Client
-    from pysoa.server.server import Server
-    from pysoa.server.settings import ServerSettings
-
 __all__ = [
-    "ActionInterface",
-    "ActionType",
+    "ActionServer",
     "EnrichedActionRequest",
     "EnrichedJobRequest",
-    "RequestSwitchSet",
-    "get_switch",
-    "is_switch",
+    "RequestClient",
 ]
+
+
+class RequestClient(Protocol):
+    """The client a request carries (``request.client``): what an action may call on it.
+
+    :class:`pysoa.client.Client` is the implementation; the blocking calls are typed as it types them,
+    the futures and the non-blocking primitives loosely (see the client for their parameters).
+    """
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The client settings of each service this client can call, by service name."""
+        ...
+
+    def with_context(self, context: Mapping[str, Any]) -> RequestClient: ...
+
+    def call_action(
+        self, service_name: str, action: str, body: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Any: ...
+
+    def call_actions(
+        self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
+    ) -> Any: ...
+
+    def call_actions_parallel(
+        self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
+    ) -> Any: ...
+
+    def call_jobs_parallel(self, jobs: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any: ...
+
+    def call_action_future(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def call_actions_future(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def call_actions_parallel_future(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def call_jobs_parallel_future(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def send_request(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def get_all_responses(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class ActionServer(Protocol):
+    """What :meth:`EnrichedActionRequest.call_local_action` needs of the server that built a request."""
+
+    @property
+    def settings(self) -> Any:
+        """The server's settings, which every action factory is called with."""
+        ...
+
+    def get_action_factory(self, name: str) -> Callable[[Any], Any] | None:
+        """``factory(settings) -> callable(request) -> ActionResponse`` for ``name``, or ``None``."""
+        ...
 
 
 @attr.s(slots=True, auto_attribs=True)
 class EnrichedJobRequest(JobRequest):
     """The job request as job middleware sees it, with the per-job client."""
 
-    client: Client | None = None
+    client: RequestClient | None = None
     run_coroutine: Callable[..., Any] | None = None
 
 
@@ -46,7 +97,7 @@ class _ServerBoundActionRequest(ActionRequest):
     ``attr.asdict``/``attr.evolve`` leave it out)."""
 
     __slots__ = ("_server",)
-    # The Server that built the request. Typed Any because mypy's attrs plugin does not see that a
+    # The server that built the request (an ActionServer). Typed Any because mypy's attrs plugin does not see that a
     # slotted attrs subclass inherits this slot, and would reject ``request._server = server``.
     _server: Any
 
@@ -64,7 +115,7 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
     switches: RequestSwitchSet = attr.ib(default=None, converter=_switch_set)
     context: dict[str, Any] = attr.ib(factory=dict)
     control: dict[str, Any] = attr.ib(factory=dict)
-    client: Client | None = None
+    client: RequestClient | None = None
     run_coroutine: Callable[..., Any] | None = None
 
     def call_local_action(
@@ -83,7 +134,7 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
         returned in the response. A request no server built (so without a server to run the
         action on) gets a ``SERVER_ERROR``, and an action the server lacks an ``UNKNOWN`` error.
         """
-        server: Server | None = getattr(self, "_server", None)
+        server: ActionServer | None = getattr(self, "_server", None)
         if server is None:
             return _local_failure(
                 action,
@@ -120,25 +171,6 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
         if response.errors and raise_action_errors:
             raise ActionError(response.errors, set_is_caller_error_to=is_caller_error)
         return response
-
-
-class ActionInterface(abc.ABC):
-    """What the server expects of an action class: built with the server's settings, then called per request.
-
-    Most actions extend :class:`pysoa.server.action.base.Action`, which implements it (as in PySOA).
-    """
-
-    @abc.abstractmethod
-    def __init__(self, settings: ServerSettings | None = None) -> None: ...
-
-    @abc.abstractmethod
-    def __call__(self, action_request: EnrichedActionRequest) -> ActionResponse: ...
-
-
-ActionType: TypeAlias = (
-    type[ActionInterface] | Callable[["ServerSettings | None"], Callable[[EnrichedActionRequest], ActionResponse]]
-)
-"""An entry of ``action_class_map``: an action class, or a factory taking the settings and returning a callable."""
 
 
 def _local_failure(action: str, error: Error, raise_action_errors: bool) -> ActionResponse:

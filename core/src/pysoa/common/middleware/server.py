@@ -10,9 +10,9 @@ from conformity import fields
 from pysoa.common.types import ActionResponse, JobResponse
 
 if TYPE_CHECKING:
-    from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest
+    from pysoa.common.enriched_requests import EnrichedActionRequest, EnrichedJobRequest
 
-__all__ = ["ServerMiddleware"]
+__all__ = ["ActionMiddlewareTask", "JobMiddlewareTask", "ServerMiddleware"]
 
 JobMiddlewareTask = Callable[["EnrichedJobRequest"], JobResponse]
 ActionMiddlewareTask = Callable[["EnrichedActionRequest"], ActionResponse]
