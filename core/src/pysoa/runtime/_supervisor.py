@@ -13,7 +13,7 @@ parent leaving (the reloader's lifeline). It stays single-threaded, so forking f
   manager's forwarded TERM and is ignored; any other second signal kills the workers at once.
 * ``SIGHUP``: a rolling restart, one worker at a time: the next worker is stopped only once the
   previous one has exited and its replacement has been started.
-* Workers watch a :class:`~pysoa.server._lifeline.Lifeline`, so they stop if the parent is killed.
+* Workers watch a :class:`~pysoa.runtime._lifeline.Lifeline`, so they stop if the parent is killed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pysoa.server._lifeline import Lifeline, parent_is_gone, watch_in_thread
+from pysoa.runtime._lifeline import Lifeline, parent_is_gone, watch_in_thread
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server

@@ -1,4 +1,4 @@
-"""PySOA's ``pysoa.server.autoreload``: ``get_reloader(...).main(func)`` restarts a program when its code changes.
+"""PySOA's ``get_reloader(...).main(func)`` (served as ``pysoa.server.autoreload``): restarts a program on changes.
 
 Served by soa-core's reloader (the one behind ``--use-file-watcher``): the program is run again as a child process,
 the watched source files are polled once a second, and on a change the child is stopped with ``SIGTERM`` and a
@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from pysoa.server import _reloader
-from pysoa.server._lifeline import watch_in_thread
+from pysoa.runtime import _reloader
+from pysoa.runtime._lifeline import watch_in_thread
 
 __all__ = ["Reloader", "get_reloader"]
 

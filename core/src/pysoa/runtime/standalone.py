@@ -225,8 +225,8 @@ def run_service(get_server_class: Callable[[], type[Server]], options: RunOption
     Returns the exit status. Bad settings fail here, before anything is forked, with a
     :class:`~pysoa.errors.ConfigurationError`.
     """
-    from pysoa.server import _reloader
-    from pysoa.server._lifeline import watch_in_thread
+    from pysoa.runtime import _reloader
+    from pysoa.runtime._lifeline import watch_in_thread
 
     server_class = get_server_class()
     settings = load_server_settings(server_class, options.settings)
@@ -241,7 +241,7 @@ def run_service(get_server_class: Callable[[], type[Server]], options: RunOption
 
     lifeline_fd = _reloader.parent_lifeline_fd()
     if options.fork > 1:
-        from pysoa.server._supervisor import Supervisor
+        from pysoa.runtime._supervisor import Supervisor
 
         _configure_logging(server_class, settings)
         supervisor = Supervisor(

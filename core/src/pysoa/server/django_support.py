@@ -1,6 +1,6 @@
 """Django integration for servers with ``use_django = True``.
 
-* :func:`setup_django` (called by :func:`~pysoa.server.standalone.django_main` and ``soa serve
+* :func:`setup_django` (called by :func:`~pysoa.runtime.standalone.django_main` and ``soa serve
   --django``): one logging configuration for Django and the server, then ``django.setup()``.
 * Resource hygiene, called by the server around every request and when idle: database connections
   that are broken or older than ``CONN_MAX_AGE`` are closed (so a worker never serves a request on a
