@@ -42,9 +42,11 @@ demo: $(STAMP)
 	scripts/ensure-redis.sh || echo "No redis-server: the demo runs over the local transport"
 	$(BIN)/python -m example_service.demo $(DEMO_ARGS)
 
+# lint-imports checks the layering contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy $(SRC_DIRS)
@@ -84,4 +86,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(LOWEST_VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache .import_linter_cache site
