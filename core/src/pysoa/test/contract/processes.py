@@ -1,122 +1,70 @@
-"""The contract suite: the same tests over every transport and serializer.
-
-Each backend fixture param yields a factory ``connect(server_class) -> Client`` that serves
-``server_class`` over that transport (starting whatever the transport needs) and a client for it.
-"""
+"""Worker processes that serve a server class over a real transport, for a suite's ``connect`` fixture."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import pytest
+from pysoa.server.server import Server
 
-from pysoa.client import Client
-from pysoa.server import Server
-
-Connect = Callable[[type[Server]], Client]
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["ServerProcesses"]
 
 
-def _local(serializer: str) -> Iterator[Connect]:
-    def connect(server_class: type[Server]) -> Client:
-        kwargs: dict[str, Any] = {"server_class": server_class, "server_settings": {}, "serializer": serializer}
-        return Client({server_class.service_name or "": {"transport": {"name": "local", "kwargs": kwargs}}})
+class ServerProcesses:
+    """Starts ``count`` worker processes per server class, on first use, and stops them all.
 
-    yield connect
+    ``settings_for(server_class)`` returns the server settings of the workers (JSON-serialisable:
+    the transport named by plugin name, ``{'name': ..., 'kwargs': {...}}``). Each worker runs
+    ``python -m pysoa.test.contract.worker``; :meth:`start` returns once every worker reports it
+    is serving, and raises :class:`RuntimeError` with the worker's standard error when one fails
+    to start. The server class must be importable by the workers (defined at a module's top level).
+    """
 
-
-class _Workers:
-    """Worker processes serving one server class over a real transport, started on first use."""
-
-    def __init__(self, transport: dict[str, Any], count: int = 2) -> None:
-        self.transport = transport
+    def __init__(
+        self, settings_for: Callable[[type[Server]], Mapping[str, Any]], count: int = 2, cwd: str | None = None
+    ) -> None:
+        self.settings_for = settings_for
         self.count = count
+        self.cwd = cwd
         self.processes: dict[str, list[subprocess.Popen[str]]] = {}
 
-    def ensure(self, server_class: type[Server]) -> None:
+    def start(self, server_class: type[Server]) -> None:
+        """Start the workers for ``server_class`` unless they are running; wait until they serve."""
         path = f"{server_class.__module__}:{server_class.__qualname__}"
         if path in self.processes:
             return
-        settings = json.dumps({"transport": self.transport, "harakiri": {"timeout": 0, "shutdown_grace": 5}})
-        started = []
-        for _ in range(self.count):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tests.contract.worker", path, settings],
-                cwd=REPO,
+        settings = json.dumps(dict(self.settings_for(server_class)))
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "pysoa.test.contract.worker", path, settings],
+                cwd=self.cwd,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            started.append(process)
+            for _ in range(self.count)
+        ]
         self.processes[path] = started
         for process in started:
             assert process.stdout is not None
             line = process.stdout.readline()
             if line.strip() != "READY":
-                stderr = process.stderr.read() if process.stderr else ""
-                raise RuntimeError(f"worker for {path} did not start: {line!r} {stderr}")
+                process.kill()
+                _, stderr = process.communicate()
+                raise RuntimeError(f"A worker for {path} did not start: {line!r}\n{stderr}")
 
     def stop(self) -> None:
-        for processes in self.processes.values():
-            for process in processes:
-                process.terminate()
-        for processes in self.processes.values():
-            for process in processes:
-                try:
-                    process.communicate(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.communicate()
-
-
-@pytest.fixture(scope="session")
-def redis_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Workers]:
-    from tests.redis_transport.servers import start_redis
-
-    server = start_redis(tmp_path_factory.mktemp("contract-redis"))
-    workers = _Workers({"name": "redis", "kwargs": {"url": server.url}})
-    try:
-        yield workers
-    finally:
-        workers.stop()
-        server.stop()
-
-
-def _redis(request: pytest.FixtureRequest, serializer: str, protocol_version: int) -> Iterator[Connect]:
-    workers: _Workers = request.getfixturevalue("redis_workers")
-
-    def connect(server_class: type[Server]) -> Client:
-        workers.ensure(server_class)
-        kwargs = {
-            **workers.transport["kwargs"],
-            "default_serializer_config": serializer,
-            "protocol_version": protocol_version,
-        }
-        return Client({server_class.service_name or "": {"transport": {"name": "redis", "kwargs": kwargs}}})
-
-    yield connect
-
-
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Connect]]] = {
-    "local-msgpack": lambda _request: _local("msgpack"),
-    "local-json": lambda _request: _local("json"),
-    "redis-msgpack-v3": lambda request: _redis(request, "msgpack", 3),
-    "redis-json-v3": lambda request: _redis(request, "json", 3),
-    "redis-msgpack-v2": lambda request: _redis(request, "msgpack", 2),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def connect(backend: str, request: pytest.FixtureRequest) -> Iterator[Connect]:
-    yield from BACKENDS[backend](request)
+        """Stop every worker (``SIGTERM``, then ``SIGKILL`` after 10 s)."""
+        running = [process for processes in self.processes.values() for process in processes]
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        self.processes.clear()
