@@ -1,4 +1,8 @@
-"""The acyclic_modules import-linter contract (scripts/import_contracts.py) that make lint runs."""
+"""The acyclic_modules import-linter contract (scripts/import_contracts.py) that make lint runs.
+
+In tests/tooling, not tests/core: it needs the development tools (grimp, import-linter), which the
+lowest-versions environment of `make lowest` (it runs tests/core) does not install.
+"""
 
 from __future__ import annotations
 
