@@ -42,12 +42,20 @@ demo: $(STAMP)
 	scripts/ensure-redis.sh || echo "No redis-server: the demo runs over the local transport"
 	$(BIN)/python -m example_service.demo $(DEMO_ARGS)
 
+# lint-imports checks the layering contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
+# src/ strictly; then tests/, bench/ and scripts/ with the same configuration. Programs that run as
+# scripts (sibling imports from their own directory) are checked with that directory as their path.
 typecheck: $(STAMP)
 	$(BIN)/mypy $(SRC_DIRS)
+	$(BIN)/mypy tests bench scripts
+	MYPYPATH=bench/workloads $(BIN)/mypy bench/workloads/*.py
+	MYPYPATH=tests/pysoa149 $(BIN)/mypy tests/pysoa149/peer_client.py tests/pysoa149/peer_server.py
+	MYPYPATH=tests/thirdparty_plugin/src $(BIN)/mypy tests/thirdparty_plugin/src/soa_testplugin_echo/*.py
 
 pytest: $(STAMP)
 	scripts/ensure-redis.sh
@@ -88,4 +96,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(LOWEST_VENV) $(TOOLS) .interop-venv .mypy_cache .ruff_cache .import_linter_cache site

@@ -13,10 +13,11 @@ from conformity.settings import SettingsSchema
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
 from pysoa.common.metrics import CountingMetricsRecorder, NoOpMetricsRecorder
-from pysoa.common.settings import PluginReference, SettingsError, SOASettings, resolve_python_path
+from pysoa.common.settings import SettingsError, SOASettings, resolve_python_path
 from pysoa.common.transport.base import ClientTransport
 from pysoa.errors import ConfigurationError
 from pysoa.plugins import PluginManager, set_plugin_manager
+from pysoa.plugins.reference import PluginReference
 from pysoa.server.settings import ServerSettings
 
 from .plugins.fakes import (

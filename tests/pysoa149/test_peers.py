@@ -358,7 +358,9 @@ def test_the_chunking_peer_really_sends_chunk_frames(chunking_peer: PeerServer, 
         while not frames or len(frames) < int(frames[0].split(b"chunk-count:")[1].split(b";")[0]):
             popped = connection.blpop(["pysoa:" + reply_to], timeout=10)
             assert popped is not None, f"got {len(frames)} frames, then nothing"
-            frames.append(popped[1])
+            frame = popped[1]
+            assert isinstance(frame, bytes)
+            frames.append(frame)
     finally:
         connection.close()
     assert len(frames) == 3  # ceil(~250 KB / 102,400)

@@ -45,8 +45,15 @@ def transports(
     )
 
 
-def decode_raw(frame: bytes) -> tuple[bytes, dict[str, Any]]:
+def as_bytes(reply: object) -> bytes:
+    """A raw client's reply (redis-py types replies as bytes, str or None) as the bytes it is here."""
+    assert isinstance(reply, bytes), f"expected a frame (bytes), got {reply!r}"
+    return reply
+
+
+def decode_raw(reply: object) -> tuple[bytes, dict[str, Any]]:
     """Split a raw frame into its header bytes and envelope, independently of the transport's own code."""
+    frame = as_bytes(reply)
     for marker in (b"application/msgpack;", b"application/json;"):
         if marker in frame[:80]:
             head, _, payload = frame.partition(marker)
@@ -67,4 +74,5 @@ def raw_request(request_id: Any = 1, reply_to: Any = None, body: Any = None, **m
 
 
 def packed(envelope: Any, prefix: bytes = V3_MSGPACK) -> bytes:
-    return prefix + msgpack.packb(envelope, use_bin_type=True)
+    packed_envelope: bytes = msgpack.packb(envelope, use_bin_type=True)
+    return prefix + packed_envelope

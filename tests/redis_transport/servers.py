@@ -247,7 +247,7 @@ class SentinelCluster:
                 continue
             finally:
                 client.close()
-            if address:
+            if isinstance(address, tuple | list):
                 return int(address[1])
         return None
 
@@ -263,8 +263,8 @@ class SentinelCluster:
     def _sentinel_ready(self, sentinel: RedisProcess) -> bool:
         client = sentinel.client(socket_timeout=1.0)
         try:
-            replicas = client.sentinel_slaves(self.service)
-            others = client.sentinel_sentinels(self.service)
+            replicas: list[dict[str, Any]] = client.sentinel_slaves(self.service)
+            others: list[dict[str, Any]] = client.sentinel_sentinels(self.service)  # type: ignore[assignment]
         except redis.RedisError:
             return False
         finally:

@@ -13,7 +13,7 @@ from pysoa.common.metrics import CountingMetricsRecorder
 from pysoa.errors import InvalidMessageError, RequestTooLarge
 from soa_redis.server import RedisServerTransport
 
-from .helpers import V3_MSGPACK, decode_raw, job, packed, raw_request, response, transports
+from .helpers import V3_MSGPACK, as_bytes, decode_raw, job, packed, raw_request, response, transports
 from .servers import RedisProcess
 
 pytestmark = pytest.mark.redis
@@ -128,7 +128,7 @@ def test_an_unknown_content_type_falls_back_to_the_default_serializer(
     assert request_id == 3
     assert meta is not None
     server.send_response_message(request_id, meta, response())
-    assert redis_server.client().lindex("pysoa:" + REPLY_TO, 0).startswith(V3_MSGPACK)
+    assert as_bytes(redis_server.client().lindex("pysoa:" + REPLY_TO, 0)).startswith(V3_MSGPACK)
 
 
 def test_a_string_request_id_is_echoed(redis_server: RedisProcess, server: RedisServerTransport) -> None:

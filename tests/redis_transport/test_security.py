@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from pysoa.errors import MessageSendError
@@ -25,7 +29,7 @@ def _round_trip(client: RedisClientTransport, server: RedisServerTransport) -> N
 
 def test_tls_round_trip(tls_redis: RedisProcess, tls_files: TLSFiles) -> None:
     assert tls_redis.url.startswith("rediss://")
-    settings = {"url": tls_redis.url, "connection_kwargs": {"ssl_ca_certs": str(tls_files.ca_cert)}}
+    settings: dict[str, Any] = {"url": tls_redis.url, "connection_kwargs": {"ssl_ca_certs": str(tls_files.ca_cert)}}
     client = RedisClientTransport("svc", **settings)
     server = RedisServerTransport("svc", receive_timeout_in_seconds=2, **settings)
     _round_trip(client, server)
@@ -54,7 +58,7 @@ ACL_RULES = [
 
 @pytest.fixture
 def acl_redis(redis_server: RedisProcess) -> RedisProcess:
-    redis_server.client().execute_command("ACL", "SETUSER", "orders-user", *ACL_RULES)
+    redis_server.client().execute_command("ACL", "SETUSER", "orders-user", *ACL_RULES)  # type: ignore[no-untyped-call]
     return redis_server
 
 

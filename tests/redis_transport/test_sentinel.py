@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 def _serve_once(server: RedisServerTransport) -> None:
     request_id, meta, body = server.receive_request_message()
     assert meta is not None
+    assert body is not None
     server.send_response_message(request_id, meta, response(n=body["actions"][0]["body"].get("n")))
 
 
@@ -84,7 +85,7 @@ def _call(client: RedisClientTransport, number: int) -> Exception | None:
 
 
 def test_calls_resume_quickly_after_the_master_dies(sentinel_cluster: SentinelCluster) -> None:
-    settings = {
+    settings: dict[str, Any] = {
         "sentinel": {
             "hosts": sentinel_cluster.sentinel_hosts,
             "services": [sentinel_cluster.service],

@@ -16,9 +16,9 @@ from currint import Amount
 
 from pysoa._cli_calls import json_default
 from pysoa.errors import ConfigurationError
-from pysoa.server import _reloader
-from pysoa.server._supervisor import RespawnPolicy, describe_exit, effective_worker_count
-from pysoa.server.standalone import EXIT_STARTED_AS_SCRIPT, check_not_started_as_script, parse_options
+from pysoa.runtime import _reloader
+from pysoa.runtime._supervisor import RespawnPolicy, describe_exit, effective_worker_count
+from pysoa.runtime.standalone import EXIT_STARTED_AS_SCRIPT, check_not_started_as_script, parse_options
 
 
 class TestRespawnPolicy:

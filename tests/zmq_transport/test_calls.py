@@ -138,7 +138,7 @@ def test_malformed_requests_never_kill_a_worker(cluster: Cluster) -> None:
     cluster.wait_for_workers(client, [worker.pid])
     serializer = get_plugin_manager().serializer("msgpack")()
     content_type = serializer.mime_type.encode()
-    context: zmq.Context[bytes] = zmq.Context()
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     raw = context.socket(zmq.DEALER)
     try:
         raw.connect(cluster.endpoint)

@@ -175,7 +175,7 @@ def test_a_leaving_worker_hands_back_what_reached_it_and_another_runs_it(running
     assert bye is not None
     assert parse_header(bye[0]).kind == BYE
     a.send_multipart([frames[0], control_header(BOUNCE), frames[1], frames[2]])
-    wait_until(lambda: running.router.pending, 5, "the request to be handed back")
+    wait_until(lambda: bool(running.router.pending), 5, "the request to be handed back")
     b = running.worker(b"B", announce=False)
     b.send(control_header(READY))
     assert _serve(b) == b"r1"

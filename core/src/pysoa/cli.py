@@ -16,7 +16,7 @@ from typing import TextIO
 
 from pysoa import _cli_calls
 from pysoa.errors import SOAError
-from pysoa.server import _serve
+from pysoa.runtime import _serve
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "main"]
 

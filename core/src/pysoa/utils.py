@@ -17,7 +17,7 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def dict_to_hashable(d: Mapping[Hashable, Any]) -> frozenset[tuple[Hashable, Any]]:
+def dict_to_hashable(d: Mapping[Any, Any]) -> frozenset[tuple[Hashable, Any]]:
     """An immutable, hashable stand-in for ``d``, usable as a dict key or set member.
 
     Two dicts with equal contents give equal results and dicts with different contents give different results;

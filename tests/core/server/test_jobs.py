@@ -124,7 +124,7 @@ def test_invalid_response_body_is_a_server_error(client: Client) -> None:
 
 
 def test_actions_stop_at_the_first_error(client: Client) -> None:
-    actions = [
+    actions: list[dict[str, Any]] = [
         {"action": "square", "body": {"number": 2}},
         {"action": "fail"},
         {"action": "square", "body": {"number": 3}},
@@ -134,7 +134,7 @@ def test_actions_stop_at_the_first_error(client: Client) -> None:
 
 
 def test_continue_on_error_runs_every_action(client: Client) -> None:
-    actions = [{"action": "fail"}, {"action": "square", "body": {"number": 3}}]
+    actions: list[dict[str, Any]] = [{"action": "fail"}, {"action": "square", "body": {"number": 3}}]
     response = client.call_actions("example", actions, raise_action_errors=False, continue_on_error=True)
     assert [a.action for a in response.actions] == ["fail", "square"]
     assert response.actions[1].body == {"square": 9}

@@ -175,7 +175,8 @@ def test_wrapper_subclass_may_widen_the_sensitive_names() -> None:
 # --- the logging context stack -------------------------------------------------------------------------------------
 
 
-def _record() -> logging.LogRecord:
+def _record() -> Any:
+    """A LogRecord after the filter: it has the filter's attributes (request_id, ...), which LogRecord's type lacks."""
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "m", None, None)
     PySOALogContextFilter().filter(record)
     return record

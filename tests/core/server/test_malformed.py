@@ -94,7 +94,7 @@ def test_a_broken_transport_stops_the_loop_with_a_failure_status() -> None:
     server.transport = QueueTransport([ReceivedMessage(1, {}, GOOD), ConfigurationError("backend misconfigured")])
     server.run()
     assert server.exit_status == 1
-    assert len(server.transport.sent) == 1  # type: ignore[attr-defined]
+    assert len(server.transport.sent) == 1
 
 
 def test_a_requested_stop_has_a_success_status() -> None:

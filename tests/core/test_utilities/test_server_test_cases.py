@@ -244,7 +244,7 @@ def _redacted(server_settings: dict[str, Any] | None, server: type[Server] = Cal
     class Case(PyTestServerTestCase):
         server_class = server
 
-    Case.server_settings = server_settings  # type: ignore[misc]
+    Case.server_settings = server_settings
     case = Case()
     case.setup_method(None)
     return case.call_action("settings").body["extra_fields_to_redact"]

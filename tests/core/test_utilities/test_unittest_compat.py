@@ -83,30 +83,29 @@ def test_deprecated_raises_aliases() -> None:
     with pytest.warns(DeprecationWarning, match="failUnlessRaises"):
         case().failUnlessRaises(KeyError, {}.__getitem__, "missing")
     with pytest.warns(DeprecationWarning, match="assertRaisesRegexp"):
-        context = case().assertRaisesRegexp(ValueError, "bad")
-    assert context is not None
+        context: RaisesContext = case().assertRaisesRegexp(ValueError, "bad")
     with context:
         raise ValueError("bad input")
     assert str(context.exception) == "bad input"
 
 
 def test_assert_raises_context_offers_exception_and_value() -> None:
-    with case().assertRaises(KeyError) as context:  # type: ignore[union-attr]
-        {}["missing"]
+    with case().assertRaises(KeyError) as context:
+        dict[str, int]()["missing"]
     assert isinstance(context, RaisesContext)
     assert isinstance(context.exception, KeyError)
     assert context.value is context.exception
     assert context.type is KeyError  # and the rest of pytest's ExceptionInfo
     assert context.match("missing")
-    with case().assertRaises(ValueError, match=r"^bad \d$") as matched:  # type: ignore[union-attr]
+    with case().assertRaises(ValueError, match=r"^bad \d$") as matched:
         raise ValueError("bad 1")
     assert matched.value.args == ("bad 1",)
 
 
 def test_assert_raises_fails_when_nothing_or_something_else_is_raised() -> None:
-    with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"), case().assertRaises(KeyError):  # type: ignore[union-attr]
+    with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"), case().assertRaises(KeyError):
         pass
-    with pytest.raises(TypeError), case().assertRaises(KeyError):  # type: ignore[union-attr]
+    with pytest.raises(TypeError), case().assertRaises(KeyError):
         raise TypeError("not the expected one")
     with pytest.raises(AssertionError, match="Regex pattern did not match"):
         case().assertRaisesRegex(ValueError, "good", int, "x")
@@ -114,7 +113,7 @@ def test_assert_raises_fails_when_nothing_or_something_else_is_raised() -> None:
 
 
 def test_assert_warns_context_offers_warnings_and_list() -> None:
-    with case().assertWarns(UserWarning) as context:  # type: ignore[union-attr]
+    with case().assertWarns(UserWarning) as context:
         warnings.warn("first", UserWarning, stacklevel=1)
         warnings.warn("second", UserWarning, stacklevel=1)
     assert isinstance(context, WarnsContext)
@@ -130,7 +129,7 @@ def test_assert_warns_context_offers_warnings_and_list() -> None:
 
 
 def test_assert_warns_regex_and_the_callable_form() -> None:
-    with case().assertWarnsRegex(DeprecationWarning, "old") as context:  # type: ignore[union-attr]
+    with case().assertWarnsRegex(DeprecationWarning, "old") as context:
         warnings.warn("too old", DeprecationWarning, stacklevel=1)
     assert str(context.warning) == "too old"
     assert case().assertWarns(UserWarning, warnings.warn, "x", UserWarning) is None

@@ -15,6 +15,7 @@ from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
 from pysoa.common._deadline import CALL_MARGIN_SECONDS, DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
 from pysoa.common.settings import SettingsError
+from pysoa.common.switches import get_switch
 from pysoa.common.transport.base import ClientTransport
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
 from pysoa.errors import (
@@ -26,7 +27,6 @@ from pysoa.errors import (
     MessageReceiveTimeout,
     TransportError,
 )
-from pysoa.server.types import get_switch
 from pysoa.version import __version_info__
 
 __all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from conformity import fields
 from conformity.settings import Settings, SettingsData, SettingsSchema
@@ -45,9 +45,6 @@ from conformity.settings import Settings, SettingsData, SettingsSchema
 from pysoa.common.settings import SettingsError
 from pysoa.common.types import ActionResponse, JobResponse
 from pysoa.errors import CallActionError, CallJobError, InvalidExpansionKey
-
-if TYPE_CHECKING:
-    from pysoa.client.client import Client
 
 __all__ = [
     "ExpansionConverter",
@@ -59,6 +56,16 @@ __all__ = [
     "TypeRoutes",
     "perform_expansions",
 ]
+
+
+class JobsCaller(Protocol):
+    """What expanding needs of the client (a :class:`pysoa.client.Client`): calling jobs in parallel.
+
+    A protocol, so that this module, which the client imports, does not import the client back.
+    """
+
+    def call_jobs_parallel(self, jobs: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any: ...
+
 
 TYPE_KEY = "_type"
 
@@ -305,7 +312,7 @@ def _route(node: ExpansionNode) -> _RouteKey:
 
 
 def perform_expansions(
-    client: Client,
+    client: JobsCaller,
     converter: ExpansionConverter,
     action_responses: Iterable[ActionResponse],
     expansions: Mapping[str, Iterable[str]],
@@ -387,7 +394,7 @@ def perform_expansions(
 
 
 def _fetch(
-    client: Client,
+    client: JobsCaller,
     to_fetch: Mapping[_RouteKey, Mapping[Any, None]],
     fetched: dict[tuple[_RouteKey, Any], Any],
     *,

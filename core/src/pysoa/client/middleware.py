@@ -1,37 +1,7 @@
-"""Client middleware: Django-style wrappers around sending requests and receiving responses."""
+"""Client middleware (PySOA's path): the base class lives with the other contracts in :mod:`pysoa.common.middleware`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
-
-from conformity import fields
-
-from pysoa.common.types import JobRequest, JobResponse
+from pysoa.common.middleware.client import ClientMiddleware, ClientRequestMiddlewareTask, ClientResponseMiddlewareTask
 
 __all__ = ["ClientMiddleware", "ClientRequestMiddlewareTask", "ClientResponseMiddlewareTask"]
-
-# (request_id, meta, job_request, message_expiry_in_seconds) -> None
-ClientRequestMiddlewareTask = Callable[[Any, dict[str, Any], JobRequest, float | None], None]
-# (receive_timeout_in_seconds) -> (request_id, job_response), (None, None) when nothing is outstanding
-ClientResponseMiddlewareTask = Callable[[float | None], tuple[Any, JobResponse | None]]
-
-
-class ClientMiddleware:
-    """Base class: override ``request`` and/or ``response``; each takes the next callable and returns a wrapper.
-
-    The first middleware in the ``middleware`` setting is the outermost. Middleware may change
-    ``meta`` (it travels in the envelope) or the :class:`JobRequest` before calling on.
-    """
-
-    name: ClassVar[str] = ""
-    settings_schema: ClassVar[fields.Base] = fields.Dictionary({})
-
-    def __init__(self, **kwargs: Any) -> None:
-        pass
-
-    def request(self, send_request: ClientRequestMiddlewareTask) -> ClientRequestMiddlewareTask:
-        return send_request
-
-    def response(self, get_response: ClientResponseMiddlewareTask) -> ClientResponseMiddlewareTask:
-        return get_response

@@ -6,8 +6,9 @@ from conformity import fields
 from conformity.settings import SettingsData, SettingsSchema
 
 from pysoa.client.middleware import ClientMiddleware
-from pysoa.common.settings import PluginReference, SOASettings
+from pysoa.common.settings import SOASettings
 from pysoa.common.transport.base import ClientTransport
+from pysoa.plugins.reference import PluginReference
 
 __all__ = ["ClientSettings"]
 

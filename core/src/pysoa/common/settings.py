@@ -1,14 +1,7 @@
-"""Settings shared by clients and servers, and the way settings name a plugin.
+"""Settings shared by clients and servers: validation, defaults, and normalised values.
 
-A transport, serializer or middleware is named in one of three forms:
-
-* a plugin name: ``'redis'``;
-* ``{'name': 'redis', 'kwargs': {...}}``;
-* PySOA's ``{'path': 'package.module:ClassName', 'kwargs': {...}}``, for classes outside any plugin.
-
-``kwargs`` are validated against the class's ``settings_schema`` (or the schema PySOA's
-``ClassConfigurationSchema.provider`` attached). After validation every such setting is normalised
-to ``{'name': ..., 'path': ..., 'object': <class>, 'kwargs': {...}}``.
+Fields that name a plugin (:class:`pysoa.plugins.reference.PluginReference`) belong to the plugin
+system, above this module; :class:`SOASettings` only asks each field to normalise its value.
 """
 
 from __future__ import annotations
@@ -17,17 +10,15 @@ import copy
 import difflib
 import importlib
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Protocol, runtime_checkable
 
 from conformity import fields
-from conformity.error import ERROR_CODE_INVALID, ERROR_CODE_UNKNOWN
-from conformity.error import Error as SchemaError
 from conformity.settings import Settings, SettingsData, SettingsSchema
 
-from pysoa.errors import ConfigurationError, PluginError
+from pysoa.errors import ConfigurationError
 
 __all__ = [
-    "PluginReference",
+    "NormalisingField",
     "SOASettings",
     "SettingsError",
     "resolve_python_path",
@@ -59,124 +50,14 @@ def resolve_python_path(path: str) -> Any:
     return target
 
 
-def _kwargs_schema(cls: type) -> fields.Base | None:
-    """The schema for ``cls``'s kwargs: the one declared closest to ``cls`` in its MRO.
+@runtime_checkable
+class NormalisingField(Protocol):
+    """A settings field whose validated value :class:`SOASettings` replaces with ``normalise(value)``.
 
-    soa-core classes declare ``settings_schema``; classes written for PySOA attach theirs with
-    ``ClassConfigurationSchema.provider()`` (``_conformity_initialization_schema``). A PySOA-style
-    subclass of a soa-core base class has both, and its own, nearer, declaration must win.
-    """
-    for klass in cls.__mro__:
-        own = vars(klass)
-        for attribute in ("settings_schema", "_conformity_initialization_schema"):
-            if own.get(attribute) is not None:
-                return cast(fields.Base, own[attribute])
-    return None
-
-
-# The keys of a plugin reference; ``object`` is what validation adds, so validated data validates again.
-_REFERENCE_KEYS = frozenset({"name", "path", "kwargs", "object"})
-
-
-class _InvalidReference(ValueError):
-    def __init__(self, message: str, pointer: str | None = None) -> None:
-        super().__init__(message)
-        self.pointer = pointer
-
-
-class PluginReference(fields.Base):
-    """A Conformity field for a plugin named by name, ``{'name', 'kwargs'}`` or ``{'path', 'kwargs'}``.
-
-    ``kind`` is a plugin-manager kind (``'client transport'``, ``'serializer'``, ...); ``base_class``
-    is what a ``path`` must point at. Error pointers name the offending key (``name``, ``path``,
-    ``kwargs.<key>``), so settings errors read ``transport.kwargs.foo: ...``.
+    :class:`pysoa.plugins.reference.PluginReference` is one: it turns a plugin name into the class.
     """
 
-    def __init__(self, kind: str, base_class: type, description: str | None = None) -> None:
-        from pysoa.plugins import KINDS
-
-        if kind not in KINDS:
-            raise ValueError(f"Unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
-        self.kind = kind
-        self.base_class = base_class
-        self.description = description
-
-    def __repr__(self) -> str:
-        return f"PluginReference({self.kind!r}, {self.base_class.__name__})"
-
-    def errors(self, value: Any) -> list[SchemaError]:
-        if isinstance(value, Mapping):
-            unknown = sorted(map(str, set(value) - _REFERENCE_KEYS))
-            if unknown:
-                return [SchemaError(f"Extra keys present: {', '.join(unknown)}", code=ERROR_CODE_UNKNOWN)]
-        try:
-            cls = self.resolve_class(value)
-        except _InvalidReference as exc:
-            return [SchemaError(str(exc), code=ERROR_CODE_INVALID, pointer=exc.pointer)]
-        except PluginError as exc:
-            pointer = "name" if isinstance(value, Mapping) else None
-            return [SchemaError(str(exc), code=ERROR_CODE_INVALID, pointer=pointer)]
-        kwargs = value.get("kwargs", {}) if isinstance(value, Mapping) else {}
-        if not isinstance(kwargs, Mapping):
-            return [SchemaError("Not a dict", code=ERROR_CODE_INVALID, pointer="kwargs")]
-        schema = _kwargs_schema(cls)
-        if schema is None:
-            return []
-        return [
-            SchemaError(e.message, code=e.code, pointer="kwargs" + (f".{e.pointer}" if e.pointer else ""))
-            for e in schema.errors(kwargs) or []
-        ]
-
-    def resolve_class(self, value: Any) -> type:
-        """The class ``value`` names. Raises :class:`ValueError` or :class:`~pysoa.errors.PluginError`."""
-        from pysoa.plugins import get_plugin_manager
-
-        if isinstance(value, str):
-            return get_plugin_manager().get(self.kind, value)
-        if not isinstance(value, Mapping):
-            raise _InvalidReference(
-                f"Expected a {self.kind} plugin name, {{'name': ..., 'kwargs': ...}} or "
-                f"{{'path': 'module:Class', 'kwargs': ...}}; got {type(value).__name__}"
-            )
-        if "object" in value:
-            return self._check_class(value["object"], repr(value["object"]), "object")
-        if "name" in value and "path" in value:
-            raise _InvalidReference("Give either 'name' or 'path', not both")
-        if "name" in value:
-            if not isinstance(value["name"], str):
-                raise _InvalidReference("Not a string (a plugin name)", "name")
-            return get_plugin_manager().get(self.kind, value["name"])
-        if "path" in value:
-            path = value["path"]
-            if not isinstance(path, str):
-                raise _InvalidReference("Not a string ('module:Class')", "path")
-            try:
-                target = resolve_python_path(path)
-            except ValueError as exc:
-                raise _InvalidReference(str(exc), "path") from exc
-            return self._check_class(target, repr(path), "path")
-        raise _InvalidReference("Missing key 'name' (a plugin name) or 'path' ('module:Class')")
-
-    def _check_class(self, target: Any, shown: str, pointer: str) -> type:
-        if not isinstance(target, type) or not issubclass(target, self.base_class):
-            raise _InvalidReference(
-                f"{shown} is not a subclass of {self.base_class.__module__}.{self.base_class.__qualname__}",
-                pointer,
-            )
-        return target
-
-    def normalise(self, value: Any) -> dict[str, Any]:
-        cls = self.resolve_class(value)
-        kwargs = dict(value.get("kwargs", {})) if isinstance(value, Mapping) else {}
-        return {
-            "name": getattr(cls, "name", "") or None,
-            "path": f"{cls.__module__}:{cls.__qualname__}",
-            "object": cls,
-            "kwargs": kwargs,
-        }
-
-    def introspect(self) -> dict[str, Any]:
-        return {"type": "plugin reference", "kind": self.kind, "description": self.description}
+    def normalise(self, value: Any) -> Any: ...
 
 
 class SOASettings(Settings):
@@ -222,9 +103,9 @@ class SOASettings(Settings):
 
         normalised = dict(merged)
         for key, field in self.schema.items():
-            if isinstance(field, PluginReference):
+            if isinstance(field, NormalisingField):
                 normalised[key] = field.normalise(normalised[key])
-            elif isinstance(field, fields.List) and isinstance(field.contents, PluginReference):
+            elif isinstance(field, fields.List) and isinstance(field.contents, NormalisingField):
                 normalised[key] = [field.contents.normalise(item) for item in normalised[key]]
         metrics = normalised.get("metrics")
         if isinstance(metrics, Mapping) and "object" not in metrics:

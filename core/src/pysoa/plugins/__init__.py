@@ -18,6 +18,7 @@ from pysoa.plugins.manager import (
     get_plugin_manager,
     set_plugin_manager,
 )
+from pysoa.plugins.reference import PluginReference
 
 __all__ = [
     "BLOCK_ENV_VAR",
@@ -26,6 +27,7 @@ __all__ = [
     "PluginInfo",
     "PluginManager",
     "PluginPair",
+    "PluginReference",
     "get_plugin_manager",
     "hookimpl",
     "set_plugin_manager",

@@ -43,10 +43,10 @@ from typing import TYPE_CHECKING
 from pysoa.plugins._markers import PROJECT_NAME, hookspec
 
 if TYPE_CHECKING:
-    from pysoa.client.middleware import ClientMiddleware
+    from pysoa.common.middleware.client import ClientMiddleware
+    from pysoa.common.middleware.server import ServerMiddleware
     from pysoa.common.serializer.base import Serializer
     from pysoa.common.transport.base import ClientTransport, ServerTransport
-    from pysoa.server.middleware import ServerMiddleware
 
 __all__ = [
     "PROJECT_NAME",

@@ -19,10 +19,10 @@ from pysoa.plugins import hookspecs
 from pysoa.plugins._markers import PROJECT_NAME
 
 if TYPE_CHECKING:
-    from pysoa.client.middleware import ClientMiddleware
+    from pysoa.common.middleware.client import ClientMiddleware
+    from pysoa.common.middleware.server import ServerMiddleware
     from pysoa.common.serializer.base import Serializer
     from pysoa.common.transport.base import ClientTransport, ServerTransport
-    from pysoa.server.middleware import ServerMiddleware
 
 __all__ = [
     "BLOCK_ENV_VAR",
@@ -264,10 +264,10 @@ class PluginManager:
         return source.label if source is not None else repr(plugin_name)
 
     def _collect(self) -> _Registry:
-        from pysoa.client.middleware import ClientMiddleware
+        from pysoa.common.middleware.client import ClientMiddleware
+        from pysoa.common.middleware.server import ServerMiddleware
         from pysoa.common.serializer.base import Serializer
         from pysoa.common.transport.base import ClientTransport, ServerTransport
-        from pysoa.server.middleware import ServerMiddleware
 
         hooks: list[tuple[str, list[tuple[str, type]]]] = [
             (

@@ -1,6 +1,6 @@
 """Django integration for servers with ``use_django = True``.
 
-* :func:`setup_django` (called by :func:`~pysoa.server.standalone.django_main` and ``soa serve
+* :func:`setup_django` (called by :func:`~pysoa.runtime.standalone.django_main` and ``soa serve
   --django``): one logging configuration for Django and the server, then ``django.setup()``.
 * Resource hygiene, called by the server around every request and when idle: database connections
   that are broken or older than ``CONN_MAX_AGE`` are closed (so a worker never serves a request on a
@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pysoa.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from pysoa.server.server import Server
 
 __all__ = [
     "after_request",
@@ -30,6 +27,13 @@ __all__ = [
     "setup_django",
     "sync_logging",
 ]
+
+
+class _DjangoServer(Protocol):
+    """What the request hooks read of the server that calls them (a :class:`pysoa.server.Server`)."""
+
+    _skip_django_database_cleanup: bool
+
 
 logger = logging.getLogger("pysoa.server.django")
 
@@ -124,7 +128,7 @@ def close_caches(for_shutdown: bool = False) -> None:
             close()  # a backend whose close() takes no arguments
 
 
-def before_request(server: Server) -> None:
+def before_request(server: _DjangoServer) -> None:
     if server._skip_django_database_cleanup:
         return
     from django.db import reset_queries
@@ -133,17 +137,17 @@ def before_request(server: Server) -> None:
     close_old_connections()
 
 
-def after_request(server: Server) -> None:
+def after_request(server: _DjangoServer) -> None:
     if not server._skip_django_database_cleanup:
         close_old_connections()
     close_caches()
 
 
-def on_idle(server: Server) -> None:
+def on_idle(server: _DjangoServer) -> None:
     if not server._skip_django_database_cleanup:
         close_old_connections()
 
 
-def on_shutdown(server: Server) -> None:
+def on_shutdown(server: _DjangoServer) -> None:
     """At shutdown: caches close for good (connection-pooling backends release their sockets)."""
     close_caches(for_shutdown=True)

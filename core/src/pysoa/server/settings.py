@@ -6,8 +6,9 @@ from conformity import fields
 from conformity.fields.logging import PYTHON_LOGGING_CONFIG_SCHEMA, PythonLogLevel
 from conformity.settings import SettingsData, SettingsSchema
 
-from pysoa.common.settings import PluginReference, SOASettings
+from pysoa.common.settings import SOASettings
 from pysoa.common.transport.base import ServerTransport
+from pysoa.plugins.reference import PluginReference
 from pysoa.server.middleware import ServerMiddleware
 
 __all__ = ["ServerSettings"]

@@ -1,21 +1,20 @@
-"""What an action receives: the enriched request, its switches, and a client for chained calls."""
+"""What an action receives and what the server expects of an action (PySOA's ``pysoa.server.types``).
+
+The enriched requests are contracts shared with server middleware, so they live in
+:mod:`pysoa.common.enriched_requests`; this module serves them, and the switch helpers, under PySOA's path.
+"""
 
 from __future__ import annotations
 
 import abc
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
-import attr
-
-from pysoa.common.constants import ERROR_CODE_SERVER_ERROR, ERROR_CODE_UNKNOWN
-from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest
-from pysoa.errors import ActionError
+from pysoa.common.enriched_requests import EnrichedActionRequest, EnrichedJobRequest
+from pysoa.common.switches import RequestSwitchSet, get_switch, is_switch
+from pysoa.common.types import ActionResponse
 
 if TYPE_CHECKING:
-    from pysoa.client.client import Client
-    from pysoa.server.server import Server
     from pysoa.server.settings import ServerSettings
 
 __all__ = [
@@ -27,143 +26,6 @@ __all__ = [
     "get_switch",
     "is_switch",
 ]
-
-
-def is_switch(value: Any) -> bool:
-    """A switch is an int, anything with ``__int__``, or anything whose ``.value`` has ``__int__``."""
-    return hasattr(value, "__int__") or hasattr(getattr(value, "value", None), "__int__")
-
-
-def get_switch(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if hasattr(value, "__int__"):
-        return int(value)
-    inner = getattr(value, "value", None)
-    if inner is not None and hasattr(inner, "__int__"):
-        return int(inner)
-    raise ValueError(f"{value!r} is not a switch (an int, or has __int__ or .value)")
-
-
-class RequestSwitchSet(frozenset[int]):
-    """The switches active for a request; ``is_active`` and ``in`` accept switch objects as well as ints."""
-
-    def __new__(cls, switches: Iterable[Any] = ()) -> RequestSwitchSet:
-        return super().__new__(cls, (get_switch(s) for s in switches))
-
-    def is_active(self, switch: Any) -> bool:
-        return frozenset.__contains__(self, get_switch(switch))
-
-    def __contains__(self, switch: object) -> bool:
-        return self.is_active(switch)
-
-
-@attr.s(slots=True, auto_attribs=True)
-class EnrichedJobRequest(JobRequest):
-    """The job request as job middleware sees it, with the per-job client and the job's deadline.
-
-    ``deadline`` is the ``time.monotonic()`` instant by which the caller stops waiting, or ``None``
-    when the request sets none (see docs/deadlines.md).
-    """
-
-    client: Client | None = None
-    run_coroutine: Callable[..., Any] | None = None
-    deadline: float | None = None
-
-
-def _switch_set(switches: RequestSwitchSet | Iterable[Any] | None) -> RequestSwitchSet:
-    return switches if isinstance(switches, RequestSwitchSet) else RequestSwitchSet(switches or ())
-
-
-class _ServerBoundActionRequest(ActionRequest):
-    """Gives the slotted request a slot for the server that built it (not an attrs field, as in PySOA:
-    ``attr.asdict``/``attr.evolve`` leave it out)."""
-
-    __slots__ = ("_server",)
-    # The Server that built the request. Typed Any because mypy's attrs plugin does not see that a
-    # slotted attrs subclass inherits this slot, and would reject ``request._server = server``.
-    _server: Any
-
-
-@attr.s(slots=True, auto_attribs=True)
-class EnrichedActionRequest(_ServerBoundActionRequest):
-    """The request an action's ``run`` receives: the action request plus the job's switches,
-    context and control, the per-job client and ``run_coroutine``.
-
-    A server's ``request_class`` may be a subclass adding fields, as in PySOA: an ``@attr.s``
-    subclass whose extra ``attr.ib`` fields have defaults. ``call_local_action`` copies every
-    field, the subclass's included.
-    """
-
-    switches: RequestSwitchSet = attr.ib(default=None, converter=_switch_set)
-    context: dict[str, Any] = attr.ib(factory=dict)
-    control: dict[str, Any] = attr.ib(factory=dict)
-    client: Client | None = None
-    run_coroutine: Callable[..., Any] | None = None
-    # The time.monotonic() instant by which the caller stops waiting, or None; time_left() gives the
-    # seconds until then, and calls made through ``client`` end by it (see docs/deadlines.md).
-    deadline: float | None = None
-
-    def time_left(self) -> float | None:
-        """Seconds until the deadline (never negative), or ``None`` when the request has no deadline."""
-        deadline = self.deadline
-        if deadline is None:
-            return None
-        return max(deadline - time.monotonic(), 0.0)
-
-    def call_local_action(
-        self,
-        action: str,
-        body: dict[str, Any] | None = None,
-        raise_action_errors: bool = True,
-        is_caller_error: bool = False,
-        context: Mapping[str, Any] | None = None,
-    ) -> ActionResponse:
-        """Run another action of this server in-process (no transport, no middleware).
-
-        The called action gets a copy of this request (every field, a subclass's included) with
-        the new action and body, and this context updated with ``context``. Errors are raised as
-        :class:`ActionError` (marked ``is_caller_error``), or with ``raise_action_errors=False``
-        returned in the response. A request no server built (so without a server to run the
-        action on) gets a ``SERVER_ERROR``, and an action the server lacks an ``UNKNOWN`` error.
-        """
-        server: Server | None = getattr(self, "_server", None)
-        if server is None:
-            return _local_failure(
-                action,
-                Error(
-                    code=ERROR_CODE_SERVER_ERROR,
-                    message="call_local_action needs a request built by a server, and this one has no _server",
-                    is_caller_error=False,
-                ),
-                raise_action_errors,
-            )
-        action_factory = server.get_action_factory(action)
-        if action_factory is None:
-            return _local_failure(
-                action,
-                Error(
-                    code=ERROR_CODE_UNKNOWN,
-                    message=f'The action "{action}" was not found on this server.',
-                    field="action",
-                    is_caller_error=is_caller_error,
-                ),
-                raise_action_errors,
-            )
-        new_context = dict(self.context)
-        if context:
-            new_context.update(context)
-        request = attr.evolve(self, action=action, body=dict(body or {}), context=new_context)
-        request._server = server
-        try:
-            response: ActionResponse = action_factory(server.settings)(request)
-        except ActionError as exc:
-            if raise_action_errors:
-                raise ActionError(exc.errors, set_is_caller_error_to=is_caller_error) from exc
-            return ActionResponse(action, errors=[e.with_caller_error(is_caller_error) for e in exc.errors])
-        if response.errors and raise_action_errors:
-            raise ActionError(response.errors, set_is_caller_error_to=is_caller_error)
-        return response
 
 
 class ActionInterface(abc.ABC):
@@ -183,9 +45,3 @@ ActionType: TypeAlias = (
     type[ActionInterface] | Callable[["ServerSettings | None"], Callable[[EnrichedActionRequest], ActionResponse]]
 )
 """An entry of ``action_class_map``: an action class, or a factory taking the settings and returning a callable."""
-
-
-def _local_failure(action: str, error: Error, raise_action_errors: bool) -> ActionResponse:
-    if raise_action_errors:
-        raise ActionError([error], set_is_caller_error_to=None)
-    return ActionResponse(action, errors=[error])

@@ -22,7 +22,7 @@ import builtins
 import unittest
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 from warnings import WarningMessage
 
 from pysoa.client.client import Client
@@ -389,6 +389,23 @@ class PyTestServerTestCase(_DeprecatedAliases, BaseServerTestCase):
         self._check_regex(unexpected_regex)
         self._unittest_asserter().assertNotRegex(text, unexpected_regex, msg)  # noqa: PT009
 
+    @overload
+    def assertRaises(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        callable: None = None,
+        **kwargs: Any,
+    ) -> RaisesContext: ...
+
+    @overload
+    def assertRaises(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        callable: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
+
     def assertRaises(
         self,
         expected_exception: type[BaseException] | tuple[type[BaseException], ...],
@@ -409,6 +426,25 @@ class PyTestServerTestCase(_DeprecatedAliases, BaseServerTestCase):
             return None
         return RaisesContext(pytest.raises(expected_exception, **kwargs))
 
+    @overload
+    def assertRaisesRegex(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        expected_regex: Any,
+        callable: None = None,
+        **kwargs: Any,
+    ) -> RaisesContext: ...
+
+    @overload
+    def assertRaisesRegex(
+        self,
+        expected_exception: type[BaseException] | tuple[type[BaseException], ...],
+        expected_regex: Any,
+        callable: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
+
     def assertRaisesRegex(
         self,
         expected_exception: type[BaseException] | tuple[type[BaseException], ...],
@@ -426,6 +462,20 @@ class PyTestServerTestCase(_DeprecatedAliases, BaseServerTestCase):
                 callable(*args, **kwargs)
             return None
         return RaisesContext(pytest.raises(expected_exception, match=expected_regex, **kwargs))
+
+    @overload
+    def assertWarns(
+        self, expected_warning: type[Warning] | tuple[type[Warning], ...], callable: None = None, **kwargs: Any
+    ) -> WarnsContext: ...
+
+    @overload
+    def assertWarns(
+        self,
+        expected_warning: type[Warning] | tuple[type[Warning], ...],
+        callable: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
 
     def assertWarns(
         self,
@@ -446,6 +496,25 @@ class PyTestServerTestCase(_DeprecatedAliases, BaseServerTestCase):
                 callable(*args, **kwargs)
             return None
         return WarnsContext(pytest.warns(expected_warning, **kwargs), expected_warning)
+
+    @overload
+    def assertWarnsRegex(
+        self,
+        expected_warning: type[Warning] | tuple[type[Warning], ...],
+        expected_regex: Any,
+        callable: None = None,
+        **kwargs: Any,
+    ) -> WarnsContext: ...
+
+    @overload
+    def assertWarnsRegex(
+        self,
+        expected_warning: type[Warning] | tuple[type[Warning], ...],
+        expected_regex: Any,
+        callable: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
 
     def assertWarnsRegex(
         self,

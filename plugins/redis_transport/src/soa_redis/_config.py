@@ -26,8 +26,8 @@ from conformity.error import ERROR_CODE_INVALID
 from conformity.error import Error as SchemaError
 
 from pysoa.common.serializer.base import Serializer
-from pysoa.common.settings import PluginReference
 from pysoa.errors import ConfigurationError
+from pysoa.plugins.reference import PluginReference
 from soa_redis._framing import DEFAULT_PROTOCOL_VERSION, MINIMUM_CHUNK_THRESHOLD
 
 __all__ = [

@@ -19,8 +19,8 @@ from conformity.error import ERROR_CODE_INVALID
 from conformity.error import Error as SchemaError
 
 from pysoa.common.serializer.base import Serializer
-from pysoa.common.settings import PluginReference
 from pysoa.errors import ConfigurationError
+from pysoa.plugins.reference import PluginReference
 
 if TYPE_CHECKING:
     from soa_zmq.router import RouterConfig

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final, TypeGuard
+from collections.abc import Mapping
+from typing import Any, Final, Protocol, TypeGuard
 
 from conformity import fields
 
+from pysoa.common.switches import get_switch
 from pysoa.common.types import Error
 from pysoa.errors import ActionError
 from pysoa.server.action.base import Action
 from pysoa.server.action.switched import SwitchedAction
-from pysoa.server.types import EnrichedActionRequest, get_switch
+from pysoa.server.types import EnrichedActionRequest
 
-if TYPE_CHECKING:
-    from pysoa.server.server import Server
+__all__ = ["SWITCHED_ACTION_RE", "IntrospectableServer", "IntrospectionAction"]
 
-__all__ = ["SWITCHED_ACTION_RE", "IntrospectionAction"]
+
+class IntrospectableServer(Protocol):
+    """What introspection needs of the server (a :class:`pysoa.server.Server`), which builds this action."""
+
+    @property
+    def settings(self) -> Any: ...
+
+    def all_action_classes(self) -> Mapping[str, Any]: ...
+
 
 SWITCHED_ACTION_RE: Final = re.compile(
     r"^(?P<action>[\w-]+)\[(?:switch:(?P<switch>\d+)|(?P<default>DEFAULT))\]$", re.ASCII
@@ -64,7 +73,7 @@ class IntrospectionAction(Action):
         optional_keys=("documentation",),
     )
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: IntrospectableServer) -> None:
         super().__init__(server.settings)
         self.server = server
 

@@ -6,8 +6,9 @@ from abc import ABCMeta
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from pysoa.common.switches import get_switch, is_switch
 from pysoa.common.types import ActionResponse
-from pysoa.server.types import EnrichedActionRequest, get_switch, is_switch
+from pysoa.server.types import EnrichedActionRequest
 
 __all__ = ["SwitchedAction"]
 

@@ -1,6 +1,6 @@
 """PySOA's ``pysoa.server.internal.types``: switch helpers, served by :mod:`pysoa.server.types`.
 
-``SwitchSet`` is :class:`~pysoa.server.types.RequestSwitchSet` (PySOA's ``RequestSwitchSet`` only added
+``SwitchSet`` is :class:`~pysoa.common.switches.RequestSwitchSet` (PySOA's ``RequestSwitchSet`` only added
 ``is_active`` to it), so a request's switches are instances of both.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, SupportsInt, runtime_checkable
 
-from pysoa.server.types import RequestSwitchSet, get_switch, is_switch
+from pysoa.common.switches import RequestSwitchSet, get_switch, is_switch
 
 __all__ = ["RequestSwitchSet", "SupportsIntValue", "SwitchSet", "get_switch", "is_switch"]
 

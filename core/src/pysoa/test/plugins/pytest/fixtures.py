@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from pysoa.client.client import Client
     from pysoa.server.server import Server
 
+# The contract suite's assertions are rewritten (so a failure shows the values), as pytest does for test modules.
+pytest.register_assert_rewrite("pysoa.test.contract")
+
 __all__ = ["action_stubber", "server_settings", "service_client", "service_client_class", "service_client_settings"]
 
 

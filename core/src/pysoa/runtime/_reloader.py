@@ -9,9 +9,9 @@ than re-forking, is what makes new code load: a fork would only copy the old mod
 Polling costs a few hundred ``stat`` calls a second and works everywhere (containers, network
 mounts, macOS), so no inotify dependency. A child that crashes (a syntax error, say) is not
 restarted in a loop: the reloader waits for the next change. ``SIGTERM``/``SIGINT`` stop the child
-(passed on as :func:`~pysoa.server._supervisor.stop_signal_to_forward` says) and then the
+(passed on as :func:`~pysoa.runtime._supervisor.stop_signal_to_forward` says) and then the
 reloader; ``SIGHUP`` is passed on (a rolling restart of the workers). The child watches a
-:class:`~pysoa.server._lifeline.Lifeline`, so it stops if the reloader is killed.
+:class:`~pysoa.runtime._lifeline.Lifeline`, so it stops if the reloader is killed.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from types import FrameType
 
 from pysoa.errors import ConfigurationError
-from pysoa.server._lifeline import Lifeline
-from pysoa.server._supervisor import stop_signal_to_forward
+from pysoa.runtime._lifeline import Lifeline
+from pysoa.runtime._supervisor import stop_signal_to_forward
 
 __all__ = [
     "LIFELINE_ENV",
@@ -54,7 +54,7 @@ def is_reloader_child() -> bool:
 
 
 def parent_lifeline_fd() -> int | None:
-    """In a reloader's child: the read end of the reloader's lifeline (see :mod:`~pysoa.server._lifeline`)."""
+    """In a reloader's child: the read end of the reloader's lifeline (see :mod:`~pysoa.runtime._lifeline`)."""
     value = os.environ.get(LIFELINE_ENV)
     return int(value) if value and value.isdigit() and is_reloader_child() else None
 

@@ -16,7 +16,7 @@ parent leaving (the reloader's lifeline). It stays single-threaded, so forking f
 * A worker that exits with :data:`~pysoa.server._exit_status.EXIT_CONFIGURATION_ERROR` found the
   configuration unusable at start-up: it is not respawned (that cannot help), the other workers are
   stopped, and the supervisor exits with that status too.
-* Workers watch a :class:`~pysoa.server._lifeline.Lifeline`, so they stop if the parent is killed.
+* Workers watch a :class:`~pysoa.runtime._lifeline.Lifeline`, so they stop if the parent is killed.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
-from pysoa.server._lifeline import Lifeline, parent_is_gone, watch_in_thread
+from pysoa.runtime._lifeline import Lifeline, parent_is_gone, watch_in_thread
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server

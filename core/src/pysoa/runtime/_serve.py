@@ -1,6 +1,6 @@
 """``soa serve MODULE:CLASS --settings MODULE [--workers N] [--reload]``: run any server class.
 
-The same runtime as a service's ``standalone`` module (:func:`pysoa.server.standalone.run_service`),
+The same runtime as a service's ``standalone`` module (:func:`pysoa.runtime.standalone.run_service`),
 for services that have none, or for running one with other options.
 """
 
@@ -62,8 +62,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from pysoa.common.settings import resolve_python_path
+    from pysoa.runtime.standalone import RunOptions, run_service
     from pysoa.server.server import Server
-    from pysoa.server.standalone import RunOptions, run_service
 
     if args.watch and not args.reload:
         raise ConfigurationError("--watch only applies with --reload")
