@@ -72,7 +72,8 @@ class RedisClusterProcesses:
             client.close()
 
     def masters(self) -> list[RedisProcess]:
-        return sorted(set(self.slot_owners().values()), key=lambda node: node.port)
+        ports = {owner.port for owner in self.slot_owners().values()}
+        return [node for node in self.nodes if node.port in ports]
 
     def wait_until_ok(self, timeout: float = 30.0) -> None:
         """Until every live node reports the cluster ok with all slots served and each master has a synced replica."""
@@ -127,24 +128,16 @@ def start_redis_cluster(directory: Path, node_timeout_ms: int = 1000) -> RedisCl
     try:
         for number in range(6):
             node_dir = directory / f"node-{number}"
-            nodes.append(
-                start_redis(
-                    node_dir,
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    str(node_dir / "nodes.conf"),
-                    "--cluster-node-timeout",
-                    str(node_timeout_ms),
-                    # Its own free port: the default (port + 10000) may be taken or out of range.
-                    "--cluster-port",
-                    str(free_port()),
-                    "--repl-diskless-sync",
-                    "yes",
-                    "--repl-diskless-sync-delay",
-                    "0",
-                )  # fmt: skip
-            )
+            cluster_args = [
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(node_dir / "nodes.conf"),
+                "--cluster-node-timeout", str(node_timeout_ms),
+                # Its own free port: the default (port + 10000) may be taken or out of range.
+                "--cluster-port", str(free_port()),
+                "--repl-diskless-sync", "yes",
+                "--repl-diskless-sync-delay", "0",
+            ]  # fmt: skip
+            nodes.append(start_redis(node_dir, *cluster_args))
         result = subprocess.run(
             [REDIS_CLI, "--cluster", "create", *[n.address for n in nodes], "--cluster-replicas", "1", "--cluster-yes"],
             capture_output=True,
