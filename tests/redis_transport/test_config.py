@@ -263,7 +263,8 @@ def test_cluster_seeds_share_one_set_of_connection_options() -> None:
     config = backend_config(
         {"cluster": {"hosts": ["rediss://svc:pw@n1:7000", "rediss://svc:pw@n2"], "failover_retries": 2}}
     )
-    assert config.cluster and not config.sentinel
+    assert config.cluster
+    assert not config.sentinel
     assert config.hosts == ({"host": "n1", "port": 7000}, {"host": "n2", "port": 6379})
     assert config.connection_kwargs == {**DEFAULTS, "ssl": True, "username": "svc", "password": "pw"}
     assert config.cluster_failover_retries == 2
