@@ -87,8 +87,23 @@ def redis_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Workers
         server.stop()
 
 
-def _redis(request: pytest.FixtureRequest, serializer: str, protocol_version: int) -> Iterator[Connect]:
-    workers: _Workers = request.getfixturevalue("redis_workers")
+@pytest.fixture(scope="session")
+def redis_cluster_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Workers]:
+    from tests.redis_transport.cluster_servers import start_redis_cluster
+
+    cluster = start_redis_cluster(tmp_path_factory.mktemp("contract-redis-cluster"))
+    workers = _Workers({"name": "redis", "kwargs": {"cluster": {"hosts": cluster.seeds[:2]}}})
+    try:
+        yield workers
+    finally:
+        workers.stop()
+        cluster.stop()
+
+
+def _redis(
+    request: pytest.FixtureRequest, serializer: str, protocol_version: int, workers_fixture: str = "redis_workers"
+) -> Iterator[Connect]:
+    workers: _Workers = request.getfixturevalue(workers_fixture)
 
     def connect(server_class: type[Server]) -> Client:
         workers.ensure(server_class)
@@ -108,6 +123,7 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Iterator[Connect]]] = {
     "redis-msgpack-v3": lambda request: _redis(request, "msgpack", 3),
     "redis-json-v3": lambda request: _redis(request, "json", 3),
     "redis-msgpack-v2": lambda request: _redis(request, "msgpack", 2),
+    "redis-cluster-msgpack-v3": lambda request: _redis(request, "msgpack", 3, "redis_cluster_workers"),
 }
 
 
