@@ -19,7 +19,7 @@ from redis.cluster import key_slot
 
 from .servers import RedisProcess, free_port, start_redis
 
-__all__ = ["RedisClusterProcesses", "start_redis_cluster"]
+__all__ = ["RedisClusterProcesses", "start_masters_only_cluster", "start_redis_cluster"]
 
 REDIS_CLI = shutil.which("redis-cli")
 SLOTS = 16384
@@ -31,6 +31,7 @@ class RedisClusterProcesses:
 
     nodes: list[RedisProcess]
     node_timeout_ms: int
+    master_count: int = 3
 
     @property
     def seeds(self) -> list[str]:
@@ -107,7 +108,7 @@ class RedisClusterProcesses:
                 masters += 1
             elif replication.get("master_link_status") != "up":
                 return f"replica {node.address} is not synced"
-        if masters != 3:
+        if masters != self.master_count:
             return f"{masters} masters alive"
         return ""
 
@@ -120,24 +121,55 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _start_nodes(directory: Path, count: int, node_timeout_ms: int, nodes: list[RedisProcess]) -> list[int]:
+    """Start ``count`` empty cluster-mode nodes, appending each to ``nodes``; returns their cluster bus ports."""
+    bus_ports = []
+    for number in range(count):
+        node_dir = directory / f"node-{number}"
+        # Its own free port: the default (port + 10000) may be taken or out of range.
+        bus_ports.append(free_port())
+        cluster_args = [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", str(node_dir / "nodes.conf"),
+            "--cluster-node-timeout", str(node_timeout_ms),
+            "--cluster-port", str(bus_ports[-1]),
+            "--repl-diskless-sync", "yes",
+            "--repl-diskless-sync-delay", "0",
+        ]  # fmt: skip
+        nodes.append(start_redis(node_dir, *cluster_args))
+    return bus_ports
+
+
+def start_masters_only_cluster(directory: Path, masters: int) -> RedisClusterProcesses:
+    """A cluster of ``masters`` masters (1 or more) without replicas, the slots split evenly (for the bench)."""
+    nodes: list[RedisProcess] = []
+    try:
+        bus_ports = _start_nodes(directory, masters, 5000, nodes)
+        for number, node in enumerate(nodes):
+            first, last = number * SLOTS // masters, (number + 1) * SLOTS // masters - 1
+            client = node.client()
+            try:
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+                if number:
+                    client.execute_command("CLUSTER", "MEET", nodes[0].host, nodes[0].port, bus_ports[0])
+            finally:
+                client.close()
+        cluster = RedisClusterProcesses(nodes, 5000, masters)
+        cluster.wait_until_ok()
+        return cluster
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+
+
 def start_redis_cluster(directory: Path, node_timeout_ms: int = 1000) -> RedisClusterProcesses:
     """Start 6 cluster-mode nodes, create a 3-master cluster with one replica each, and wait until it is ok."""
     if REDIS_CLI is None:
         raise RuntimeError("The Redis Cluster tests need the redis-cli binary")
     nodes: list[RedisProcess] = []
     try:
-        for number in range(6):
-            node_dir = directory / f"node-{number}"
-            cluster_args = [
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", str(node_dir / "nodes.conf"),
-                "--cluster-node-timeout", str(node_timeout_ms),
-                # Its own free port: the default (port + 10000) may be taken or out of range.
-                "--cluster-port", str(free_port()),
-                "--repl-diskless-sync", "yes",
-                "--repl-diskless-sync-delay", "0",
-            ]  # fmt: skip
-            nodes.append(start_redis(node_dir, *cluster_args))
+        _start_nodes(directory, 6, node_timeout_ms, nodes)
         result = subprocess.run(
             [REDIS_CLI, "--cluster", "create", *[n.address for n in nodes], "--cluster-replicas", "1", "--cluster-yes"],
             capture_output=True,
