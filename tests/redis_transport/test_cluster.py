@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from redis.cluster import key_slot
 
-from pysoa.errors import MessageReceiveTimeout, TransientTransportError
+from pysoa.errors import MessageReceiveTimeout, MessageSendError, TransientTransportError
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
@@ -95,6 +95,27 @@ def test_chunked_responses_arrive_whole(shared_cluster: RedisClusterProcesses) -
     assert shared_cluster.master_for_key(reply_key).client().llen(reply_key) == 5
     message = client.receive_response_message(5)
     assert (message.request_id, message.body) == (7, big)
+
+
+def test_an_acl_user_limited_to_its_service_works(shared_cluster: RedisClusterProcesses) -> None:
+    # ACL users are per node: a real deployment creates the user on every node, as here.
+    rules = [
+        "on", ">secret", "resetkeys", "~pysoa:service.acl", "~pysoa:service.acl.*", "resetchannels", "-@all",
+        "+evalsha", "+eval", "+llen", "+rpush", "+expire", "+blpop", "+time", "+info", "+cluster|slots", "+command",
+    ]  # fmt: skip
+    for node in shared_cluster.nodes:
+        node.client().acl_setuser("acl-user", reset=True)
+        node.client().execute_command("ACL", "SETUSER", "acl-user", *rules)
+    seeds = [f"redis://acl-user:secret@{address}" for address in shared_cluster.seeds[:2]]
+    client = RedisClientTransport("acl", cluster={"hosts": seeds})
+    server = RedisServerTransport("acl", receive_timeout_in_seconds=2, cluster={"hosts": seeds})
+    client.send_request_message(1, {}, job(n=1))
+    request_id, meta, _body = server.receive_request_message()
+    server.send_response_message(request_id, meta, response(n=1))
+    assert client.receive_response_message(2).body == response(n=1)
+    other = RedisClientTransport("other", cluster={"hosts": seeds})
+    with pytest.raises(MessageSendError, match="no permissions to access one of the keys"):
+        other.send_request_message(2, {}, job(n=2))
 
 
 class _Worker(threading.Thread):
