@@ -17,11 +17,13 @@ import pytest
 from redis.cluster import key_slot
 
 from pysoa.errors import MessageReceiveTimeout, MessageSendError, TransientTransportError
+from soa_redis import RedisSendConnectionError
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
 from .cluster_servers import RedisClusterProcesses, start_redis_cluster
 from .helpers import job, response
+from .servers import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -95,6 +97,16 @@ def test_chunked_responses_arrive_whole(shared_cluster: RedisClusterProcesses) -
     assert shared_cluster.master_for_key(reply_key).client().llen(reply_key) == 5
     message = client.receive_response_message(5)
     assert (message.request_id, message.body) == (7, big)
+
+
+def test_an_unreachable_cluster_fails_transiently_at_the_deadline() -> None:
+    client = RedisClientTransport("nowhere", cluster={"hosts": [f"127.0.0.1:{free_port()}"]})
+    started = time.monotonic()
+    with pytest.raises(RedisSendConnectionError, match="Redis Cluster"):
+        client.send_request_message(1, {}, job(n=1), message_expiry_in_seconds=1.5)
+    elapsed = time.monotonic() - started
+    # Retried (nothing was sent) until just before the deadline, not given up at once, not much later.
+    assert 1.0 < elapsed < 3.0
 
 
 def test_an_acl_user_limited_to_its_service_works(shared_cluster: RedisClusterProcesses) -> None:
