@@ -55,11 +55,11 @@ def test_services_and_replies_live_on_their_slots_masters(shared_cluster: RedisC
     owners = shared_cluster.slot_owners()
     by_master: dict[int, list[str]] = {}
     number = 0
-    while len(by_master) < 3 or min(len(services) for services in by_master.values()) < 2:
+    while len(by_master) < 3 or min(len(services) for services in by_master.values()) < 3:
         service = f"spread-{number}"
         by_master.setdefault(owners[key_slot(_request_key(service).encode())].port, []).append(service)
         number += 1
-    services = [service for group in by_master.values() for service in group[:2]]
+    services = [service for group in by_master.values() for service in group[:3]]
     settings = _settings(shared_cluster)
     clients = {service: RedisClientTransport(service, **settings) for service in services}
     for position, service in enumerate(services):
@@ -278,3 +278,44 @@ def test_calls_resume_after_a_master_is_killed(own_cluster: RedisClusterProcesse
     assert [error for _, error in caller.outcomes[-10:]] == [None] * 10, history
     assert max(worker.served.values()) == 1
     assert max(caller.replies.values()) == 1
+
+
+def test_a_send_during_failover_waits_for_the_new_master_within_its_deadline(
+    own_cluster: RedisClusterProcesses,
+) -> None:
+    service = "patient"
+    slot = key_slot(_request_key(service).encode())
+    victim = own_cluster.slot_owners()[slot]
+    settings = {"cluster": {"hosts": [n.address for n in own_cluster.nodes if n is not victim], "failover_retries": 20}}
+    client = RedisClientTransport(service, **settings)
+    server = RedisServerTransport(service, receive_timeout_in_seconds=1, **settings)
+    client.send_request_message(1, {}, job(n=1))
+    assert server.receive_request_message().request_id == 1
+
+    victim.kill()
+    started = time.monotonic()
+    # The connection to the dead master cannot be opened, then the cluster is down: neither ran the push,
+    # so it is retried until the replica takes over, inside the call's 15 s.
+    client.send_request_message(2, {}, job(n=2), message_expiry_in_seconds=15)
+    assert time.monotonic() - started < 15
+    assert own_cluster.slot_owners()[slot] is not victim
+    assert server.receive_request_message().request_id == 2
+    with pytest.raises(MessageReceiveTimeout):
+        server.receive_request_message()  # pushed once, not twice
+
+
+def test_the_server_warns_about_an_evicting_master(
+    shared_cluster: RedisClusterProcesses, caplog: pytest.LogCaptureFixture
+) -> None:
+    master = shared_cluster.masters()[0]
+    master.client().config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        server = RedisServerTransport("evict", receive_timeout_in_seconds=0.2, **_settings(shared_cluster))
+        with pytest.raises(MessageReceiveTimeout):
+            server.receive_request_message()
+    finally:
+        master.client().config_set("maxmemory-policy", "noeviction")
+    warnings = [r.getMessage() for r in caplog.records if "maxmemory-policy" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"cluster master {master.address}" in warnings[0]
+    assert "allkeys-lru" in warnings[0]
