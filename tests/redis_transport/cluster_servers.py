@@ -17,7 +17,7 @@ from pathlib import Path
 import redis
 from redis.cluster import key_slot
 
-from .servers import RedisProcess, free_port, start_redis
+from .servers import RedisProcess, TLSFiles, free_port, start_redis
 
 __all__ = ["RedisClusterProcesses", "start_masters_only_cluster", "start_redis_cluster"]
 
@@ -121,7 +121,9 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _start_nodes(directory: Path, count: int, node_timeout_ms: int, nodes: list[RedisProcess]) -> list[int]:
+def _start_nodes(
+    directory: Path, count: int, node_timeout_ms: int, nodes: list[RedisProcess], tls: TLSFiles | None = None
+) -> list[int]:
     """Start ``count`` empty cluster-mode nodes, appending each to ``nodes``; returns their cluster bus ports."""
     bus_ports = []
     for number in range(count):
@@ -136,15 +138,20 @@ def _start_nodes(directory: Path, count: int, node_timeout_ms: int, nodes: list[
             "--repl-diskless-sync", "yes",
             "--repl-diskless-sync-delay", "0",
         ]  # fmt: skip
-        nodes.append(start_redis(node_dir, *cluster_args))
+        if tls is not None:
+            cluster_args += ["--tls-cluster", "yes", "--tls-replication", "yes"]
+        nodes.append(start_redis(node_dir, *cluster_args, tls=tls))
     return bus_ports
 
 
-def start_masters_only_cluster(directory: Path, masters: int) -> RedisClusterProcesses:
-    """A cluster of ``masters`` masters (1 or more) without replicas, the slots split evenly (for the bench)."""
+def start_masters_only_cluster(directory: Path, masters: int, tls: TLSFiles | None = None) -> RedisClusterProcesses:
+    """A cluster of ``masters`` masters (1 or more) without replicas, the slots split evenly (bench, TLS tests).
+
+    With ``tls``, clients and the cluster bus speak only TLS.
+    """
     nodes: list[RedisProcess] = []
     try:
-        bus_ports = _start_nodes(directory, masters, 5000, nodes)
+        bus_ports = _start_nodes(directory, masters, 5000, nodes, tls)
         for number, node in enumerate(nodes):
             first, last = number * SLOTS // masters, (number + 1) * SLOTS // masters - 1
             client = node.client()

@@ -21,9 +21,9 @@ from soa_redis import RedisSendConnectionError
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
-from .cluster_servers import RedisClusterProcesses, start_redis_cluster
+from .cluster_servers import RedisClusterProcesses, start_masters_only_cluster, start_redis_cluster
 from .helpers import job, response
-from .servers import free_port
+from .servers import free_port, make_tls_files
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -319,3 +319,24 @@ def test_the_server_warns_about_an_evicting_master(
     assert len(warnings) == 1
     assert f"cluster master {master.address}" in warnings[0]
     assert "allkeys-lru" in warnings[0]
+
+
+def test_tls_to_every_node_with_the_ca_and_refused_without(tmp_path: Path) -> None:
+    tls = make_tls_files(tmp_path / "tls")
+    cluster = start_masters_only_cluster(tmp_path / "cluster", 3, tls=tls)
+    try:
+        seeds = [f"rediss://{cluster.nodes[0].address}"]
+        settings = {"cluster": {"hosts": seeds}, "connection_kwargs": {"ssl_ca_certs": str(tls.ca_cert)}}
+        services = ["tls-a", "tls-b", "tls-c", "tls-d"]
+        for number, service in enumerate(services):
+            client = RedisClientTransport(service, **settings)
+            server = RedisServerTransport(service, receive_timeout_in_seconds=2, **settings)
+            client.send_request_message(number, {}, job(n=number))
+            request_id, meta, _body = server.receive_request_message()
+            server.send_response_message(request_id, meta, response(n=number))
+            assert client.receive_response_message(2).body == response(n=number)
+        untrusting = RedisClientTransport("tls-a", cluster={"hosts": seeds})
+        with pytest.raises(RedisSendConnectionError, match="certificate verify failed"):
+            untrusting.send_request_message(9, {}, job(n=9), message_expiry_in_seconds=1)
+    finally:
+        cluster.stop()
