@@ -99,6 +99,18 @@ def test_chunked_responses_arrive_whole(shared_cluster: RedisClusterProcesses) -
     assert (message.request_id, message.body) == (7, big)
 
 
+def test_a_full_queue_refuses_the_send_and_a_queue_keeps_its_expiry(shared_cluster: RedisClusterProcesses) -> None:
+    client = RedisClientTransport("full", queue_capacity=2, queue_full_retries=0, **_settings(shared_cluster))
+    client.send_request_message(1, {}, job(n=1), message_expiry_in_seconds=30)
+    client.send_request_message(2, {}, job(n=2), message_expiry_in_seconds=30)
+    with pytest.raises(MessageSendError, match="full"):
+        client.send_request_message(3, {}, job(n=3), message_expiry_in_seconds=30)
+    owner = shared_cluster.master_for_key(_request_key("full")).client()
+    assert owner.llen(_request_key("full")) == 2
+    # A call with a 30 s timeout keeps its queue 30 + 10 s (PySOA's margin).
+    assert 30 < owner.ttl(_request_key("full")) <= 40
+
+
 def test_an_unreachable_cluster_fails_transiently_at_the_deadline() -> None:
     client = RedisClientTransport("nowhere", cluster={"hosts": [f"127.0.0.1:{free_port()}"]})
     started = time.monotonic()
