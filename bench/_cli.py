@@ -18,6 +18,7 @@ from bench._targets import ALL_TARGETS, target_names
 __all__ = ["main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
+CAPACITY_SECTION = "## Redis capacity"  # bench/capacity.py's SECTION_TITLE (not imported: it pulls in the tests)
 
 PREAMBLE = """\
 # Benchmark results
@@ -117,7 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown(summary, result.info, result.unavailable, _command_line(argv))
     print(table)
     if out_dir is not None:
-        (out_dir / "RESULTS.md").write_text(PREAMBLE + "\n## Latest run\n\n" + table + "\n")
+        results = out_dir / "RESULTS.md"
+        # The Redis capacity section comes from another program (bench/capacity.py): keep it.
+        previous = results.read_text() if results.exists() else ""
+        kept = previous[previous.index(CAPACITY_SECTION) :] if CAPACITY_SECTION in previous else ""
+        results.write_text(PREAMBLE + "\n## Latest run\n\n" + table + "\n" + ("\n" + kept if kept else ""))
         log(f"wrote {out_dir / 'RESULTS.md'} and {out_dir / 'results.jsonl'}")
     if args.smoke:
         problems = smoke_problems(result, targets, scenarios, set(filter(None, args.allow_missing.split(","))))

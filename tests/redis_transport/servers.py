@@ -67,7 +67,7 @@ def make_tls_files(directory: Path) -> TLSFiles:
         "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
         "basicConstraints=critical,CA:FALSE\n"
         "keyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\n"
+        "extendedKeyUsage=serverAuth,clientAuth\n"  # clientAuth: cluster nodes present it to each other
         "subjectKeyIdentifier=hash\n"
         "authorityKeyIdentifier=keyid\n"
     )

@@ -144,7 +144,7 @@ def test_simple_sentinel_form() -> None:
         ({"urls": ["a:1"]}, "list of redis://"),
         ({"backend_layer_kwargs": {}, "connection_kwargs": {}}, "inside backend_layer_kwargs"),
         ({"backend_type": "redis.standard", "backend_layer_kwargs": {"sentinel_services": ["m"]}}, "only apply"),
-        ({"backend_type": "redis.cluster"}, "backend_type must be"),
+        ({"backend_type": "redis.nope"}, "backend_type must be"),
         ({"connection_kwargs": {"decode_responses": True}}, "decode_responses"),
         ({"connection_kwargs": {"host": "x"}}, "host list decides"),
         ({"sentinel": {"hosts": ["redis://s:26379"]}}, "Invalid Sentinel host"),
@@ -257,3 +257,45 @@ def test_the_readme_documents_every_setting() -> None:
                 names.update(f"{key}.{inner}" for inner in field.contents)
     missing = sorted(name for name in names if f"| `{name}` |" not in readme)
     assert missing == []
+
+
+def test_cluster_seeds_share_one_set_of_connection_options() -> None:
+    config = backend_config(
+        {"cluster": {"hosts": ["rediss://svc:pw@n1:7000", "rediss://svc:pw@n2"], "failover_retries": 2}}
+    )
+    assert config.cluster
+    assert not config.sentinel
+    assert config.hosts == ({"host": "n1", "port": 7000}, {"host": "n2", "port": 6379})
+    assert config.connection_kwargs == {**DEFAULTS, "ssl": True, "username": "svc", "password": "pw"}
+    assert config.cluster_failover_retries == 2
+    plain = backend_config({"cluster": {"hosts": ["n1:7000"]}, "connection_kwargs": {"password": "pw"}})
+    assert plain.connection_kwargs == {**DEFAULTS, "password": "pw"}
+    assert plain.cache_key != backend_config({"url": "redis://n1:7000"}).cache_key
+
+
+def test_pysoa_form_selects_the_cluster() -> None:
+    config = backend_config(
+        {
+            "backend_type": "redis.cluster",
+            "backend_layer_kwargs": {"hosts": ["n1", ("n2", 7001)], "redis_port": 7000, "redis_db": 0},
+        }
+    )
+    assert config.cluster
+    assert config.hosts == ({"host": "n1", "port": 7000}, {"host": "n2", "port": 7001})
+    assert CLIENT_SETTINGS_SCHEMA.errors({"backend_type": "redis.cluster", "backend_layer_kwargs": {}}) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"cluster": {"hosts": ["n1:7000", "redis://:pw@n2:7000"]}}, "must agree on credentials"),
+        ({"cluster": {"hosts": ["redis://n1:7000/2"]}}, "only database 0"),
+        ({"cluster": {"hosts": ["unix:///run/redis.sock"]}}, "no unix:// nodes"),
+        ({"cluster": {"hosts": ["n1"]}, "connection_kwargs": {"db": 1}}, "db must be 0"),
+        ({"cluster": {"hosts": ["n1"]}, "url": "redis://n1"}, "one backend form"),
+        ({"backend_type": "redis.cluster", "backend_layer_kwargs": {"sentinel_services": ["m"]}}, "only apply"),
+    ],
+)
+def test_bad_cluster_settings_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        backend_config(settings)

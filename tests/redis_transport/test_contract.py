@@ -63,3 +63,40 @@ class TestRedisJsonV3(TestRedisMsgpackV3):
 
 class TestRedisMsgpackV2(TestRedisMsgpackV3):
     protocol_version = 2
+
+
+class _RedisClusterWorkers(ServerProcesses):
+    def __init__(self, seeds: list[str]) -> None:
+        self.seeds = seeds
+        super().__init__(
+            lambda _server_class: {
+                "transport": {"name": "redis", "kwargs": {"cluster": {"hosts": seeds}}},
+                "harakiri": {"timeout": 0, "shutdown_grace": 5},
+            }
+        )
+
+
+@pytest.fixture(scope="module")
+def redis_cluster_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_RedisClusterWorkers]:
+    from tests.redis_transport.cluster_servers import start_redis_cluster
+
+    cluster = start_redis_cluster(tmp_path_factory.mktemp("contract-redis-cluster"))
+    workers = _RedisClusterWorkers(list(cluster.seeds[:2]))
+    try:
+        yield workers
+    finally:
+        workers.stop()
+        cluster.stop()
+
+
+class TestRedisClusterMsgpackV3(TransportContract):
+    """The contract over a Redis Cluster (3 masters, 3 replicas): queues spread over key slots."""
+
+    @pytest.fixture
+    def connect(self, redis_cluster_workers: _RedisClusterWorkers) -> Connect:
+        def connect(server_class: type[Server]) -> Client:
+            redis_cluster_workers.start(server_class)
+            kwargs: dict[str, Any] = {"cluster": {"hosts": redis_cluster_workers.seeds}}
+            return Client({server_class.service_name or "": {"transport": {"name": "redis", "kwargs": kwargs}}})
+
+        return connect

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pysoa.errors import ConfigurationError
+from pysoa.errors import ConfigurationError, MessageReceiveTimeout
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
@@ -82,7 +82,7 @@ def test_the_readme_documents_a_minimal_user() -> None:
     assert BASE_RULES[:3] == ["on", f">{PASSWORD}", "resetkeys"]
     assert "-@all" in BASE_RULES
     assert {rule for rule in RIGHTS if rule[0] == "+"} == {
-        "+rpush", "+expire", "+lrem", "+blpop", "+time", "+llen", "+script|load", "+evalsha",
+        "+rpush", "+expire", "+lrem", "+blpop", "+lpop", "+time", "+llen", "+script|load", "+evalsha",
     }  # fmt: skip
 
 
@@ -100,6 +100,15 @@ def test_the_documented_user_serves_a_client_and_a_chunking_server(
     skipped = [r for r in caplog.records if "Skipped the maxmemory-policy check" in r.getMessage()]
     assert len(skipped) == 1
     assert redis_server.client().keys("*") == []  # the probe left nothing behind
+
+
+def test_a_call_that_times_out_with_the_documented_user_raises_a_timeout(redis_server: RedisProcess) -> None:
+    # The last ~0.1 s before a deadline is polled with LPOP: without +lpop this would be a permission error.
+    _set_user(redis_server, BASE_RULES)
+    client = RedisClientTransport("orders", **_settings(redis_server))
+    client.send_request_message(1, {}, job(n=1))
+    with pytest.raises(MessageReceiveTimeout):
+        client.receive_response_message(0.3)
 
 
 def test_a_server_without_chunking_needs_only_the_base_rules(redis_server: RedisProcess) -> None:

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import redis
 import redis.exceptions as redis_errors
@@ -36,6 +36,9 @@ from soa_redis._deadline import deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
+
+if TYPE_CHECKING:
+    from soa_redis._cluster import RedisClusterBackend
 
 __all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
 
@@ -437,11 +440,11 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-_backends: dict[str, RedisBackend] = {}
+_backends: dict[str, RedisBackend | RedisClusterBackend] = {}
 _backends_lock = threading.Lock()
 
 
-def get_backend(config: BackendConfig) -> RedisBackend:
+def get_backend(config: BackendConfig) -> RedisBackend | RedisClusterBackend:
     """The process-wide backend for these settings (built on first use, without I/O)."""
     key = config.cache_key
     backend = _backends.get(key)
@@ -449,8 +452,16 @@ def get_backend(config: BackendConfig) -> RedisBackend:
         with _backends_lock:
             backend = _backends.get(key)
             if backend is None:
-                backend = _backends[key] = RedisBackend(config)
+                backend = _backends[key] = _new_backend(config)
     return backend
+
+
+def _new_backend(config: BackendConfig) -> RedisBackend | RedisClusterBackend:
+    if config.cluster:
+        from soa_redis._cluster import RedisClusterBackend  # imported here: it imports this module
+
+        return RedisClusterBackend(config)
+    return RedisBackend(config)
 
 
 def reset_backends() -> None:

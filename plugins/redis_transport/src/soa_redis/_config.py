@@ -6,9 +6,11 @@ Accepted backend forms (one at a time):
 * ``url``: one Redis (``redis://``, ``rediss://``, ``unix://``);
 * ``urls``: several standard hosts (request queues round-robin, reply queues on a crc32 ring);
 * ``sentinel``: ``{'hosts': [...], 'services': [...], 'failover_retries': n, 'sentinel_kwargs': {...}}``;
-* PySOA's ``backend_type`` (``redis.standard`` / ``redis.sentinel``) with ``backend_layer_kwargs``.
+* ``cluster``: ``{'hosts': [seed, ...], 'failover_retries': n}``: a Redis Cluster (see :mod:`soa_redis._cluster`);
+* PySOA's ``backend_type`` (``redis.standard`` / ``redis.sentinel``, or soa-core's ``redis.cluster``) with
+  ``backend_layer_kwargs``.
 
-``connection_kwargs`` (top level) go to every Redis connection of the first three forms; PySOA's form
+``connection_kwargs`` (top level) go to every Redis connection of the other forms; PySOA's form
 keeps them in ``backend_layer_kwargs``.
 """
 
@@ -44,9 +46,11 @@ __all__ = [
 DEFAULT_URL: Final = "redis://127.0.0.1:6379/0"
 STANDARD: Final = "redis.standard"
 SENTINEL: Final = "redis.sentinel"
+CLUSTER: Final = "redis.cluster"
 DEFAULT_REDIS_PORT: Final = 6379
 DEFAULT_SENTINEL_PORT: Final = 26379
 DEFAULT_SENTINEL_FAILOVER_RETRIES: Final = 5
+DEFAULT_CLUSTER_FAILOVER_RETRIES: Final = 5
 
 # PySOA's defaults for every Redis connection; socket_timeout is explicit because blocking reads
 # are sized against it (see _backend).
@@ -179,7 +183,11 @@ def _host_label(kwargs: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True, eq=False)
 class BackendConfig:
-    """Where the queues live. ``hosts`` are Redis connection kwargs (standard) or Sentinel (host, port)."""
+    """Where the queues live.
+
+    ``hosts`` are Redis connection kwargs (standard), Sentinel (host, port), or Redis Cluster seed
+    nodes (host, port; ``cluster``), whose connections all use ``connection_kwargs``.
+    """
 
     sentinel: bool
     hosts: tuple[dict[str, Any], ...]
@@ -188,6 +196,8 @@ class BackendConfig:
     sentinel_services: tuple[str, ...] | None = None
     sentinel_failover_retries: int = DEFAULT_SENTINEL_FAILOVER_RETRIES
     sentinel_kwargs: dict[str, Any] = field(default_factory=dict)
+    cluster: bool = False
+    cluster_failover_retries: int = DEFAULT_CLUSTER_FAILOVER_RETRIES
 
     @property
     def cache_key(self) -> str:
@@ -200,6 +210,8 @@ class BackendConfig:
                 self.sentinel_services,
                 self.sentinel_failover_retries,
                 self.sentinel_kwargs,
+                self.cluster,
+                self.cluster_failover_retries,
             ],
             sort_keys=True,
             default=repr,
@@ -255,6 +267,37 @@ def _sentinel(
     )
 
 
+def _cluster(entries: list[Any] | None, retries: int | None, connection_kwargs: dict[str, Any]) -> BackendConfig:
+    """Seed nodes of a Redis Cluster; a seed URL's credentials and TLS options apply to every node."""
+    seeds = []
+    url_options: dict[str, Any] | None = None
+    for entry in entries or ["localhost"]:
+        parsed = _parse_host(entry, DEFAULT_REDIS_PORT, True)
+        if "unix_socket_path" in parsed:
+            raise ConfigurationError(f"Invalid Redis Cluster seed {entry!r}: Redis Cluster has no unix:// nodes")
+        options = {key: value for key, value in parsed.items() if key not in ("host", "port")}
+        if options.pop("db", 0) != 0:
+            raise ConfigurationError(f"Invalid Redis Cluster seed {entry!r}: Redis Cluster has only database 0")
+        if url_options is not None and options != url_options:
+            raise ConfigurationError(
+                "Redis Cluster seeds must agree on credentials and TLS (one set applies to every node); "
+                "put them in connection_kwargs"
+            )
+        url_options = options
+        seeds.append({"host": parsed["host"], "port": parsed["port"]})
+    if connection_kwargs.get("db", 0) != 0:
+        raise ConfigurationError("connection_kwargs: db must be 0 with Redis Cluster (it has only database 0)")
+    kwargs = {key: value for key, value in connection_kwargs.items() if key != "db"}
+    return BackendConfig(
+        sentinel=False,
+        cluster=True,
+        hosts=tuple(seeds),
+        labels=tuple(f"cluster seed {seed['host']}:{seed['port']}" for seed in seeds),
+        connection_kwargs={**DEFAULT_CONNECTION_KWARGS, **kwargs, **(url_options or {})},
+        cluster_failover_retries=DEFAULT_CLUSTER_FAILOVER_RETRIES if retries is None else retries,
+    )
+
+
 _PYSOA_SENTINEL_ONLY: Final = ("sentinel_services", "sentinel_failover_retries", "sentinel_kwargs")
 
 
@@ -262,7 +305,7 @@ def backend_config(settings: Mapping[str, Any]) -> BackendConfig:
     """Normalise the backend part of the transport settings. Raises :class:`ConfigurationError`."""
     forms = [
         key
-        for key in ("url", "urls", "sentinel", "backend_layer_kwargs")
+        for key in ("url", "urls", "sentinel", "cluster", "backend_layer_kwargs")
         if key in settings and not (key == "backend_layer_kwargs" and "backend_type" in settings)
     ]
     if "backend_type" in settings:
@@ -288,6 +331,9 @@ def backend_config(settings: Mapping[str, Any]) -> BackendConfig:
             top_kwargs,
             DEFAULT_SENTINEL_PORT,
         )
+    if "cluster" in settings:
+        cluster = settings["cluster"]
+        return _cluster(cluster.get("hosts"), cluster.get("failover_retries"), top_kwargs)
     if "backend_type" in settings or "backend_layer_kwargs" in settings:
         if "connection_kwargs" in settings:
             raise ConfigurationError(
@@ -302,11 +348,16 @@ def _pysoa_backend(backend_type: str, layer: Mapping[str, Any]) -> BackendConfig
     if "redis_db" in layer:
         connection_kwargs["db"] = layer["redis_db"]
     hosts = layer.get("hosts")
-    if backend_type == STANDARD:
+    if backend_type in (STANDARD, CLUSTER):
         misplaced = [key for key in _PYSOA_SENTINEL_ONLY if key in layer]
         if misplaced:
             raise ConfigurationError(f"{', '.join(misplaced)} only apply to backend_type {SENTINEL!r}")
+    if backend_type == STANDARD:
         return _standard(list(hosts) if hosts else ["localhost"], connection_kwargs, layer.get("redis_port", 6379))
+    if backend_type == CLUSTER:
+        port = layer.get("redis_port", DEFAULT_REDIS_PORT)
+        seeds = [[entry, port] if isinstance(entry, str) and ":" not in entry else entry for entry in hosts or []]
+        return _cluster(seeds or [["localhost", port]], None, connection_kwargs)
     if backend_type == SENTINEL:
         return _sentinel(
             hosts,
@@ -316,7 +367,7 @@ def _pysoa_backend(backend_type: str, layer: Mapping[str, Any]) -> BackendConfig
             connection_kwargs,
             DEFAULT_SENTINEL_PORT,
         )
-    raise ConfigurationError(f"backend_type must be {STANDARD!r} or {SENTINEL!r}, not {backend_type!r}")
+    raise ConfigurationError(f"backend_type must be {STANDARD!r}, {SENTINEL!r} or {CLUSTER!r}, not {backend_type!r}")
 
 
 # --- transport options -----------------------------------------------------------------------------
@@ -438,8 +489,18 @@ def _schema(server: bool) -> fields.Dictionary:
             optional_keys=("services", "failover_retries", "sentinel_kwargs"),
             description="Redis Sentinel; masters are discovered with SENTINEL MASTERS when services is absent",
         ),
+        "cluster": fields.Dictionary(
+            {
+                "hosts": fields.List(_HostField(), min_length=1, description="Seed nodes; port 6379 by default"),
+                "failover_retries": fields.Integer(gte=0),
+            },
+            optional_keys=("hosts", "failover_retries"),
+            description="Redis Cluster: the seeds are asked for the slot map; every key goes to its slot's master",
+        ),
         "connection_kwargs": _kwargs_dict("redis-py connection kwargs (password, username, ssl_*, socket_*, db)"),
-        "backend_type": fields.Constant(STANDARD, SENTINEL, description="PySOA's backend selector"),
+        "backend_type": fields.Constant(
+            STANDARD, SENTINEL, CLUSTER, description="PySOA's backend selector (redis.cluster: soa-core only)"
+        ),
         "backend_layer_kwargs": fields.Dictionary(
             {
                 "hosts": fields.List(_HostField()),

@@ -19,6 +19,7 @@ from pysoa.errors import (
 )
 from pysoa.plugins import get_plugin_manager
 from soa_redis._backend import MAX_BLOCK_SECONDS, MIN_BLOCK_SECONDS, RedisBackend, get_backend
+from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import TransportOptions, backend_config, transport_options
 from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired
 from soa_redis._framing import ChunkAssembly, Frame, FrameError, parse_frame
@@ -59,7 +60,7 @@ class TransportCore:
         self.service_name = service_name
         self.metrics = metrics
         self.options: TransportOptions = transport_options(settings, server)
-        self.backend: RedisBackend = get_backend(backend_config(settings))
+        self.backend: RedisBackend | RedisClusterBackend = get_backend(backend_config(settings))
         self.role: Final = "server" if server else "client"
         reference = self.options.default_serializer
         try:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Final
 
 import redis.exceptions as redis_errors
 from redis.connection import SSLConnection
+from redis.crc import key_slot
 from redis.sentinel import MasterNotFoundError
 
 from pysoa.errors import ConfigurationError, TransportError
@@ -43,8 +44,9 @@ from soa_redis._envelope import request_queue_key
 
 if TYPE_CHECKING:
     from soa_redis._backend import RedisBackend, _Host
+    from soa_redis._cluster import RedisClusterBackend
 
-__all__ = ["check_server_backend"]
+__all__ = ["check_cluster_backend", "check_server_backend"]
 
 _logger = logging.getLogger("soa_redis.server")
 
@@ -198,9 +200,11 @@ def _steps(host: _Host, service_name: str, chunking: bool) -> list[_Step]:
 
     steps = [
         _Step("TIME", None, measure_clock),
-        # EXPIRE and LREM first, on the still missing key: they change nothing there.
+        # EXPIRE, LREM and LPOP first, on the still missing key: they change nothing there.
         _Step("EXPIRE", replies, lambda: command.expire(probe, _PROBE_TTL_SECONDS)),
         _Step("LREM", replies, lambda: command.lrem(probe, 0, marker)),
+        # The last stretch before a deadline is polled with LPOP (exact timeouts; chunk reassembly).
+        _Step("LPOP", replies, lambda: command.lpop(probe)),
         _Step("RPUSH", replies, push),
         _Step("BLPOP", requests, pop),
     ]
@@ -281,3 +285,79 @@ def _check_eviction(backend: RedisBackend, checked: list[_Host], report_skipped:
                 "CONFIG GET (grant +info to enable it)",
                 host.label,
             )
+
+
+def check_cluster_backend(backend: RedisClusterBackend, service_name: str, report_skipped: bool) -> None:
+    """The same check on a Redis Cluster: login, TLS and each command the server runs there.
+
+    A command may not span slots, so the private probe key is chosen in the request queue's slot
+    (``BLPOP probe request-queue`` still names the request queue first-hand). On a cluster every
+    push runs the push script with ``EVAL``. Raises :class:`ConfigurationError` naming the problem.
+    """
+    where = backend.label(0)
+    user = backend.config.connection_kwargs.get("username") or "default"
+    try:
+        command, blocking = backend.startup_clients()
+    except (redis_errors.RedisError, TransportError) as exc:
+        if isinstance(exc, redis_errors.RedisError) and _is_configuration_problem(exc):
+            raise ConfigurationError(f"{where} refused user {user!r}: {type(exc).__name__}: {exc}") from exc
+        _logger.warning("Could not check %s for %s at start-up: %s", where, service_name, exc)
+        return
+    request_key = request_queue_key(service_name)
+    probe = _probe_in_slot_of(request_key)
+    marker = f"soa-redis start-up check {uuid.uuid4().hex}"
+    replies, requests = f"~{request_key}.*", f"~{request_key}"
+
+    def push() -> None:
+        command.eval(backend.push_script_source, 1, probe, _PROBE_TTL_SECONDS, 1, marker)
+
+    steps = [
+        _Step("EXPIRE", replies, lambda: command.expire(probe, _PROBE_TTL_SECONDS)),
+        _Step("LREM", replies, lambda: command.lrem(probe, 0, marker)),
+        _Step("LPOP", replies, lambda: command.lpop(probe)),
+        _Step("EVAL", replies, push),
+        # The probe holds the marker and comes first: BLPOP takes it, never a request.
+        _Step("BLPOP", requests, lambda: blocking.blpop([probe, request_key], timeout=_PROBE_BLOCK_SECONDS)),
+    ]
+    for step in steps:
+        try:
+            step.run()
+        except redis_errors.RedisError as exc:
+            if not _is_configuration_problem(exc):
+                _logger.warning("Could not check %s for %s at start-up: %s", where, service_name, exc)
+                return
+            detail = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, redis_errors.NoPermissionError):
+                denied = _DENIED_COMMAND.search(str(exc))
+                what = (
+                    f"lacks the ACL right +{denied.group(1)}" if denied else f"may not use the keys of {step.command}"
+                )
+                raise ConfigurationError(
+                    f"{where}: user {user!r} {what}, which the server of {service_name!r} needs "
+                    f"(key patterns {step.keys}) ({detail})"
+                ) from exc
+            raise ConfigurationError(
+                f"{where} refused {step.command} for the server of {service_name!r} ({detail})"
+            ) from exc
+    for label, policy, maxmemory in backend.eviction_policies():
+        if policy != "noeviction":
+            _logger.warning(
+                "Redis at %s has maxmemory-policy %r (maxmemory %s): under memory pressure it can evict "
+                "queues and lose requests and responses; use 'noeviction' for soa-core queues",
+                label,
+                policy,
+                maxmemory or "unlimited",
+            )
+
+
+def _probe_in_slot_of(key: str) -> str:
+    """A private key ``<key>.startup-check.<hex>`` in the same cluster slot as ``key`` (found by trying;
+    about 16 000 tries, a few hundredths of a second, once at start-up)."""
+    slot = key_slot(key.encode("utf-8"))
+    prefix = f"{key}.startup-check.{uuid.uuid4().hex[:8]}"
+    number = 0
+    while True:
+        candidate = f"{prefix}{number:x}"
+        if key_slot(candidate.encode("utf-8")) == slot:
+            return candidate
+        number += 1

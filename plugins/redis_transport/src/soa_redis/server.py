@@ -12,6 +12,7 @@ from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge
 from soa_redis._backend import MIN_BLOCK_SECONDS
+from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import SERVER_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
 from soa_redis._envelope import (
@@ -34,7 +35,7 @@ from soa_redis._framing import (
     build_frames,
     needs_chunks,
 )
-from soa_redis._preflight import check_server_backend
+from soa_redis._preflight import check_cluster_backend, check_server_backend
 
 __all__ = ["RedisServerTransport"]
 
@@ -182,8 +183,12 @@ class RedisServerTransport(ServerTransport):
         host's clock and warns when Redis may evict queues.
         """
         self._checked_backend = True
+        backend = self._core.backend
+        if isinstance(backend, RedisClusterBackend):
+            check_cluster_backend(backend, self.service_name, report_skipped=self.instance_index == 1)
+            return
         check_server_backend(
-            self._core.backend,
+            backend,
             self.service_name,
             chunking=self._core.options.chunk_messages_larger_than_bytes is not None,
             report_skipped=self.instance_index == 1,
