@@ -36,8 +36,8 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.runtime._lifeline import Lifeline, parent_is_gone, watch_in_thread
+from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 
 if TYPE_CHECKING:
     from pysoa.server.server import Server

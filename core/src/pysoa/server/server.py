@@ -54,8 +54,8 @@ from pysoa.errors import (
     TransientTransportError,
 )
 from pysoa.server._event_loop import AsyncEventLoopThread
-from pysoa.server._outage import TransportOutage
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
+from pysoa.server._outage import TransportOutage
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
