@@ -142,5 +142,5 @@ def test_sentinels_refusing_the_login_fail_the_start_up_check(
 
 
 def test_a_failover_in_progress_is_not_a_configuration_error(sentinel_cluster: SentinelCluster) -> None:
-    settings = {"sentinel": {"hosts": sentinel_cluster.sentinel_hosts, "services": ["no-such-master"]}}
+    settings: dict[str, Any] = {"sentinel": {"hosts": sentinel_cluster.sentinel_hosts, "services": ["no-such-master"]}}
     RedisServerTransport("svc", **settings).check_startup()  # logged, not raised: the master may come

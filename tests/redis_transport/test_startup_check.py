@@ -45,8 +45,8 @@ RIGHTS = [rule for rule in BASE_RULES + CHUNKING_RULES if rule[0] in "+~"]
 
 def _set_user(server: RedisProcess, rules: list[str]) -> None:
     admin = server.client()
-    admin.execute_command("ACL", "DELUSER", USER)
-    admin.execute_command("ACL", "SETUSER", USER, *rules)
+    admin.execute_command("ACL", "DELUSER", USER)  # type: ignore[no-untyped-call]
+    admin.execute_command("ACL", "SETUSER", USER, *rules)  # type: ignore[no-untyped-call]
 
 
 def _settings(server: RedisProcess, **extra: Any) -> dict[str, Any]:

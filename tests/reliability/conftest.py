@@ -148,7 +148,7 @@ def wait_until_served(client: Client, worker: Worker, timeout: float = 20.0) -> 
 
     def answered() -> bool:
         try:
-            return client.call_action(SERVICE, "echo", {}, timeout=0.5).body["pid"] == worker.pid
+            return bool(client.call_action(SERVICE, "echo", {}, timeout=0.5).body["pid"] == worker.pid)
         except Exception:
             if not worker.alive:
                 raise AssertionError(f"Worker {worker.pid} exited; log:\n{worker.log()}") from None

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def test_the_receive_timeout_setting_is_honoured_past_one_blocking_slice(
 def test_a_call_to_a_redis_that_never_answers_fails_at_its_deadline(silent_listener: SilentListener) -> None:
     client = redis_client({"url": f"redis://127.0.0.1:{silent_listener.port}/0"})
     for timeout in (1.0, 0.3):
-        took, _, error = timed(lambda t=timeout: client.call_action(SERVICE, "echo", {}, timeout=t))
+        took, _, error = timed(partial(client.call_action, SERVICE, "echo", {}, timeout=timeout))
         assert isinstance(error, MessageSendTimeout | MessageReceiveTimeout), error
         assert timeout <= took <= timeout + LATE, took
         assert f"127.0.0.1:{silent_listener.port}" in str(error)
@@ -129,7 +130,7 @@ def test_a_stall_during_debug_sleep_ends_the_call_at_its_deadline(
     client = redis_client(transport)
     wait_until_served(client, worker)
     stall = redis_server.client(socket_timeout=10)
-    sleeper = threading.Thread(target=lambda: stall.execute_command("DEBUG", "SLEEP", 3))
+    sleeper = threading.Thread(target=lambda: stall.execute_command("DEBUG", "SLEEP", 3))  # type: ignore[no-untyped-call]
     sleeper.start()
     wait_for(lambda: not answers_ping(redis_server), 5, "Redis to stall")
     took, _, error = timed(lambda: client.call_action(SERVICE, "echo", {}, timeout=1.5))

@@ -20,7 +20,7 @@ def switches(request: Any) -> dict[str, Any]:
     return {"switches": sorted(request.switches), "five_active": request.switches.is_active(5)}
 
 
-def _inner_switches_by_call_style(request: Any) -> list[int]:
+def _inner_switches_by_call_style(request: Any) -> Any:
     client = request.client
     style = request.body["style"]
     extra = request.body.get("extra")
