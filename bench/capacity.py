@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redis.cluster import key_slot
+from redis.crc import key_slot
 
 from bench import _envs
 from bench._procs import Driver, ServerProcess

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from redis.cluster import key_slot
+from redis.crc import key_slot
 
 from bench.capacity import SETUPS, run_setup, service_names, table, write_results
 from tests.redis_transport.cluster_servers import SLOTS

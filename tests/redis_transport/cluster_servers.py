@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from redis.cluster import key_slot
+from redis.crc import key_slot
 
 from .servers import RedisProcess, TLSFiles, free_port, start_redis
 
@@ -51,7 +51,7 @@ class RedisClusterProcesses:
         """Slot -> its master, as a live node reports it (CLUSTER SLOTS)."""
         client = self._live_client()
         try:
-            ranges = client.execute_command("CLUSTER SLOTS")
+            ranges = client.execute_command("CLUSTER SLOTS")  # type: ignore[no-untyped-call]
         finally:
             client.close()
         owners: dict[int, RedisProcess] = {}
@@ -68,7 +68,7 @@ class RedisClusterProcesses:
     def node_id(self, node: RedisProcess) -> str:
         client = node.client()
         try:
-            return str(client.execute_command("CLUSTER MYID").decode())
+            return str(client.execute_command("CLUSTER MYID").decode())  # type: ignore[no-untyped-call]
         finally:
             client.close()
 
@@ -93,7 +93,7 @@ class RedisClusterProcesses:
         for node in live:
             client = node.client(socket_timeout=1.0)
             try:
-                info = client.execute_command("CLUSTER INFO")
+                info = client.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
                 replication = client.info("replication")
             except redis.RedisError as exc:
                 return f"{node.address}: {exc}"
@@ -156,9 +156,9 @@ def start_masters_only_cluster(directory: Path, masters: int, tls: TLSFiles | No
             first, last = number * SLOTS // masters, (number + 1) * SLOTS // masters - 1
             client = node.client()
             try:
-                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)  # type: ignore[no-untyped-call]
                 if number:
-                    client.execute_command("CLUSTER", "MEET", nodes[0].host, nodes[0].port, bus_ports[0])
+                    client.execute_command("CLUSTER", "MEET", nodes[0].host, nodes[0].port, bus_ports[0])  # type: ignore[no-untyped-call]
             finally:
                 client.close()
         cluster = RedisClusterProcesses(nodes, 5000, masters)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.cluster import key_slot
+from redis.crc import key_slot
 
 from pysoa.errors import MessageReceiveTimeout, MessageSendError, TransientTransportError
 from soa_redis import RedisSendConnectionError
@@ -75,6 +75,7 @@ def test_services_and_replies_live_on_their_slots_masters(shared_cluster: RedisC
         server = RedisServerTransport(service, receive_timeout_in_seconds=2, **settings)
         request_id, meta, body = server.receive_request_message()
         assert (request_id, body) == (position, job(n=position))
+        assert meta is not None
         server.send_response_message(request_id, meta, response(n=position))
         reply_key = clients[service]._state().reply_key
         assert shared_cluster.master_for_key(reply_key).client().llen(reply_key) == 1
@@ -92,6 +93,7 @@ def test_chunked_responses_arrive_whole(shared_cluster: RedisClusterProcesses) -
     client.send_request_message(7, {}, job())
     request_id, meta, _body = server.receive_request_message()
     big = response(text="x" * 450_000)
+    assert meta is not None
     server.send_response_message(request_id, meta, big)
     reply_key = client._state().reply_key
     assert shared_cluster.master_for_key(reply_key).client().llen(reply_key) == 5
@@ -129,12 +131,13 @@ def test_an_acl_user_limited_to_its_service_works(shared_cluster: RedisClusterPr
     ]  # fmt: skip
     for node in shared_cluster.nodes:
         node.client().acl_setuser("acl-user", reset=True)
-        node.client().execute_command("ACL", "SETUSER", "acl-user", *rules)
+        node.client().execute_command("ACL", "SETUSER", "acl-user", *rules)  # type: ignore[no-untyped-call]
     seeds = [f"redis://acl-user:secret@{address}" for address in shared_cluster.seeds[:2]]
     client = RedisClientTransport("acl", cluster={"hosts": seeds})
     server = RedisServerTransport("acl", receive_timeout_in_seconds=2, cluster={"hosts": seeds})
     client.send_request_message(1, {}, job(n=1))
     request_id, meta, _body = server.receive_request_message()
+    assert meta is not None
     server.send_response_message(request_id, meta, response(n=1))
     assert client.receive_response_message(2).body == response(n=1)
     other = RedisClientTransport("other", cluster={"hosts": seeds})
@@ -157,6 +160,7 @@ class _Worker(threading.Thread):
             try:
                 request_id, meta, body = self.transport.receive_request_message()
                 assert meta is not None
+                assert body is not None
                 self.served[request_id] += 1
                 self.transport.send_response_message(request_id, meta, response(n=body["actions"][0]["body"]["n"]))
             except MessageReceiveTimeout:
@@ -216,7 +220,7 @@ def _migrate_slot(cluster: RedisClusterProcesses, slot: int, source: Any, target
     while keys := source_client.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
         source_client.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
     for master in cluster.masters():
-        master.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        master.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)  # type: ignore[no-untyped-call]
 
 
 def test_calls_continue_while_a_service_slot_moves(shared_cluster: RedisClusterProcesses) -> None:
@@ -298,7 +302,9 @@ def test_a_send_during_failover_waits_for_the_new_master_within_its_deadline(
     service = "patient"
     slot = key_slot(_request_key(service).encode())
     victim = own_cluster.slot_owners()[slot]
-    settings = {"cluster": {"hosts": [n.address for n in own_cluster.nodes if n is not victim], "failover_retries": 20}}
+    settings: dict[str, Any] = {
+        "cluster": {"hosts": [n.address for n in own_cluster.nodes if n is not victim], "failover_retries": 20}
+    }
     client = RedisClientTransport(service, **settings)
     server = RedisServerTransport(service, receive_timeout_in_seconds=1, **settings)
     client.send_request_message(1, {}, job(n=1))
@@ -338,13 +344,17 @@ def test_tls_to_every_node_with_the_ca_and_refused_without(tmp_path: Path) -> No
     cluster = start_masters_only_cluster(tmp_path / "cluster", 3, tls=tls)
     try:
         seeds = [f"rediss://{cluster.nodes[0].address}"]
-        settings = {"cluster": {"hosts": seeds}, "connection_kwargs": {"ssl_ca_certs": str(tls.ca_cert)}}
+        settings: dict[str, Any] = {
+            "cluster": {"hosts": seeds},
+            "connection_kwargs": {"ssl_ca_certs": str(tls.ca_cert)},
+        }
         services = ["tls-a", "tls-b", "tls-c", "tls-d"]
         for number, service in enumerate(services):
             client = RedisClientTransport(service, **settings)
             server = RedisServerTransport(service, receive_timeout_in_seconds=2, **settings)
             client.send_request_message(number, {}, job(n=number))
             request_id, meta, _body = server.receive_request_message()
+            assert meta is not None
             server.send_response_message(request_id, meta, response(n=number))
             assert client.receive_response_message(2).body == response(n=number)
         untrusting = RedisClientTransport("tls-a", cluster={"hosts": seeds})
