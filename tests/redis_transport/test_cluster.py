@@ -6,6 +6,7 @@ processes; the tests that only read and write share one cluster, the failover te
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from redis.crc import key_slot
 
-from pysoa.errors import MessageReceiveTimeout, MessageSendError, TransientTransportError
+from pysoa.errors import ConfigurationError, MessageReceiveTimeout, MessageSendError, TransientTransportError
 from soa_redis import RedisSendConnectionError
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
@@ -127,7 +128,8 @@ def test_an_acl_user_limited_to_its_service_works(shared_cluster: RedisClusterPr
     # ACL users are per node: a real deployment creates the user on every node, as here.
     rules = [
         "on", ">secret", "resetkeys", "~pysoa:service.acl", "~pysoa:service.acl.*", "resetchannels", "-@all",
-        "+evalsha", "+eval", "+llen", "+rpush", "+expire", "+blpop", "+time", "+info", "+cluster|slots", "+command",
+        "+evalsha", "+eval", "+llen", "+rpush", "+expire", "+blpop", "+lpop", "+time", "+info", "+cluster|slots",
+        "+command",
     ]  # fmt: skip
     for node in shared_cluster.nodes:
         node.client().acl_setuser("acl-user", reset=True)
@@ -205,6 +207,31 @@ class _Caller:
     def history(self) -> list[tuple[float, str]]:
         start = self.outcomes[0][0] if self.outcomes else 0.0
         return [(round(at - start, 2), type(error).__name__ if error else "ok") for at, error in self.outcomes]
+
+
+_CLUSTER_ACL_RIGHTS = ["+evalsha", "+eval", "+blpop", "+lpop"]
+
+
+@pytest.mark.parametrize("right", _CLUSTER_ACL_RIGHTS)
+def test_the_start_up_check_names_a_missing_right_on_a_cluster(
+    shared_cluster: RedisClusterProcesses, right: str
+) -> None:
+    rules = [
+        "on", ">secret", "resetkeys", "~pysoa:service.acl", "~pysoa:service.acl.*", "resetchannels", "-@all",
+        "+evalsha", "+eval", "+llen", "+rpush", "+expire", "+blpop", "+lpop", "+time", "+info", "+cluster|slots",
+        "+command",
+    ]  # fmt: skip
+    seeds = [f"redis://check-user:secret@{address}" for address in shared_cluster.seeds[:2]]
+    for node in shared_cluster.nodes:
+        node.client().acl_setuser("check-user", reset=True)
+        node.client().execute_command("ACL", "SETUSER", "check-user", *rules)  # type: ignore[no-untyped-call]
+    # The documented user passes the check...
+    RedisServerTransport("acl", receive_timeout_in_seconds=1, cluster={"hosts": seeds}).check_startup()
+    # ...and without any one right the check fails, naming it.
+    for node in shared_cluster.nodes:
+        node.client().execute_command("ACL", "SETUSER", "check-user", "-" + right[1:])  # type: ignore[no-untyped-call]
+    with pytest.raises(ConfigurationError, match=re.escape(right)):
+        RedisServerTransport("acl", receive_timeout_in_seconds=1, cluster={"hosts": seeds}).check_startup()
 
 
 def _migrate_slot(cluster: RedisClusterProcesses, slot: int, source: Any, target: Any, caller: _Caller) -> None:

@@ -147,8 +147,12 @@ class RedisClusterBackend:
 
     @property
     def push_script_source(self) -> str:
-        """The Lua push script every push on a cluster runs (with ``EVAL``)."""
+        """The Lua push script every push on a cluster runs (``EVALSHA``, or ``EVAL`` to load it)."""
         return _PUSH_SCRIPT
+
+    @property
+    def push_script_sha(self) -> str:
+        return _PUSH_SHA
 
     # --- host selection: one logical host ---------------------------------------------------------
 

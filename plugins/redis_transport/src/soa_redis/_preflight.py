@@ -292,7 +292,8 @@ def check_cluster_backend(backend: RedisClusterBackend, service_name: str, repor
 
     A command may not span slots, so the private probe key is chosen in the request queue's slot
     (``BLPOP probe request-queue`` still names the request queue first-hand). On a cluster every
-    push runs the push script with ``EVAL``. Raises :class:`ConfigurationError` naming the problem.
+    push runs the push script (``EVALSHA``, or ``EVAL`` where a master lacks it) and never ``LREM``.
+    Raises :class:`ConfigurationError` naming the problem.
     """
     where = backend.label(0)
     user = backend.config.connection_kwargs.get("username") or "default"
@@ -308,14 +309,17 @@ def check_cluster_backend(backend: RedisClusterBackend, service_name: str, repor
     marker = f"soa-redis start-up check {uuid.uuid4().hex}"
     replies, requests = f"~{request_key}.*", f"~{request_key}"
 
-    def push() -> None:
-        command.eval(backend.push_script_source, 1, probe, _PROBE_TTL_SECONDS, 1, marker)
+    def push(load: bool) -> None:
+        if load:  # EVAL also caches the script on that master, which EVALSHA then finds
+            command.eval(backend.push_script_source, 1, probe, _PROBE_TTL_SECONDS, 1, marker)
+        else:
+            command.evalsha(backend.push_script_sha, 1, probe, _PROBE_TTL_SECONDS, 2, marker)
 
     steps = [
-        _Step("EXPIRE", replies, lambda: command.expire(probe, _PROBE_TTL_SECONDS)),
-        _Step("LREM", replies, lambda: command.lrem(probe, 0, marker)),
         _Step("LPOP", replies, lambda: command.lpop(probe)),
-        _Step("EVAL", replies, push),
+        # Pushes run the script with EVALSHA, and with EVAL where a master has not cached it yet.
+        _Step("EVAL", replies, lambda: push(load=True)),
+        _Step("EVALSHA", replies, lambda: push(load=False)),
         # The probe holds the marker and comes first: BLPOP takes it, never a request.
         _Step("BLPOP", requests, lambda: blocking.blpop([probe, request_key], timeout=_PROBE_BLOCK_SECONDS)),
     ]
