@@ -53,3 +53,9 @@ def test_local_a_6_s_action_called_with_timeout_10_succeeds() -> None:
     assert error is None
     assert response.body["slept"] == 6
     assert 6.0 <= took < 8.0
+
+    # ... nor end the call before the action returns (documented in soa-local's README and docs/deadlines.md).
+    took, response, error = timed(lambda: client.call_action(SERVICE, "sleep", {"seconds": 1}, timeout=0.3))
+    assert error is None
+    assert response.body["slept"] == 1
+    assert took >= 1.0
