@@ -3,6 +3,7 @@ and chunks that arrive out of order never make a response."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -96,3 +97,44 @@ def test_chunks_in_order_make_the_exact_response_through_redis(redis_server: Red
         assert meta is not None
         server.send_response_message(request_id, meta, big)
     assert [client.receive_response_message(2).body == big for _ in (1, 2)] == [True, True]
+
+
+def _first_chunk_only(redis_server: RedisProcess) -> tuple[RedisClientTransport, str, list[bytes], dict[str, object]]:
+    """A client whose reply queue holds only the first of a response's three chunks: ``(client, reply key, all
+    frames, the response body)``."""
+    client, server = transports(redis_server, chunk_messages_larger_than_bytes=102_400)
+    big = response(blob="".join(chr(65 + i % 26) * 1000 for i in range(250)))
+    client.send_request_message(1, {}, job())
+    request_id, meta, _ = server.receive_request_message()
+    assert meta is not None
+    server.send_response_message(request_id, meta, big)
+    reply_key = "pysoa:" + meta["reply_to"]
+    raw = redis_server.client()
+    frames: list[bytes] = raw.lrange(reply_key, 0, -1)
+    assert len(frames) == 3
+    raw.delete(reply_key)
+    raw.rpush(reply_key, frames[0])
+    return client, reply_key, frames, big
+
+
+def test_an_incomplete_chunked_response_times_out_at_the_deadline_not_before(redis_server: RedisProcess) -> None:
+    client, _, _, _ = _first_chunk_only(redis_server)
+    started = time.monotonic()
+    with pytest.raises(MessageReceiveTimeout, match=r"incomplete at the deadline.* after \d+\.\d{3} s\)") as info:
+        client.receive_response_message(0.5)
+    took = time.monotonic() - started
+    # Never early (the last pop used to stop a Redis tick, 0.1 s, before the deadline); generous when late.
+    assert 0.5 <= took <= 0.5 + 0.25, (took, info.value)
+
+
+@pytest.mark.slow
+def test_the_rest_of_a_chunked_response_is_waited_for_past_one_blocking_slice(redis_server: RedisProcess) -> None:
+    client, reply_key, frames, big = _first_chunk_only(redis_server)
+    # The other chunks come after the first BLPOP slice (5 s) has ended empty, well before the deadline.
+    late = threading.Timer(5.5, lambda: redis_server.client().rpush(reply_key, *frames[1:]))
+    late.start()
+    try:
+        received = client.receive_response_message(8)
+    finally:
+        late.cancel()
+    assert received.body == big

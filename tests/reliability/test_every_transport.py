@@ -53,3 +53,34 @@ def test_local_a_6_s_action_called_with_timeout_10_succeeds() -> None:
     assert error is None
     assert response.body["slept"] == 6
     assert 6.0 <= took < 8.0
+
+    # ... nor end the call before the action returns (documented in soa-local's README and docs/deadlines.md).
+    took, response, error = timed(lambda: client.call_action(SERVICE, "sleep", {"seconds": 1}, timeout=0.3))
+    assert error is None
+    assert response.body["slept"] == 1
+    assert took >= 1.0
+
+
+def test_zmq_futures_parallel_calls_and_get_all_responses_keep_their_deadlines(zmq_client: Client) -> None:
+    # The call styles of the Redis test (test_redis_deadlines.py), over ZeroMQ: never early, at most a little late.
+    took, _, error = timed(
+        lambda: zmq_client.call_action_future(ZMQ_SERVICE, "sleep", {"seconds": 1.2}, timeout=0.5).result()
+    )
+    assert isinstance(error, MessageReceiveTimeout), error
+    assert 0.5 <= took <= 0.5 + LATE, took
+
+    took, _, error = timed(
+        lambda: zmq_client.call_actions_parallel(
+            ZMQ_SERVICE, [{"action": "sleep", "body": {"seconds": 1}}, {"action": "echo"}], timeout=0.4
+        )
+    )
+    assert isinstance(error, MessageReceiveTimeout), error
+    assert 0.4 <= took <= 0.4 + LATE, took
+
+    zmq_client.send_request(ZMQ_SERVICE, [{"action": "sleep", "body": {"seconds": 1}}])
+    took, _, error = timed(lambda: list(zmq_client.get_all_responses(ZMQ_SERVICE, receive_timeout_in_seconds=0.4)))
+    assert isinstance(error, MessageReceiveTimeout), error
+    assert 0.4 <= took <= 0.4 + LATE, took
+
+    # Later calls on the same client work (once the worker is through the sleeps).
+    assert zmq_client.call_action(ZMQ_SERVICE, "echo", {"n": 1}, timeout=10).body["n"] == 1

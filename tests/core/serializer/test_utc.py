@@ -14,7 +14,8 @@ from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
 from pysoa.common.utc import UTC
 
 NAIVE = datetime(2020, 1, 2, 3, 4, 5, 678901)
-# PySOA 1.4.9 encodes datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=pytz.UTC) as these bytes (PROTOCOL.md).
+# PySOA 1.4.9 encodes datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=pytz.UTC) as these bytes
+# (extension type 10 in docs/protocol.md).
 PYSOA_UTC_BLOB = bytes.fromhex("81 a1 76 d7 0a 00 05 9b 1f 72 31 4f 35")
 
 

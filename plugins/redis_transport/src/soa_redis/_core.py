@@ -195,6 +195,10 @@ class TransportCore:
             while not assembly.complete:
                 data = self.pop(index, key, deadline, precise=True)
                 if data is None:
+                    # One pop waits at most one blocking slice (and stops a Redis tick early): only
+                    # the deadline ends the wait for the rest.
+                    if time.monotonic() < deadline:
+                        continue
                     return None
                 assembly.add(parse_frame(data))
             return assembly.payload()

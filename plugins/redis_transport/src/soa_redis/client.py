@@ -157,7 +157,7 @@ class RedisClientTransport(ClientTransport):
                     f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
                     f"in {time.monotonic() - started:.3f} s"
                 )
-            envelope = self._read(data, index, key, deadline)
+            envelope = self._read(data, index, key, deadline, started)
             if envelope is None:
                 continue
             request_id, meta, body = envelope.request_id, envelope.meta or {}, envelope.body
@@ -181,7 +181,7 @@ class RedisClientTransport(ClientTransport):
             state.outstanding.pop(request_id, None)
             return ReceivedMessage(request_id, meta, body)
 
-    def _read(self, data: bytes, index: int, key: str, deadline: float) -> Envelope | None:
+    def _read(self, data: bytes, index: int, key: str, deadline: float, started: float) -> Envelope | None:
         """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""
         core = self._core
         try:
@@ -192,7 +192,7 @@ class RedisClientTransport(ClientTransport):
                 if payload is None:
                     raise MessageReceiveTimeout(
                         f"A chunked response from {self.service_name!r} was incomplete at the deadline "
-                        f"(on Redis at {core.backend.label(index)})"
+                        f"(on Redis at {core.backend.label(index)}, after {time.monotonic() - started:.3f} s)"
                     )
             return split_envelope(core.decode(frame, payload))
         except InvalidMessageError as exc:
