@@ -1,7 +1,7 @@
 """soa-core server worker processes for the interop tests (real processes, as a deployment runs them).
 
-Each worker is ``python -m tests.contract.worker module:ServerClass '<settings json>'``, which prints ``READY`` once
-the server is set up and serves until SIGTERM. stderr goes to a file (a pipe nobody drains could block a worker that
+Each worker is ``python -m pysoa.test.contract.worker module:ServerClass '<settings json>'``, which prints
+``READY`` once the server is set up and serves until SIGTERM. stderr goes to a file (a pipe nobody drains could block a worker that
 logs a lot) and is kept for failure messages.
 """
 
@@ -73,7 +73,7 @@ def start_soacore_worker(
     fd, log_name = tempfile.mkstemp(prefix="soacore-worker-", suffix=".log", dir=log_dir)
     with os.fdopen(fd, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.contract.worker", server_path, json.dumps(settings)],
+            [sys.executable, "-m", "pysoa.test.contract.worker", server_path, json.dumps(settings)],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
