@@ -1,8 +1,8 @@
 """soa-core server worker processes for the interop tests (real processes, as a deployment runs them).
 
 Each worker is ``python -m pysoa.test.contract.worker module:ServerClass '<settings json>'``, which prints
-``READY`` once the server is set up and serves until SIGTERM. stderr goes to a file (a pipe nobody drains could block a worker that
-logs a lot) and is kept for failure messages.
+``READY`` once the server is set up and serves until SIGTERM. stderr goes to a file (a pipe nobody drains could
+block a worker that logs a lot) and is kept for failure messages.
 """
 
 from __future__ import annotations
