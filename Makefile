@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src examples/example_service/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src)
+SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src examples/example_service/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src) plugins/otel/src
 PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
 # uv uses this machine's Python and never downloads one.
 export UV_PYTHON := $(PYTHON)

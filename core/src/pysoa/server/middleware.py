@@ -10,6 +10,7 @@ from conformity import fields
 from pysoa.common.types import ActionResponse, JobResponse
 
 if TYPE_CHECKING:
+    from pysoa.common.transport.base import ServerTransport
     from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest
 
 __all__ = ["ServerMiddleware"]
@@ -30,6 +31,13 @@ class ServerMiddleware:
 
     def __init__(self, **kwargs: Any) -> None:
         pass
+
+    def bind(self, service_name: str, transport: ServerTransport) -> None:
+        """Called once, right after construction, with the server's service name and transport.
+
+        The default does nothing. Middleware that labels what it records (traces, metrics) by
+        service or transport overrides it, so that the per-job wrappers need not look them up.
+        """
 
     def job(self, process_job: JobMiddlewareTask) -> JobMiddlewareTask:
         return process_job

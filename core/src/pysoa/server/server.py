@@ -124,6 +124,8 @@ class Server:
             self.service_name, self.metrics, forked_process_id or 1, **transport_config["kwargs"]
         )
         self.middleware: list[ServerMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        for middleware in self.middleware:
+            middleware.bind(self.service_name, self.transport)
         job_stack: Callable[[EnrichedJobRequest], JobResponse] = self.execute_job
         for middleware in reversed(self.middleware):
             job_stack = middleware.job(job_stack)
