@@ -269,7 +269,9 @@ class RPCTelemetry:
         """Start the server job span as a child of the caller's (from ``context``) and make it current."""
         now = time.monotonic()
         carrier = context.get(CONTEXT_KEY)
-        parent = None
+        # A server is an entry point: without the caller's headers its job starts a trace of its own,
+        # even where it runs inside the caller's thread (the local transport).
+        parent = otel_context.Context()
         if isinstance(carrier, dict):
             parent = propagate.extract(carrier)
             sent_at = carrier.get(SENT_AT_KEY)
