@@ -23,6 +23,7 @@ from .metered_service import SERVICE
 pytestmark = [pytest.mark.redis]
 
 REPO = Path(__file__).resolve().parents[2]
+SERVE_OPTIONS = ("--settings", "tests.otel.metered_service", "--workers", "2")
 
 
 def scrape(port: int) -> str:
@@ -67,8 +68,7 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[RedisProcess, int, Path, subpro
     }
     with (tmp_path / "supervisor.log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pysoa", "serve", "tests.otel.metered_service:MeteredServer"]
-            + ["--settings", "tests.otel.metered_service", "--workers", "2"],
+            [sys.executable, "-m", "pysoa", "serve", "tests.otel.metered_service:MeteredServer", *SERVE_OPTIONS],
             cwd=REPO,
             env=env,
             stdout=log,
