@@ -6,6 +6,7 @@ serve over the local transport in this process and over Redis in worker subproce
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from opentelemetry import baggage, trace
@@ -21,6 +22,7 @@ BACK = "otel_back"
 
 
 def hello(request: EnrichedActionRequest) -> dict[str, Any]:
+    logging.getLogger("tests.otel.services").info("hello from %s", request.action)
     span = trace.get_current_span().get_span_context()
     return {
         "hello": request.body.get("name", "world"),

@@ -233,3 +233,40 @@ def test_the_current_span_of_the_caller_is_the_parent_of_the_client_span(telemet
         make_client().call_action(BACK, "hello", timeout=10)
     job = by_name(telemetry.finished(), f"{BACK}/job", SpanKind.CLIENT)
     assert parent_of(job) == caller.get_span_context().span_id
+
+
+def test_json_log_lines_written_in_an_action_carry_its_trace_and_span_ids(telemetry: Telemetry) -> None:
+    import json
+    import logging
+
+    from pysoa.common.json_logging import JSONFormatter
+
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Capture()
+    handler.setFormatter(JSONFormatter())
+    loggers = [logging.getLogger("pysoa.server.job"), logging.getLogger("tests.otel.services")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        client = Client({BACK: local(BackServer, ["otel"], ["otel"], request_log_success_level="INFO")})
+        client.call_action(BACK, "hello", timeout=10)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+    action = by_name(telemetry.finished(), f"{BACK}/hello", SpanKind.SERVER)
+    assert action.context is not None
+    trace_id = format(action.context.trace_id, "032x")
+    request_line, action_line, response_line = (json.loads(line) for line in lines)
+    assert action_line["message"] == "hello from hello"
+    assert (action_line["trace_id"], action_line["span_id"]) == (trace_id, format(action.context.span_id, "016x"))
+    # The job request and response are logged outside the server's spans: the request's traceparent gives the trace.
+    for line in (request_line, response_line):
+        assert line["trace_id"] == trace_id
+        assert "span_id" not in line
