@@ -1,4 +1,4 @@
-"""Installed but not configured, soa-otel costs nothing per call: no wrapper in the stacks, its telemetry never loaded."""
+"""Installed but not configured, soa-otel costs nothing per call: no wrapper in the stacks, no telemetry loaded."""
 
 from __future__ import annotations
 
