@@ -182,9 +182,17 @@ class RPCTelemetry:
             unit="{failure}",
             description="Sends and receives that raised a transport error, by exception class",
         )
-        self.in_flight = meter.create_up_down_counter(
-            "soa.server.jobs.in_flight", unit="{job}", description="Jobs a server is running now"
+        # Jobs in flight: a plain integer per call, read by the SDK only when metrics are collected.
+        self.jobs_in_flight = 0
+        meter.create_observable_up_down_counter(
+            "soa.server.jobs.in_flight",
+            callbacks=[self._observe_in_flight],
+            unit="{job}",
+            description="Jobs a server is running now",
         )
+
+    def _observe_in_flight(self, _options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        return [metrics.Observation(self.jobs_in_flight, self.base_attributes)]
 
     # --- client side -------------------------------------------------------------------------------
 
@@ -289,13 +297,13 @@ class RPCTelemetry:
                 span.set_attribute("soa.correlation_id", correlation_id)
         # Baggage from the caller stays in the current context, with the span: chained calls pass it on.
         token = otel_context.attach(trace.set_span_in_context(span, parent))
-        self.in_flight.add(1, self.base_attributes)
+        self.jobs_in_flight += 1
         return ServerJob(span, token, now, self.base_attributes)
 
     def finish_server_job(self, job: ServerJob, response: JobResponse | None, exc: BaseException | None) -> None:
         """End the job span (``exc``: the job middleware below raised) and record the job."""
         try:
-            self.in_flight.add(-1, job.attributes)
+            self.jobs_in_flight -= 1
             code: str | None = None
             job_codes: list[str] = []
             if exc is not None:
