@@ -225,7 +225,10 @@ def test_soa_status_runtime_reports_the_answering_workers_figures(example_servic
     assert runtime["in_flight"] == 1
     assert pid_alive(runtime["pid"])  # one of the two workers answered, with its own figures
     assert runtime["uptime_seconds"] > 0
-    assert set(runtime["actions"]) <= {"square", "status", "introspect"}
+    # Other tests share these workers: which actions this one served varies; the figures hold for each.
+    for figures in runtime["actions"].values():
+        assert figures["count"] >= 1
+        assert 0 <= figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     result = soa("status", "example", "--no-checks", "--runtime", "--redis", example_service)
     assert result.returncode == 0, result.stderr
     assert "worker pid " in result.stdout
