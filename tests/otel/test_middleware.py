@@ -270,3 +270,14 @@ def test_json_log_lines_written_in_an_action_carry_its_trace_and_span_ids(teleme
     for line in (request_line, response_line):
         assert line["trace_id"] == trace_id
         assert "span_id" not in line
+
+
+def test_only_servers_report_jobs_in_flight(telemetry: Telemetry) -> None:
+    """A client registers no in-flight callback: clients may be built by the thousand, callbacks live forever."""
+    from soa_otel._telemetry import RPCTelemetry
+
+    RPCTelemetry("in_flight_client_only", "local")
+    server = RPCTelemetry("in_flight_server", "local", server=True)
+    server.jobs_in_flight = 2
+    assert telemetry.points("soa.server.jobs.in_flight", **{"rpc.service": "in_flight_client_only"}) == []
+    assert telemetry.total("soa.server.jobs.in_flight", **{"rpc.service": "in_flight_server"}) == 2

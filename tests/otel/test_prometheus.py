@@ -125,6 +125,7 @@ def test_one_endpoint_sums_the_metrics_of_every_forked_worker(
     assert sample(text, "soa_server_action_duration_seconds_count", rpc_method="hello", **service) == 3
     assert sample(text, "soa_server_action_duration_seconds_count", rpc_method="sleep", **service) == 2
     assert sample(text, "soa_server_errors_total", rpc_method="fail", error_type="NOPE", **service) == 1
+    assert f'soa_server_jobs_in_flight{{rpc_service="{SERVICE}",' in text
     assert sample(text, "soa_server_jobs_in_flight", **service) == 0
     assert sample(text, "soa_server_queue_wait_seconds_count", **service) == 0  # the client has no soa-otel
     # Every worker's file was added in: the sleeps ran in two processes.

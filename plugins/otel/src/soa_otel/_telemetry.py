@@ -15,6 +15,7 @@ protocol is PySOA's.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,30 @@ def _mark_failed(span: Span, codes: Sequence[str]) -> None:
     span.set_status(Status(StatusCode.ERROR, codes[0]))
 
 
+# Every live server's telemetry, for the one in-flight callback of the process. The SDK keeps the
+# first callback registered under an instrument name (and keeps it for good), so one callback
+# reports every server, and a weak set lets servers that are gone drop out.
+_SERVERS: weakref.WeakSet[RPCTelemetry] = weakref.WeakSet()
+_in_flight_instrument: list[object] = []
+
+
+def _observe_in_flight(_options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    return [metrics.Observation(server.jobs_in_flight, server.base_attributes) for server in list(_SERVERS)]
+
+
+def _watch_in_flight(telemetry: RPCTelemetry, meter: metrics.Meter) -> None:
+    _SERVERS.add(telemetry)
+    if not _in_flight_instrument:
+        _in_flight_instrument.append(
+            meter.create_observable_up_down_counter(
+                "soa.server.jobs.in_flight",
+                callbacks=[_observe_in_flight],
+                unit="{job}",
+                description="Jobs a server is running now",
+            )
+        )
+
+
 @dataclass
 class ClientJob:
     """One job a client sent, until its response arrives (or it is given up)."""
@@ -137,7 +162,8 @@ class RPCTelemetry:
     SDK (until it does, the API's no-op providers make every call cheap).
     """
 
-    def __init__(self, service_name: str, transport_name: str) -> None:
+    def __init__(self, service_name: str, transport_name: str, server: bool = False) -> None:
+        """``server``: this records a server's side (only a server has jobs in flight to report)."""
         self.service_name = service_name
         self.tracer = trace.get_tracer(_INSTRUMENTATION, __version__)
         meter = metrics.get_meter(_INSTRUMENTATION, __version__)
@@ -184,15 +210,8 @@ class RPCTelemetry:
         )
         # Jobs in flight: a plain integer per call, read by the SDK only when metrics are collected.
         self.jobs_in_flight = 0
-        meter.create_observable_up_down_counter(
-            "soa.server.jobs.in_flight",
-            callbacks=[self._observe_in_flight],
-            unit="{job}",
-            description="Jobs a server is running now",
-        )
-
-    def _observe_in_flight(self, _options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
-        return [metrics.Observation(self.jobs_in_flight, self.base_attributes)]
+        if server:
+            _watch_in_flight(self, meter)
 
     # --- client side -------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ class OTelServerMiddleware(ServerMiddleware):
     def bind(self, service_name: str, transport: ServerTransport) -> None:
         from soa_otel._telemetry import RPCTelemetry
 
-        self._telemetry = RPCTelemetry(service_name, type(transport).name or type(transport).__name__)
+        self._telemetry = RPCTelemetry(service_name, type(transport).name or type(transport).__name__, server=True)
 
     def _bound(self) -> RPCTelemetry:
         if self._telemetry is None:
