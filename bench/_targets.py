@@ -170,7 +170,7 @@ ALL_TARGETS: tuple[Target, ...] = (
         "soa-redis-otel",
         "soa-core / Redis with soa-otel on both sides (SDK, spans discarded)",
         "redis",
-        frozenset({"lat_100B", "job_20", "tput_2x4"}),
+        frozenset({"lat_100B", "job_20"}),
         client=lambda c, _p: _soa_otel(c, "pysoa_client.py", soa_redis_settings(c.redis_port, False)),
         server=lambda c, _p: _soa_otel(c, "pysoa_service.py", soa_redis_settings(c.redis_port, True)),
     ),
