@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from pysoa.client import Client
 from pysoa.errors import CallJobError, MessageReceiveTimeout
+from soa_otel.metrics import OTelMetricsRecorder
+from soa_redis._backend import reset_backends
+from tests.redis_transport.servers import REDIS_SERVER, start_redis
 
 from .conftest import Telemetry
 from .services import BACK, FRONT, BackServer, FrontServer
@@ -193,13 +198,8 @@ def test_metrics_record_durations_errors_queue_wait_and_in_flight(telemetry: Tel
 
 
 def test_a_receive_timeout_ends_the_client_spans_and_counts_a_transport_failure(telemetry: Telemetry) -> None:
-    from tests.redis_transport.servers import REDIS_SERVER, start_redis
-
     if REDIS_SERVER is None:
         pytest.fail("redis-server is needed (scripts/ensure-redis.sh installs it)")
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp))
         try:
@@ -281,3 +281,27 @@ def test_only_servers_report_jobs_in_flight(telemetry: Telemetry) -> None:
     server.jobs_in_flight = 2
     assert telemetry.points("soa.server.jobs.in_flight", **{"rpc.service": "in_flight_client_only"}) == []
     assert telemetry.total("soa.server.jobs.in_flight", **{"rpc.service": "in_flight_server"}) == 2
+
+
+def test_soa_core_event_counters_become_one_opentelemetry_counter(telemetry: Telemetry, tmp_path: Path) -> None:
+    """Events counted through the ``metrics`` setting (a malformed request here) show up as ``soa.events``."""
+    event = {"soa.event": "server.error.malformed_request"}
+    transport_event = {"soa.event": "transport.redis.server.receive.invalid_message"}
+    before = telemetry.total("soa.events", **event)
+    transport_before = telemetry.total("soa.events", **transport_event)
+    redis_server = start_redis(tmp_path)
+    try:
+        settings = {
+            "transport": {"name": "redis", "kwargs": {"url": redis_server.url, "receive_timeout_in_seconds": 1}},
+            "metrics": {"path": "soa_otel.metrics:OTelMetricsRecorder"},
+        }
+        server = BackServer(settings)
+        assert isinstance(server.metrics, OTelMetricsRecorder)
+        redis_server.client().rpush(f"pysoa:service.{BACK}", b"\xc1\xc1\xc1")  # not MessagePack: dropped, counted
+        server.handle_next_request()
+        server.transport.close()
+    finally:
+        reset_backends()
+        redis_server.stop()
+    assert telemetry.total("soa.events", **event) == before + 1
+    assert telemetry.total("soa.events", **transport_event) == transport_before + 1
