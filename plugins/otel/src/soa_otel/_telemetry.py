@@ -213,6 +213,14 @@ class RPCTelemetry:
         if server:
             _watch_in_flight(self, meter)
 
+    def _job_attributes(self, context: Mapping[str, Any], action_names: list[str]) -> dict[str, Any]:
+        """A job span's attributes, given at its start (one validation pass, no lock taken per attribute)."""
+        attributes: dict[str, Any] = {**self.base_attributes, "soa.actions": action_names}
+        correlation_id = context.get("correlation_id")
+        if isinstance(correlation_id, str):
+            attributes["soa.correlation_id"] = correlation_id
+        return attributes
+
     # --- client side -------------------------------------------------------------------------------
 
     def start_client_job(self, context: dict[str, Any], action_names: list[str]) -> ClientJob:
@@ -223,12 +231,9 @@ class RPCTelemetry:
         """
         now = time.monotonic()
         attributes = self.base_attributes
-        span = self.tracer.start_span(f"{self.service_name}/job", kind=SpanKind.CLIENT, attributes=attributes)
-        if span.is_recording():
-            span.set_attribute("soa.actions", action_names)
-            correlation_id = context.get("correlation_id")
-            if isinstance(correlation_id, str):
-                span.set_attribute("soa.correlation_id", correlation_id)
+        span = self.tracer.start_span(
+            f"{self.service_name}/job", kind=SpanKind.CLIENT, attributes=self._job_attributes(context, action_names)
+        )
         job_context = trace.set_span_in_context(span)
         action_spans = [
             self.tracer.start_span(
@@ -307,13 +312,11 @@ class RPCTelemetry:
                 if wait >= 0:  # a negative wait is clock skew between hosts, not a measurement
                     self.queue_wait.record(wait, self.base_attributes)
         span = self.tracer.start_span(
-            f"{self.service_name}/job", context=parent, kind=SpanKind.SERVER, attributes=self.base_attributes
+            f"{self.service_name}/job",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=self._job_attributes(context, action_names),
         )
-        if span.is_recording():
-            span.set_attribute("soa.actions", action_names)
-            correlation_id = context.get("correlation_id")
-            if isinstance(correlation_id, str):
-                span.set_attribute("soa.correlation_id", correlation_id)
         # Baggage from the caller stays in the current context, with the span: chained calls pass it on.
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         self.jobs_in_flight += 1
