@@ -129,7 +129,6 @@ class ClientJob:
 
     span: Span
     action_spans: list[Span]
-    action_names: list[str]
     started: float
     attributes: dict[str, str]
     thread: int = 0
@@ -249,7 +248,7 @@ class RPCTelemetry:
         propagate.inject(carrier, context=job_context)
         carrier[SENT_AT_KEY] = time.time()
         context[CONTEXT_KEY] = carrier
-        return ClientJob(span, action_spans, action_names, now, attributes)
+        return ClientJob(span, action_spans, now, attributes)
 
     def finish_client_job(self, job: ClientJob, response: JobResponse) -> None:
         """End the spans of ``job`` with the outcome in ``response`` and record the call."""
@@ -269,6 +268,13 @@ class RPCTelemetry:
             _mark_failed(job.span, job_codes)
         code = _response_error_code(response)
         self.client_duration.record(elapsed, job.attributes if code is None else {**job.attributes, "error.type": code})
+        job.span.end()
+
+    def end_unanswered_client_job(self, job: ClientJob) -> None:
+        """End the spans of a job sent with ``suppress_response``: sent is all it does (no duration is recorded)."""
+        job.span.set_attribute("soa.response_suppressed", True)
+        for span in job.action_spans:
+            span.end()
         job.span.end()
 
     def abandon_client_job(self, job: ClientJob, reason: BaseException | str) -> None:

@@ -65,7 +65,7 @@ class OTelClientMiddleware(ClientMiddleware):
                 telemetry.abandon_client_job(job, exc)
                 raise
             if job_request.control.get("suppress_response"):
-                telemetry.abandon_client_job(job, "response_suppressed")
+                telemetry.end_unanswered_client_job(job)
                 return
             pending[request_id] = job
             if len(pending) > self._max_pending:
