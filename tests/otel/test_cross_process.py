@@ -1,8 +1,9 @@
-"""A two-hop call over Redis, between real worker processes, comes out as one trace.
+"""Traces across real worker processes: a two-hop call over Redis is one trace; ZeroMQ carries it the same way.
 
 The test process is the first client; ``otel_front`` and ``otel_back`` run in worker
 subprocesses (tests/otel/worker.py) whose spans are appended to files as JSON lines. The front
-worker calls the back worker through ``request.client`` over the same Redis.
+worker calls the back worker through ``request.client`` over the same Redis. The ZeroMQ test runs
+one standalone ``otel_back`` worker.
 """
 
 from __future__ import annotations
@@ -179,3 +180,37 @@ def test_an_action_error_two_hops_away_is_recorded_with_its_code_on_every_span_t
         assert span["status"] == "ERROR"
         assert span["attributes"]["error.type"] == "NOPE"
     assert one(front_spans, f"{FRONT}/relay", "SERVER")["status"] == "UNSET"  # the relay itself succeeded
+
+
+def test_the_trace_continues_over_zeromq_too(telemetry: Telemetry, tmp_path: Path) -> None:
+    """The headers ride in the job, not in a transport's envelope: a ZeroMQ worker continues the trace the same way."""
+    from tests.redis_transport.servers import free_port
+
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    settings = {
+        "transport": {"name": "zmq", "kwargs": {"endpoint": endpoint, "role": "standalone"}},
+        "middleware": ["otel"],
+        "harakiri": {"timeout": 0, "shutdown_grace": 5},
+    }
+    worker = Worker("tests.otel.services:BackServer", settings, tmp_path / "back.jsonl", tmp_path / "back.log")
+    try:
+        client = Client(
+            {BACK: {"transport": {"name": "zmq", "kwargs": {"endpoint": endpoint}}, "middleware": ["otel"]}}
+        )
+        token = context.attach(baggage.set_baggage("tenant", "zeromq"))
+        try:
+            response = client.call_action(BACK, "hello", timeout=15)
+        finally:
+            context.detach(token)
+            client.close()
+        client_job = next(span for span in telemetry.finished() if span.name == f"{BACK}/job")
+        assert client_job.context is not None
+        trace_id = format(client_job.context.trace_id, "032x")
+        spans = wait_for_spans(worker, trace_id, 2)
+    finally:
+        worker.stop()
+    assert response.body["tenant"] == "zeromq"
+    server_job = one(spans, f"{BACK}/job", "SERVER")
+    assert server_job["parent_id"] == format(client_job.context.span_id, "016x")
+    assert server_job["attributes"]["soa.transport"] == "zmq"
+    assert one(spans, f"{BACK}/hello", "SERVER")["parent_id"] == server_job["span_id"]
