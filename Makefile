@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src examples/example_service/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src)
+SRC_DIRS := core/src plugins/local_transport/src plugins/json_serializer/src examples/example_service/src $(wildcard plugins/redis_transport/src) $(wildcard plugins/zmq_transport/src) plugins/otel/src
 PYPROJECTS := pyproject.toml $(wildcard core/pyproject.toml plugins/*/pyproject.toml examples/*/pyproject.toml)
 # uv uses this machine's Python and never downloads one.
 export UV_PYTHON := $(PYTHON)
@@ -72,12 +72,13 @@ test: lock-check lint typecheck docs pytest
 
 # The published lower bounds are true: installs every distribution with its direct dependencies at
 # the lowest versions their bounds allow (uv's lowest-direct resolution) into $(LOWEST_VENV), apart
-# from uv.lock (`uv pip`, so the lock is never touched), and runs the core unit tests and a Redis
-# round trip there (under a minute). CI runs it after `make test`; raise a bound that fails here.
+# from uv.lock (`uv pip`, so the lock is never touched), and runs the core unit tests, a Redis
+# round trip and soa-otel's middleware tests there (under a minute). CI runs it after `make test`;
+# raise a bound that fails here.
 LOWEST_VENV := .venv-lowest
-LOWEST_PACKAGES := -e 'core[django,testplan]' -e plugins/local_transport -e plugins/json_serializer -e plugins/redis_transport -e plugins/zmq_transport
+LOWEST_PACKAGES := -e 'core[django,testplan]' -e plugins/local_transport -e plugins/json_serializer -e plugins/redis_transport -e plugins/zmq_transport -e plugins/otel
 LOWEST_TOOLS := 'pytest>=8.3' 'pytest-timeout>=2.3' 'hypothesis>=6.100'
-LOWEST_TESTS := tests/core tests/redis_transport/test_end_to_end.py -m 'not slow' \
+LOWEST_TESTS := tests/core tests/redis_transport/test_end_to_end.py tests/otel/test_middleware.py -m 'not slow' \
 	--ignore=tests/core/test_packaging.py --ignore=tests/core/plugins/test_thirdparty_plugin.py
 lowest: $(UV)
 	rm -rf $(LOWEST_VENV)

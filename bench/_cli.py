@@ -45,6 +45,9 @@ How the comparison is kept fair:
 - CPU per call adds the CPU time of the client, the server processes and redis-server over the measurement, divided
   by the calls. The 1x1 closed-loop throughput is the rate of the sequential latency run (one client, one server).
 - PySOA 1.4.9's local transport never serializes; soa-core's does by default (`serialize=False` is shown too).
+- `soa-redis-otel` and `soa-local-otel` are `soa-redis` and `soa-local` with soa-otel's middleware on both sides and
+  the OpenTelemetry SDK set up (spans made and batch-processed, then discarded; metrics aggregated, never collected):
+  compared with their plain twins, they show what tracing and metrics cost per call.
 """
 
 

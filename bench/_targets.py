@@ -61,6 +61,11 @@ def _soa(ctx: Context, script: str, *args: str) -> Command:
     return [ctx.soa_python, _script(script), *args], ctx.soa_env
 
 
+def _soa_otel(ctx: Context, script: str, settings: dict[str, Any]) -> Command:
+    """A soa-core workload with soa-otel in its middleware and the OpenTelemetry SDK set up (otel_sdk.py)."""
+    return [ctx.soa_python, _script("otel_sdk.py"), _script(script), repr(with_otel(settings))], ctx.soa_env
+
+
 def _pysoa149(ctx: Context, script: str, *args: str) -> Command:
     assert ctx.pysoa149_python is not None
     # -E -s: nothing of the dev environment (PYTHONPATH, user site) reaches the old library's process.
@@ -118,6 +123,16 @@ def soa_zmq_router(ctx: Context, port: int) -> Command:
     return [ctx.soa_python, "-m", "soa_zmq.router", "--kwargs", json.dumps(soa_zmq_kwargs(port))], ctx.soa_env
 
 
+def with_otel(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with soa-otel's middleware (``otel``), also in a local transport's in-process server."""
+    transport = settings["transport"]
+    if transport.get("name") == "local":
+        kwargs = transport["kwargs"]
+        server_settings = {**kwargs["server_settings"], "middleware": ["otel"]}
+        transport = {**transport, "kwargs": {**kwargs, "server_settings": server_settings}}
+    return {**settings, "transport": transport, "middleware": ["otel"]}
+
+
 def soa_local_settings(serialize: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"server_class": "pysoa_service:BenchServer", "server_settings": {}}
     if not serialize:
@@ -150,6 +165,14 @@ ALL_TARGETS: tuple[Target, ...] = (
         SOA_SCENARIOS,
         client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_redis_settings(c.redis_port, False))),
         server=lambda c, _p: _soa(c, "pysoa_service.py", repr(soa_redis_settings(c.redis_port, True))),
+    ),
+    Target(
+        "soa-redis-otel",
+        "soa-core / Redis with soa-otel on both sides (SDK, spans discarded)",
+        "redis",
+        frozenset({"lat_100B", "job_20"}),
+        client=lambda c, _p: _soa_otel(c, "pysoa_client.py", soa_redis_settings(c.redis_port, False)),
+        server=lambda c, _p: _soa_otel(c, "pysoa_service.py", soa_redis_settings(c.redis_port, True)),
     ),
     Target(
         "pysoa149-redis",
@@ -227,6 +250,13 @@ ALL_TARGETS: tuple[Target, ...] = (
         "local",
         LOCAL_SCENARIOS,
         client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_local_settings(True))),
+    ),
+    Target(
+        "soa-local-otel",
+        "soa-core / local (serialized) with soa-otel on both sides (SDK, spans discarded)",
+        "local",
+        LOCAL_SCENARIOS,
+        client=lambda c, _p: _soa_otel(c, "pysoa_client.py", soa_local_settings(True)),
     ),
     Target(
         "soa-local-noser",

@@ -43,6 +43,7 @@ DISTRIBUTIONS = {
     "soa-json": ("plugins/json_serializer", "soa_json", "json = soa_json.hooks"),
     "soa-redis": ("plugins/redis_transport", "soa_redis", "redis = soa_redis.hooks"),
     "soa-zmq": ("plugins/zmq_transport", "soa_zmq", "zmq = soa_zmq.hooks"),
+    "soa-otel": ("plugins/otel", "soa_otel", "otel = soa_otel.hooks"),
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "soa-core"]
 UV = ROOT / ".tools" / "bin" / "uv"

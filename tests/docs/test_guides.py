@@ -20,7 +20,7 @@ from pysoa.plugins import get_plugin_manager
 from pysoa.server.settings import ServerSettings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-GUIDES = ["actions.md", "errors.md", "calling-services.md", "status.md", "middleware.md"]
+GUIDES = ["actions.md", "errors.md", "calling-services.md", "status.md", "middleware.md", "observability.md"]
 
 
 @pytest.mark.parametrize("page", GUIDES)

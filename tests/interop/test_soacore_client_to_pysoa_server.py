@@ -16,6 +16,7 @@ import pytz
 from pysoa.client import Client
 from pysoa.common.types import ActionResponse, Error, JobResponse
 from pysoa.errors import CallActionError, CallJobError, MessageReceiveTimeout
+from tests.otel.conftest import Telemetry, telemetry
 from tests.redis_transport.servers import RedisProcess
 
 from .services import (
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .conftest import PySOAServers, SoaCoreServers
 
 pytestmark = [pytest.mark.interop, pytest.mark.redis]
+__all__ = ["telemetry"]  # soa-otel's in-memory OpenTelemetry SDK, a fixture shared with tests/otel
 
 SERVICES = (PYSOA_SERVICE, PYSOA_CHUNK_SERVICE, SOACORE_SERVICE, SOACORE_CHUNK_SERVICE)
 BIG = 300_000
@@ -331,3 +333,21 @@ def test_after_a_timeout_the_late_reply_is_dropped_and_the_next_call_works(redis
     # call, on the same reply queue: the late reply comes first and must be dropped by its request id.
     assert client.call_action(PYSOA_SERVICE, "square", {"number": 3}, timeout=10) == square(3)
     assert client.call_action(PYSOA_SERVICE, "echo", {"then": "this"}, timeout=10).body == {"then": "this"}
+
+
+# --- soa-otel ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_client_with_soa_otel_calls_pysoa_which_passes_the_trace_headers_by_untouched(
+    redis_server: RedisProcess, telemetry: Telemetry
+) -> None:
+    """PySOA 1.4.9 accepts the extra ``otel`` context entry (its schema allows extra keys) and answers as usual."""
+    kwargs = {"url": redis_server.url}
+    client = Client({PYSOA_SERVICE: {"transport": {"name": "redis", "kwargs": kwargs}, "middleware": ["otel"]}})
+    assert client.call_action(PYSOA_SERVICE, "square", {"number": 3}, timeout=10) == square(3)
+    seen = client.call_action(PYSOA_SERVICE, "context", timeout=10).body["context"]["otel"]
+    spans = [span for span in telemetry.finished() if span.name == f"{PYSOA_SERVICE}/job"]
+    assert len(spans) == 2
+    assert spans[1].context is not None
+    assert seen["traceparent"].startswith(f"00-{spans[1].context.trace_id:032x}-{spans[1].context.span_id:016x}-")
+    assert spans[0].status.status_code.name == "UNSET"

@@ -227,6 +227,30 @@ def test_soa_status_and_introspect(example_service: str) -> None:
     assert "INVALID (field action_name)" in result.stderr
 
 
+@pytest.mark.redis
+def test_soa_status_runtime_reports_the_answering_workers_figures(example_service: str) -> None:
+    from pysoa.client import Client
+
+    client = Client({"example": {"transport": {"name": "redis", "kwargs": {"url": example_service}}}})
+    for number in range(4):
+        client.call_action("example", "square", {"number": number}, timeout=10)
+    client.close()
+    result = soa("status", "example", "--json", "--no-checks", "--runtime", "--redis", example_service)
+    assert result.returncode == 0, result.stderr
+    runtime = json.loads(result.stdout)["runtime"]
+    assert runtime["in_flight"] == 1
+    assert pid_alive(runtime["pid"])  # one of the two workers answered, with its own figures
+    assert runtime["uptime_seconds"] > 0
+    # Other tests share these workers: which actions this one served varies; the figures hold for each.
+    for figures in runtime["actions"].values():
+        assert figures["count"] >= 1
+        assert 0 <= figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    result = soa("status", "example", "--no-checks", "--runtime", "--redis", example_service)
+    assert result.returncode == 0, result.stderr
+    assert "worker pid " in result.stdout
+    assert "in flight (this one included)" in result.stdout
+
+
 def test_soa_help_lists_every_command() -> None:
     result = soa("--help")
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}

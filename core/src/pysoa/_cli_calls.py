@@ -248,11 +248,14 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service", metavar="SERVICE", help="the service name")
     parser.add_argument("--json", action="store_true", help="print the status response as JSON")
     parser.add_argument("--no-checks", action="store_true", help="only versions: do not run the health checks")
+    parser.add_argument(
+        "--runtime", action="store_true", help="add the answering worker's uptime, jobs, errors and latencies"
+    )
     _add_client_arguments(parser)
 
 
 def _status_command(args: argparse.Namespace) -> int:
-    response = _call(args, "status", {"verbose": not args.no_checks})
+    response = _call(args, "status", {"verbose": not args.no_checks, **({"runtime": True} if args.runtime else {})})
     errors = _errors(response)
     if errors:
         print(f"soa status: {args.service}.status failed:\n{_describe_errors(errors)}", file=sys.stderr)
@@ -277,7 +280,21 @@ def _status_command(args: argparse.Namespace) -> int:
                 print(f"  {level} {code}: {description}")
             for key, value in (health.get("diagnostics") or {}).items():
                 print(f"  {key}: {json.dumps(value, default=json_default)}")
+        if "runtime" in body:
+            _print_runtime(body["runtime"])
     return EXIT_ERRORS if health.get("errors") else 0
+
+
+def _print_runtime(runtime: dict[str, Any]) -> None:
+    print(
+        f"worker pid {runtime['pid']}: up {runtime['uptime_seconds']:.0f} s, {runtime['jobs']} jobs, "
+        f"{runtime['jobs_with_errors']} with errors, {runtime['in_flight']} in flight (this one included)"
+    )
+    for name, figures in runtime["actions"].items():
+        print(
+            f"  {name}: {figures['count']} calls, {figures['errors']} errors, p50 {figures['p50_ms']} ms, "
+            f"p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms"
+        )
 
 
 def status(args: argparse.Namespace) -> int:

@@ -132,6 +132,8 @@ class ServiceHandler:
             service_name, self.metrics, **transport_config["kwargs"]
         )
         self.middleware: list[ClientMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        for middleware in self.middleware:
+            middleware.bind(service_name, self.transport)
         send: Callable[[Any, dict[str, Any], JobRequest, float | None], None] = self._base_send_request
         receive: Callable[[float | None], tuple[Any, JobResponse | None]] = self._base_get_response
         for middleware in reversed(self.middleware):

@@ -39,6 +39,9 @@ class RequestClient(Protocol):
         """The client settings of each service this client can call, by service name."""
         ...
 
+    #: The context every call of this client sends (the job's context, for ``request.client``).
+    context: dict[str, Any]
+
     def with_context(self, context: Mapping[str, Any]) -> RequestClient: ...
 
     def call_action(

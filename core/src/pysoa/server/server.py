@@ -60,6 +60,7 @@ from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
 from pysoa.server.middleware import ServerMiddleware
+from pysoa.server.runtime_stats import RuntimeStats
 from pysoa.server.schemas import job_request_errors
 from pysoa.server.settings import ServerSettings
 from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest, RequestSwitchSet
@@ -134,6 +135,7 @@ class Server:
         self._malformed_log = RateLimitedLogger(self.logger)
         self.job_logger = logging.getLogger("pysoa.server.job")
         self.stats: Counter[str] = Counter()
+        self.runtime_stats = RuntimeStats()  # what the status action reports with {"runtime": true}
 
         metrics_config = settings["metrics"]
         self.metrics = metrics_config["object"](**metrics_config.get("kwargs", {})) if metrics_config else None
@@ -143,6 +145,8 @@ class Server:
             self.service_name, self.metrics, forked_process_id or 1, **transport_config["kwargs"]
         )
         self.middleware: list[ServerMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        for middleware in self.middleware:
+            middleware.bind(self.service_name, self.transport)
         job_stack: Callable[[EnrichedJobRequest], JobResponse] = self.execute_job
         for middleware in reversed(self.middleware):
             job_stack = middleware.job(job_stack)
@@ -331,7 +335,9 @@ class Server:
             request._server = self
             token = set_logging_action_name(name)
             try:
+                started = time.perf_counter()
                 response = self._run_action(request)
+                self.runtime_stats.action_finished(name, time.perf_counter() - started, response)
             except HarakiriInterrupt:
                 self.stats["harakiri.action"] += 1
                 responses.append(
@@ -405,7 +411,9 @@ class Server:
         try:
             self.perform_pre_request_actions()
             request_logged = self._log_request(body)
+            self.runtime_stats.job_started()
             response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
+            self.runtime_stats.job_finished(response)
             suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
             if not suppress:
                 self._send_response(request_id, meta, response)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformity import fields
 
 from pysoa.common.types import JobRequest, JobResponse
+
+if TYPE_CHECKING:
+    from pysoa.common.transport.base import ClientTransport
 
 __all__ = ["ClientMiddleware", "ClientRequestMiddlewareTask", "ClientResponseMiddlewareTask"]
 
@@ -29,6 +32,13 @@ class ClientMiddleware:
 
     def __init__(self, **kwargs: Any) -> None:
         pass
+
+    def bind(self, service_name: str, transport: ClientTransport) -> None:
+        """Called once, right after construction, with the service this instance serves and its transport.
+
+        The default does nothing. Middleware that labels what it records (traces, metrics) by
+        service or transport overrides it, so that the per-call wrappers need not look them up.
+        """
 
     def request(self, send_request: ClientRequestMiddlewareTask) -> ClientRequestMiddlewareTask:
         return send_request

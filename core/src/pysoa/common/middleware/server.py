@@ -11,6 +11,7 @@ from pysoa.common.types import ActionResponse, JobResponse
 
 if TYPE_CHECKING:
     from pysoa.common.enriched_requests import EnrichedActionRequest, EnrichedJobRequest
+    from pysoa.common.transport.base import ServerTransport
 
 __all__ = ["ActionMiddlewareTask", "JobMiddlewareTask", "ServerMiddleware"]
 
@@ -30,6 +31,13 @@ class ServerMiddleware:
 
     def __init__(self, **kwargs: Any) -> None:
         pass
+
+    def bind(self, service_name: str, transport: ServerTransport) -> None:
+        """Called once, right after construction, with the server's service name and transport.
+
+        The default does nothing. Middleware that labels what it records (traces, metrics) by
+        service or transport overrides it, so that the per-job wrappers need not look them up.
+        """
 
     def job(self, process_job: JobMiddlewareTask) -> JobMiddlewareTask:
         return process_job

@@ -48,8 +48,11 @@ class BaseStatusAction(Action):
         "it also runs the service's health checks."
     )
     request_schema = fields.Dictionary(
-        {"verbose": fields.Boolean(description="Run health checks (default true)")},
-        optional_keys=("verbose",),
+        {
+            "verbose": fields.Boolean(description="Run health checks (default true)"),
+            "runtime": fields.Boolean(description="Add the answering worker's runtime figures (default false)"),
+        },
+        optional_keys=("verbose", "runtime"),
     )
     response_schema = fields.Dictionary(
         {
@@ -66,8 +69,9 @@ class BaseStatusAction(Action):
             "pysoa": fields.UnicodeString(),
             "python": fields.UnicodeString(),
             "version": fields.UnicodeString(),
+            "runtime": fields.SchemalessDictionary(key_type=fields.UnicodeString()),
         },
-        optional_keys=("build", "healthcheck"),
+        optional_keys=("build", "healthcheck", "runtime"),
     )
 
     _build: ClassVar[str | None] = None
@@ -90,6 +94,11 @@ class BaseStatusAction(Action):
         }
         if self._build:
             status["build"] = self._build
+        if request.body.get("runtime"):
+            # Figures of the worker that answers (see pysoa.server.runtime_stats); absent outside a server.
+            stats = getattr(getattr(request, "_server", None), "runtime_stats", None)
+            if stats is not None:
+                status["runtime"] = stats.figures()
         if request.body.get("verbose", True):
             errors: list[tuple[str, str]] = []
             warnings: list[tuple[str, str]] = []

@@ -1,0 +1,216 @@
+"""Traces across real worker processes: a two-hop call over Redis is one trace; ZeroMQ carries it the same way.
+
+The test process is the first client; ``otel_front`` and ``otel_back`` run in worker
+subprocesses (tests/otel/worker.py) whose spans are appended to files as JSON lines. The front
+worker calls the back worker through ``request.client`` over the same Redis. The ZeroMQ test runs
+one standalone ``otel_back`` worker.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry import baggage, context
+from opentelemetry.trace import SpanKind
+
+from pysoa.client import Client
+from tests.redis_transport.servers import RedisProcess, start_redis
+
+from .conftest import Telemetry
+from .services import BACK, FRONT
+
+pytestmark = [pytest.mark.redis]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Worker:
+    def __init__(self, server_path: str, settings: dict[str, Any], span_file: Path, log: Path) -> None:
+        self.span_file = span_file
+        self.log = log
+        with log.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.otel.worker", server_path, json.dumps(settings), str(span_file)],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if line.strip() != "READY":
+            self.stop()
+            raise RuntimeError(f"worker {server_path} did not start: {line!r}\n{log.read_text()}")
+
+    def spans(self) -> list[dict[str, Any]]:
+        if not self.span_file.exists():
+            return []
+        return [json.loads(line) for line in self.span_file.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    server = start_redis(tmp_path_factory.mktemp("otel-redis"))
+    yield server
+    from soa_redis._backend import reset_backends
+
+    reset_backends()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def workers(redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Worker, Worker]]:
+    directory = tmp_path_factory.mktemp("otel-workers")
+    transport = {"name": "redis", "kwargs": {"url": redis.url, "receive_timeout_in_seconds": 1}}
+    harakiri = {"timeout": 0, "shutdown_grace": 5}
+    back_settings = {"transport": transport, "middleware": ["otel"], "harakiri": harakiri}
+    front_settings = {
+        **back_settings,
+        "client_routing": {BACK: {"transport": transport, "middleware": ["otel"]}},
+    }
+    back = Worker("tests.otel.services:BackServer", back_settings, directory / "back.jsonl", directory / "back.log")
+    try:
+        front = Worker(
+            "tests.otel.services:FrontServer", front_settings, directory / "front.jsonl", directory / "front.log"
+        )
+    except BaseException:
+        back.stop()
+        raise
+    yield front, back
+    front.stop()
+    back.stop()
+
+
+def wait_for_spans(worker: Worker, trace_id: str, count: int) -> list[dict[str, Any]]:
+    """The worker's spans of ``trace_id``, once ``count`` of them are written (they are written as they end)."""
+    deadline = time.monotonic() + 15
+    while True:
+        spans = [span for span in worker.spans() if span["trace_id"] == trace_id]
+        if len(spans) >= count or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.05)
+
+
+def one(spans: list[dict[str, Any]], name: str, kind: str) -> dict[str, Any]:
+    found = [span for span in spans if span["name"] == name and span["kind"] == kind]
+    assert len(found) == 1, [(span["name"], span["kind"]) for span in spans]
+    return found[0]
+
+
+def test_a_two_hop_call_over_redis_is_one_trace_with_correct_parents(
+    telemetry: Telemetry, redis: RedisProcess, workers: tuple[Worker, Worker]
+) -> None:
+    front, back = workers
+    transport = {"name": "redis", "kwargs": {"url": redis.url}}
+    client = Client({FRONT: {"transport": transport, "middleware": ["otel"]}})
+    token = context.attach(baggage.set_baggage("tenant", "acme"))
+    try:
+        response = client.call_action(FRONT, "relay", {}, timeout=15)
+    finally:
+        context.detach(token)
+        client.close()
+    assert response.body["back"]["hello"] == "front"
+    assert response.body["back"]["tenant"] == "acme"  # baggage crossed two Redis hops
+
+    mine = telemetry.finished()
+    client_job = next(span for span in mine if span.name == f"{FRONT}/job" and span.kind == SpanKind.CLIENT)
+    assert client_job.context is not None
+    trace_id = format(client_job.context.trace_id, "032x")
+    client_job_id = format(client_job.context.span_id, "016x")
+    assert response.body["back"]["trace_id"] == trace_id
+
+    front_spans = wait_for_spans(front, trace_id, 4)  # server job + action, client job + action to the back
+    back_spans = wait_for_spans(back, trace_id, 2)
+    assert len(front_spans) == 4, front_spans
+    assert len(back_spans) == 2, back_spans
+    front_job = one(front_spans, f"{FRONT}/job", "SERVER")
+    front_action = one(front_spans, f"{FRONT}/relay", "SERVER")
+    chained_job = one(front_spans, f"{BACK}/job", "CLIENT")
+    chained_action = one(front_spans, f"{BACK}/hello", "CLIENT")
+    back_job = one(back_spans, f"{BACK}/job", "SERVER")
+    back_action = one(back_spans, f"{BACK}/hello", "SERVER")
+
+    assert front_job["parent_id"] == client_job_id
+    assert front_action["parent_id"] == front_job["span_id"]
+    assert chained_job["parent_id"] == front_action["span_id"]
+    assert chained_action["parent_id"] == chained_job["span_id"]
+    assert back_job["parent_id"] == chained_job["span_id"]
+    assert back_action["parent_id"] == back_job["span_id"]
+    for span in (front_job, back_job, chained_job):
+        assert span["attributes"]["soa.transport"] == "redis"
+        assert span["attributes"]["rpc.system"] == "pysoa"
+    assert back_action["attributes"]["rpc.method"] == "hello"
+    assert {front_job["service"], back_job["service"]} == {FRONT, BACK}
+
+
+def test_an_action_error_two_hops_away_is_recorded_with_its_code_on_every_span_that_saw_it(
+    telemetry: Telemetry, redis: RedisProcess, workers: tuple[Worker, Worker]
+) -> None:
+    front, back = workers
+    client = Client({FRONT: {"transport": {"name": "redis", "kwargs": {"url": redis.url}}, "middleware": ["otel"]}})
+    try:
+        response = client.call_action(FRONT, "relay", {"action": "fail"}, timeout=15)
+    finally:
+        client.close()
+    assert response.body["back_errors"] == ["NOPE"]
+    client_job = next(span for span in telemetry.finished() if span.kind == SpanKind.CLIENT)
+    assert client_job.context is not None
+    trace_id = format(client_job.context.trace_id, "032x")
+    back_spans = wait_for_spans(back, trace_id, 2)
+    front_spans = wait_for_spans(front, trace_id, 4)
+    for span in (one(back_spans, f"{BACK}/fail", "SERVER"), one(front_spans, f"{BACK}/fail", "CLIENT")):
+        assert span["status"] == "ERROR"
+        assert span["attributes"]["error.type"] == "NOPE"
+    assert one(front_spans, f"{FRONT}/relay", "SERVER")["status"] == "UNSET"  # the relay itself succeeded
+
+
+def test_the_trace_continues_over_zeromq_too(telemetry: Telemetry, tmp_path: Path) -> None:
+    """The headers ride in the job, not in a transport's envelope: a ZeroMQ worker continues the trace the same way."""
+    from tests.redis_transport.servers import free_port
+
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    settings = {
+        "transport": {"name": "zmq", "kwargs": {"endpoint": endpoint, "role": "standalone"}},
+        "middleware": ["otel"],
+        "harakiri": {"timeout": 0, "shutdown_grace": 5},
+    }
+    worker = Worker("tests.otel.services:BackServer", settings, tmp_path / "back.jsonl", tmp_path / "back.log")
+    try:
+        client = Client(
+            {BACK: {"transport": {"name": "zmq", "kwargs": {"endpoint": endpoint}}, "middleware": ["otel"]}}
+        )
+        token = context.attach(baggage.set_baggage("tenant", "zeromq"))
+        try:
+            response = client.call_action(BACK, "hello", timeout=15)
+        finally:
+            context.detach(token)
+            client.close()
+        client_job = next(span for span in telemetry.finished() if span.name == f"{BACK}/job")
+        assert client_job.context is not None
+        trace_id = format(client_job.context.trace_id, "032x")
+        spans = wait_for_spans(worker, trace_id, 2)
+    finally:
+        worker.stop()
+    assert response.body["tenant"] == "zeromq"
+    server_job = one(spans, f"{BACK}/job", "SERVER")
+    assert server_job["parent_id"] == format(client_job.context.span_id, "016x")
+    assert server_job["attributes"]["soa.transport"] == "zmq"
+    assert one(spans, f"{BACK}/hello", "SERVER")["parent_id"] == server_job["span_id"]
