@@ -50,7 +50,7 @@ def test_plain_redis_cannot_talk_to_a_tls_port(tls_redis: RedisProcess) -> None:
 # expiry, blocking pops and TIME.
 ACL_RULES = [
     "on", ">s3cret", "resetkeys", "~pysoa:service.orders", "~pysoa:service.orders.*", "resetchannels", "-@all",
-    "+rpush", "+expire", "+lrem", "+blpop", "+time",
+    "+rpush", "+expire", "+lrem", "+blpop", "+lpop", "+time",
 ]  # fmt: skip
 
 
