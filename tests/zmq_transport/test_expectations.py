@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import zmq
 
+from pysoa.client import Client
 from pysoa.common.transport.base import NO_MESSAGE
 from pysoa.errors import MessageReceiveTimeout
 from soa_zmq import _client
@@ -136,3 +137,32 @@ def test_a_request_whose_response_is_suppressed_is_not_expected(
     transport.send_request_message(1, {}, {"control": {"suppress_response": True}, "actions": []})
     assert transport.requests_outstanding == 0
     assert transport.receive_response_message(5) == NO_MESSAGE
+
+
+def test_a_future_whose_response_is_no_longer_expected_is_released(
+    service: zmq.Socket[Any], endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_client, "_RESPONSE_GRACE_SECONDS", 0.3)
+    client = Client({"svc": {"transport": {"name": "zmq", "kwargs": {"endpoint": endpoint}}}})
+    transport = client._get_handler("svc").transport
+    assert isinstance(transport, ZmqClientTransport)
+    called = time.monotonic()
+    future = client.call_action_future("svc", "echo", {"n": 1}, timeout=0.2)
+    with pytest.raises(MessageReceiveTimeout):
+        future.result()
+    # Asked again, it waits while the response may come (0.2 s expiry + 0.3 s grace), then gives up at once.
+    while True:
+        try:
+            future.result(timeout=0.1)
+        except MessageReceiveTimeout as exc:
+            if "expects no response" in str(exc):
+                break
+            assert time.monotonic() - called < 0.5 + LATE, "still waiting long after the expiry plus the grace"
+    assert 0.5 <= time.monotonic() - called <= 0.5 + LATE
+
+    # Released: its late response is dropped, and the next call gets its own.
+    _answer(service, transport, {"actions": [{"action": "echo", "body": {"n": 1}}], "errors": []})
+    next_call = client.call_action_future("svc", "echo", {"n": 2}, timeout=5)
+    _answer(service, transport, {"actions": [{"action": "echo", "body": {"n": 2}}], "errors": []})
+    assert next_call.result().body == {"n": 2}
+    client.close()
