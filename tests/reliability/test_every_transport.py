@@ -63,11 +63,26 @@ def test_local_a_6_s_action_called_with_timeout_10_succeeds() -> None:
 
 def test_zmq_futures_parallel_calls_and_get_all_responses_keep_their_deadlines(zmq_client: Client) -> None:
     # The call styles of the Redis test (test_redis_deadlines.py), over ZeroMQ: never early, at most a little late.
-    took, _, error = timed(
-        lambda: zmq_client.call_action_future(ZMQ_SERVICE, "sleep", {"seconds": 1.2}, timeout=0.5).result()
-    )
+    # A future: its timeout counts from the call; a timed-out result() can be asked again, waits
+    # that long (though the request's expiry has passed), and then gets the response.
+    future = None
+
+    def call_and_wait() -> object:
+        nonlocal future
+        future = zmq_client.call_action_future(ZMQ_SERVICE, "sleep", {"seconds": 1.2}, timeout=0.5)
+        return future.result()
+
+    took, _, error = timed(call_and_wait)
+    assert future is not None
     assert isinstance(error, MessageReceiveTimeout), error
     assert 0.5 <= took <= 0.5 + LATE, took
+    took, _, error = timed(lambda: future.result(timeout=0.3))
+    assert isinstance(error, MessageReceiveTimeout), error
+    assert 0.3 <= took <= 0.3 + LATE, took
+    took, response, error = timed(lambda: future.result(timeout=3))
+    assert error is None, error
+    assert response.body["slept"] == 1.2
+    assert took <= 1.2 + LATE, took  # it came when the action ended, not at the end of the wait
 
     took, _, error = timed(
         lambda: zmq_client.call_actions_parallel(

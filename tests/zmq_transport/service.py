@@ -23,7 +23,7 @@ def echo(request: EnrichedActionRequest) -> dict[str, Any]:
 
 
 def sleep(request: EnrichedActionRequest) -> dict[str, Any]:
-    """Sleep ``seconds``; first write this worker's pid to ``pid_file`` and append a line to ``mark``, if given."""
+    """Sleep ``seconds`` and say so; first write this worker's pid to ``pid_file``, add a line to ``mark``, if given."""
     if request.body.get("pid_file"):
         with open(request.body["pid_file"], "w") as file:
             file.write(str(os.getpid()))
@@ -31,7 +31,7 @@ def sleep(request: EnrichedActionRequest) -> dict[str, Any]:
         with open(request.body["mark"], "a") as file:
             file.write(f"{request.body.get('label', '')}\n")
     time.sleep(request.body["seconds"])
-    return {"pid": os.getpid()}
+    return {"slept": request.body["seconds"], "pid": os.getpid()}
 
 
 def big(request: EnrichedActionRequest) -> dict[str, Any]:

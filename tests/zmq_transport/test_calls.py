@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -88,8 +89,12 @@ def test_no_response_is_outstanding_before_any_request(cluster: Cluster) -> None
 def test_a_call_with_no_router_fails_at_its_deadline_saying_why(cluster: Cluster) -> None:
     """Nothing queues on a connection that does not exist: the send itself gives up at the deadline."""
     client = cluster.client()
-    with pytest.raises(MessageSendTimeout, match="no connection"):
+    with pytest.raises(MessageSendTimeout, match="no connection") as caught:
         client.call_action(SERVICE, "echo", {}, timeout=0.3)
+    # It says where, and how long it really waited.
+    match = re.search(rf"at {re.escape(cluster.endpoint)} after (\d+\.\d{{3}}) s", str(caught.value))
+    assert match is not None, caught.value
+    assert 0.3 <= float(match.group(1)) < 1.0
 
 
 def test_threads_sharing_one_client_each_get_their_own_responses(cluster: Cluster) -> None:

@@ -89,10 +89,12 @@ def test_a_key_refused_before_the_first_send_still_fails_fast_with_the_connectio
     # the client must have been watching from the start, not from its first blocked send.
     client = secure.client(**_client_keys(STRANGER))
     transport = client._get_handler(SERVICE).transport
-    transport._state()  # type: ignore[attr-defined]  # opens and connects this thread's socket
+    state = transport._state()  # type: ignore[attr-defined]  # opens and connects this thread's socket
     refusal = f"Refused a connection with CURVE key {STRANGER[0]} (soa-zmq.frontend)"
     wait_until(lambda: refusal in _router_log(secure), 10, "the router to refuse the client")
-    time.sleep(0.2)  # not a wait for an event: lets the refusal reach the client before it sends
+    # The refusal has reached the client before it sends: its socket monitor (watching since the
+    # socket connected) holds the handshake's outcome. Polling does not consume the event.
+    wait_until(lambda: state.monitor.poll(0, zmq.POLLIN) != 0, 10, "the refusal to reach the client")
     started = time.monotonic()
     with pytest.raises(TransportConnectionError, match="refused this client's CURVE key"):
         client.call_action(SERVICE, "echo", {}, timeout=3)

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, Final
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
@@ -42,6 +42,11 @@ __all__ = ["ZmqClientTransport"]
 _logger = logging.getLogger("soa_zmq.client")
 _monitor_numbers = itertools.count()
 
+# A response is still expected this long after its request's expiry: a worker may have taken the
+# request just in time and still be running it. Until then a call that timed out (a future) can
+# wait again and get its response; after it the request is forgotten, so expectations never pile up.
+_RESPONSE_GRACE_SECONDS: Final = 10.0
+
 # Watched from a socket's creation until its first send goes through (a CURVE refusal ends the
 # connection for good, so an event missed then is never repeated), and later only while a send is
 # blocked, to tell *why* (no connection, refused key, full queues).
@@ -58,7 +63,7 @@ _MONITORED_EVENTS = (
 class _ThreadState:
     """One calling thread's socket and the requests it has sent that are still owed a response."""
 
-    __slots__ = ("has_sent", "monitor", "outstanding", "pid", "socket", "thread")
+    __slots__ = ("earliest_expiry", "has_sent", "monitor", "outstanding", "pid", "socket", "thread")
 
     def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread, monitor: zmq.Socket[Any] | None) -> None:
         self.socket = sock
@@ -66,10 +71,26 @@ class _ThreadState:
         # The connection events since the socket was created, until its first send goes through.
         self.monitor = monitor
         self.pid = os.getpid()
-        # request id -> wall-clock expiry; an entry past its expiry no longer counts as outstanding
+        # request id -> monotonic time after which its response is no longer expected
         self.outstanding: dict[Any, float] = {}
+        # No entry of ``outstanding`` expires before this, so most prunes need not look at them.
+        self.earliest_expiry = math.inf
         # Once a send went through, a blocked send means full queues rather than no connection.
         self.has_sent = False
+
+    def expect(self, request_id: Any, until: float) -> None:
+        self.outstanding[request_id] = until
+        if until < self.earliest_expiry:
+            self.earliest_expiry = until
+
+    def prune(self, now: float) -> None:
+        """Stop expecting the responses whose time is up (their callers get ``NO_MESSAGE``)."""
+        # Scanning on every receive would cost O(n) each, O(n²) for a parallel call of n jobs.
+        if now < self.earliest_expiry:
+            return
+        for request_id in [request_id for request_id, until in self.outstanding.items() if until < now]:
+            del self.outstanding[request_id]
+        self.earliest_expiry = min(self.outstanding.values(), default=math.inf)
 
     def stop_monitoring(self) -> None:
         monitor, self.monitor = self.monitor, None
@@ -181,6 +202,15 @@ class ZmqClientTransport(ClientTransport):
         self._local.state = state
         return state
 
+    @property
+    def requests_outstanding(self) -> int:
+        """How many responses the current thread still expects (PySOA's attribute name)."""
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None or state.pid != os.getpid():
+            return 0
+        state.prune(time.monotonic())
+        return len(state.outstanding)
+
     def close(self) -> None:
         """Close every thread's socket; a later call opens new ones."""
         _close_states(self._states, self._states_lock)
@@ -211,7 +241,10 @@ class ZmqClientTransport(ClientTransport):
             self._send_blocking(state, frames, expiry)
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
-        state.outstanding[request_id] = expires_at
+        if not _suppresses_response(body):  # the server sends nothing back: expect nothing
+            now = time.monotonic()
+            state.prune(now)  # a thread that only sends must not accumulate expectations either
+            state.expect(request_id, now + expiry + _RESPONSE_GRACE_SECONDS)
         if not state.has_sent:
             state.has_sent = True
             state.stop_monitoring()
@@ -224,7 +257,8 @@ class ZmqClientTransport(ClientTransport):
         with the socket is read here (bounded by its high-water mark meanwhile).
         """
         sock = state.socket
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         # Before the first send, the monitor opened with the socket has every event since.
         monitor = state.monitor
         fresh = monitor is None
@@ -242,7 +276,7 @@ class ZmqClientTransport(ClientTransport):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.metrics.counter("client.transport.zmq.send.timeout").increment()
-                    raise MessageSendTimeout(self._blocked_reason(seen, state.has_sent, timeout))
+                    raise MessageSendTimeout(self._blocked_reason(seen, state.has_sent, time.monotonic() - started))
                 events = dict(poller.poll(max(1, int(remaining * 1000))))
                 if monitor in events:
                     _read_monitor(monitor, seen)
@@ -264,8 +298,8 @@ class ZmqClientTransport(ClientTransport):
                 sock.disable_monitor()
                 monitor.close(linger=0)
 
-    def _blocked_reason(self, seen: _BlockedSend, has_sent: bool, timeout: float) -> str:
-        where = f"Could not send to {self.service_name} at {self.options.endpoint} within {timeout:g}s"
+    def _blocked_reason(self, seen: _BlockedSend, has_sent: bool, waited: float) -> str:
+        where = f"Could not send to {self.service_name} at {self.options.endpoint} after {waited:.3f} s"
         full = (
             f"its queues are full (every worker is busy, and send_high_water_mark="
             f"{self.options.send_high_water_mark} requests already wait in this thread's queue)"
@@ -280,11 +314,14 @@ class ZmqClientTransport(ClientTransport):
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
         state: _ThreadState | None = getattr(self._local, "state", None)
-        if state is None or not state.outstanding or state.pid != os.getpid():
+        if state is None or state.pid != os.getpid():
+            return NO_MESSAGE
+        state.prune(time.monotonic())
+        if not state.outstanding:
             return NO_MESSAGE
         sock = state.socket
+        started = 0.0
         deadline = 0.0
-        timeout = 0.0
         while True:
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
@@ -293,8 +330,9 @@ class ZmqClientTransport(ClientTransport):
                     timeout = (
                         self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
                     )
-                    deadline = time.monotonic() + timeout
-                frames = self._wait_for_response(state, deadline, timeout)
+                    started = time.monotonic()
+                    deadline = started + timeout
+                frames = self._wait_for_response(state, deadline, started)
             except zmq.ZMQError as exc:
                 raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
             if len(frames) == 2 and len(frames[1]) > self._maximum_size:
@@ -309,19 +347,17 @@ class ZmqClientTransport(ClientTransport):
                 continue
             return self._decode(state, frames)
 
-    def _wait_for_response(self, state: _ThreadState, deadline: float, timeout: float) -> list[bytes]:
+    def _wait_for_response(self, state: _ThreadState, deadline: float, started: float) -> list[bytes]:
         sock = state.socket
         try:
             if sock.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
                 return sock.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
-        now = time.time()
-        for request_id, expires_at in list(state.outstanding.items()):
-            if expires_at < now:
-                del state.outstanding[request_id]  # nobody will run it any more: stop expecting it
+        # The requests stay expected (until their expiry and grace): a later receive may get them.
         raise MessageReceiveTimeout(
-            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} in {timeout:.3f} s"
+            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} "
+            f"after {time.monotonic() - started:.3f} s"
         )
 
     def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
@@ -352,6 +388,11 @@ class ZmqClientTransport(ClientTransport):
             serializer = cls(max_message_size_in_bytes=self._maximum_size)
             self._decoders[content_type] = serializer
         return serializer
+
+
+def _suppresses_response(body: dict[str, Any]) -> bool:
+    control = body.get("control")
+    return isinstance(control, dict) and bool(control.get("suppress_response"))
 
 
 def _start_monitor(sock: zmq.Socket[Any]) -> zmq.Socket[Any]:
