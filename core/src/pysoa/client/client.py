@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import threading
 import time
@@ -11,9 +10,9 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from pysoa.client._jobs import build_job, capped_timeout, raise_for_errors
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
-from pysoa.common._deadline import CALL_MARGIN_SECONDS, DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
 from pysoa.common.settings import SettingsError
 from pysoa.common.transport.base import ClientTransport
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
@@ -26,7 +25,6 @@ from pysoa.errors import (
     MessageReceiveTimeout,
     TransportError,
 )
-from pysoa.server.types import get_switch
 from pysoa.version import __version_info__
 
 __all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]
@@ -336,17 +334,7 @@ class Client:
 
     def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
         """The timeout a call really gets: its own, capped by this client's deadline (``None``: parallel jobs)."""
-        deadline = self._deadline
-        if deadline is None:
-            return timeout
-        left = deadline - time.monotonic() - CALL_MARGIN_SECONDS
-        if left <= 0:
-            what = "parallel jobs" if service_name is None else f"a call to {service_name!r}"
-            raise MessageReceiveTimeout(
-                f"No time left for {what}: the deadline is "
-                f"{max(left + CALL_MARGIN_SECONDS, 0.0):.3f} s away, within the {CALL_MARGIN_SECONDS} s margin"
-            )
-        return left if not timeout or timeout > left else timeout
+        return capped_timeout(self._deadline, timeout, service_name)
 
     def close(self) -> None:
         """Close the transports this client opened; a later call opens new ones.
@@ -394,40 +382,17 @@ class Client:
         timeout: float | None,
         suppress_response: bool,
     ) -> dict[str, Any]:
-        control: dict[str, Any] = {
-            "continue_on_error": bool(continue_on_error),
-            "suppress_response": bool(suppress_response),
-        }
-        if control_extra:
-            control.update(control_extra)
-        if timeout:
-            control.setdefault(TIMEOUT_CONTROL_KEY, timeout)
-            # Where the caller stops waiting, for servers to share with their own calls (PySOA ignores it).
-            control.setdefault(DEADLINE_CONTROL_KEY, time.time() + timeout)
-
-        base = self.context
-        new_context: dict[str, Any] = dict(base) if base else {}
-        new_context["correlation_id"] = correlation_id or base.get("correlation_id") or os.urandom(16).hex()
-        switch_set: set[int] = {get_switch(s) for s in base.get("switches") or ()}
-        if switches:
-            switch_set.update(get_switch(s) for s in switches)
-        if context:
-            extra = dict(context)
-            extra_switches = extra.pop("switches", None)
-            if extra_switches:
-                switch_set.update(get_switch(s) for s in extra_switches)
-            new_context.update((str(k), v) for k, v in extra.items())
-        new_context["switches"] = sorted(switch_set)
-
-        action_dicts: list[dict[str, Any]] = []
-        for action in actions:
-            if isinstance(action, ActionRequest):
-                action_dicts.append({"action": action.action, "body": action.body})
-            else:
-                action_dicts.append({"action": action["action"], "body": action.get("body") or {}})
-        if not action_dicts:
-            raise ValueError("A job needs at least one action")
-        return {"control": control, "context": new_context, "actions": action_dicts}
+        return build_job(
+            self.context,
+            actions,
+            switches,
+            correlation_id,
+            continue_on_error,
+            context,
+            control_extra,
+            timeout,
+            suppress_response,
+        )
 
     def _send_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> PendingJob:
         """Send one job expecting a response. Every call method goes through here (test stubs hook in here)."""
@@ -501,7 +466,7 @@ class Client:
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> JobResponse:
             response = pending.wait(wait_timeout or _time_left(deadline), give_up_on_timeout)
-            _raise_for_errors(response, raise_job_errors, raise_action_errors)
+            raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
             return response
@@ -614,7 +579,7 @@ class Client:
                     results.append(exc)
             for result in results:
                 if isinstance(result, JobResponse):
-                    _raise_for_errors(result, raise_job_errors, raise_action_errors)
+                    raise_for_errors(result, raise_job_errors, raise_action_errors)
             if expansions:
                 for result in results:
                     if isinstance(result, JobResponse):
@@ -743,15 +708,6 @@ def _time_left(deadline: float | None) -> float | None:
     if deadline is None:
         return None
     return max(deadline - time.monotonic(), 0.0)
-
-
-def _raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action_errors: bool) -> None:
-    if response.errors and raise_job_errors:
-        raise CallJobError(response.errors)
-    if raise_action_errors:
-        failed = [action for action in response.actions if action.errors]
-        if failed:
-            raise CallActionError(failed)
 
 
 def _abandon_all(sent: Iterable[PendingJob | TransportError]) -> None:
