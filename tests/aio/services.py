@@ -48,6 +48,11 @@ async def square_via_client(request: Any) -> dict[str, Any]:
     return {"square": response.body["square"], "deadline_inherited": client.deadline is not None}
 
 
+async def slow(request: Any) -> dict[str, Any]:
+    await asyncio.sleep(request.body["seconds"])
+    return {"slept": request.body["seconds"], "token": request.body.get("token")}
+
+
 async def client_kind(request: Any) -> dict[str, Any]:
     return {"kind": type(request.client).__name__, "time_left": request.time_left()}
 
@@ -69,6 +74,7 @@ class AsyncService(Server):
         "client_kind": client_kind,
         "sync_echo": sync_echo,
         "context_of": context_of,
+        "slow": slow,
     }
 
 
