@@ -188,6 +188,8 @@ class Server:
         self._async_action_middleware = [
             m for m in self.middleware if type(m).async_action is not ServerMiddleware.async_action
         ]
+        # Middleware that wraps jobs or actions but has no async variant: jobs then run the sync way.
+        self._middleware_without_async = [type(m).__name__ for m in self.middleware if not _has_async_variants(m)]
         self._coroutine_middleware = [
             resolve_python_path(m["path"])(**m.get("kwargs", {})) for m in settings["coroutine_middleware"]
         ]
@@ -490,7 +492,13 @@ class Server:
         return call
 
     async def process_job_async(self, job_request: dict[str, Any]) -> JobResponse:
-        """:meth:`process_job` for a worker that runs jobs concurrently: async job middleware, actions awaited."""
+        """:meth:`process_job` for a worker that runs jobs concurrently: async job middleware, actions awaited.
+
+        A server with middleware that has no async variants runs the job the sync way instead (its
+        async actions on the server's event loop thread), blocking the caller's event loop meanwhile.
+        """
+        if self._middleware_without_async:
+            return self.process_job(job_request)
         refusal, deadline = self._admit_job(job_request)
         if refusal is not None:
             return refusal
@@ -843,12 +851,8 @@ class Server:
             get_plugin_manager().async_server_transport(transport_name)
         except PluginError:
             problems.append(f"transport {transport_name!r} has no async server side")
-        for middleware in self.middleware:
-            cls = type(middleware)
-            if (cls.job is not ServerMiddleware.job and cls.async_job is ServerMiddleware.async_job) or (
-                cls.action is not ServerMiddleware.action and cls.async_action is ServerMiddleware.async_action
-            ):
-                problems.append(f"middleware {cls.__name__} wraps jobs or actions but has no async_job/async_action")
+        for name in self._middleware_without_async:
+            problems.append(f"middleware {name} wraps jobs or actions but has no async_job/async_action")
         return problems
 
     async def _serve_async(self, slots: int, outage: TransportOutage) -> None:
@@ -1071,6 +1075,14 @@ class _FunctionAction:
         if isinstance(result, ActionResponse):
             return result
         return ActionResponse(request.action, body=result if result is not None else {})
+
+
+def _has_async_variants(middleware: ServerMiddleware) -> bool:
+    """Whether ``middleware`` wraps async jobs and actions wherever it wraps sync ones."""
+    cls = type(middleware)
+    if cls.job is not ServerMiddleware.job and cls.async_job is ServerMiddleware.async_job:
+        return False
+    return cls.action is ServerMiddleware.action or cls.async_action is not ServerMiddleware.async_action
 
 
 def _is_async_action(target: Any) -> bool:
