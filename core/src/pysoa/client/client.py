@@ -15,6 +15,7 @@ from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
 from pysoa.common.settings import SettingsError
 from pysoa.common.transport.base import ClientTransport
+from pysoa.common.transport.message import ResponseRouter
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
 from pysoa.errors import (
     CallActionError,
@@ -139,10 +140,9 @@ class ServiceHandler:
         self._receive_stack = receive
         self._has_middleware = bool(self.middleware)
         self.request_counter = itertools.count(random.randint(1, 1000000))
-        # request id -> ident of the thread that sent it (that thread's transport queue gets the reply)
-        self._outstanding: dict[Any, int] = {}
-        # responses received by one waiter on behalf of another
-        self._ready: dict[Any, JobResponse] = {}
+        # request id -> ident of the thread that sent it (that thread's transport queue gets the reply),
+        # and responses one waiter received on behalf of another
+        self._router: ResponseRouter[int, JobResponse] = ResponseRouter()
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -156,14 +156,14 @@ class ServiceHandler:
         request_id = next(self.request_counter)
         meta: dict[str, Any] = {"client_version": list(__version_info__)}
         if expect_response:
-            self._outstanding[request_id] = threading.get_ident()
+            self._router.expect(request_id, threading.get_ident())
         # Middleware sees a JobRequest, as in PySOA; without middleware the dict goes straight out.
         if self._has_middleware and not isinstance(job_request, JobRequest):
             job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
-            self._outstanding.pop(request_id, None)
+            self._router.abandon(request_id)
             raise
         return request_id
 
@@ -190,8 +190,7 @@ class ServiceHandler:
 
     def abandon(self, request_id: Any) -> None:
         """Stop waiting for ``request_id``: its response, should it still come, is dropped."""
-        self._outstanding.pop(request_id, None)
-        self._ready.pop(request_id, None)
+        self._router.abandon(request_id)
 
     def wait_for(self, request_id: Any, timeout: float | None = None, give_up_on_timeout: bool = True) -> JobResponse:
         """Block until the response to ``request_id`` arrives; raise :class:`MessageReceiveTimeout` after ``timeout``.
@@ -203,12 +202,12 @@ class ServiceHandler:
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         looked = False
-        ready = self._ready
+        router = self._router
         while True:
-            response = ready.pop(request_id, None)
+            response = router.take(request_id)
             if response is not None:
                 return response
-            if request_id not in self._outstanding:
+            if not router.is_expected(request_id):
                 raise MessageReceiveTimeout(
                     f"No response to request {request_id} is outstanding for {self.service_name}"
                 )
@@ -237,22 +236,19 @@ class ServiceHandler:
                 # The transport has nothing outstanding for this thread: the response cannot come.
                 self.abandon(request_id)
                 raise MessageReceiveTimeout(f"The transport to {self.service_name} expects no response to {request_id}")
-            if self._outstanding.pop(got_id, None) is None:
+            if router.accept(got_id) is None:
                 continue  # a late response to a call that gave up (or a duplicate): drop it
             if got_id == request_id:
                 return got
-            ready[got_id] = got
+            router.park(got_id, got)
 
     def get_all_responses(self, receive_timeout_in_seconds: float | None = None) -> Generator[tuple[Any, JobResponse]]:
         """Yield ``(request_id, response)`` for every request this thread sent and nobody has claimed."""
         me = threading.get_ident()
+        router = self._router
         while True:
-            mine = [rid for rid, ident in list(self._outstanding.items()) if ident == me]
-            claimed = [rid for rid in list(self._ready) if rid not in self._outstanding]
-            for rid in claimed:
-                response = self._ready.pop(rid, None)
-                if response is not None:
-                    yield rid, response
+            mine = router.expected_by(me)
+            yield from router.parked_unclaimed()
             if not mine:
                 return
             rid = mine[0]
