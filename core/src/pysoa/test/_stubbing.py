@@ -2,9 +2,11 @@
 
 Every call method of :class:`~pysoa.client.client.Client` sends its jobs through one seam,
 ``Client._send_job``; the non-blocking primitives are ``Client.send_request`` and
-``Client.get_all_responses``. While at least one stub is active those three are replaced on the
-class (so every client sees the stubs, including the ``request.client`` of a server under test),
-and restored when the last stub stops.
+``Client.get_all_responses``. Every call method of :class:`~pysoa.client.AsyncClient` goes
+through ``AsyncClient._call_job``. While at least one stub is active those are replaced on the
+classes (so every client sees the stubs, including the ``request.client`` of a server under test,
+sync or async), and restored when the last stub stops. (``AsyncClient.send_request`` is not
+stubbed.)
 
 A job naming a stubbed action is split: stubbed actions are answered by their mock when the job
 is sent, the unstubbed actions a server would run go to the real service as one smaller job, and
@@ -20,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pysoa.client.async_client import AsyncClient
 from pysoa.client.client import Client
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobResponse
 from pysoa.errors import ActionError, JobError, MessageReceiveTimeout
@@ -36,6 +39,7 @@ STUBBED_REQUESTS: list[dict[str, Any]] = []
 STUBBED_RESPONSES: list[dict[str, Any]] = []
 
 _PATCHED = ("_send_job", "send_request", "get_all_responses")
+_ASYNC_CALL_JOB = "AsyncClient._call_job"
 
 _lock = threading.RLock()
 _active: list[ActiveStub] = []  # in the order they started; a later one wins for the same action
@@ -137,11 +141,15 @@ def _install() -> None:
     replacements = (_stubbed_send_job, _stubbed_send_request, _stubbed_get_all_responses)
     for name, replacement in zip(_PATCHED, replacements, strict=True):
         setattr(Client, name, replacement)
+    # AsyncClient's call methods all go through its _call_job.
+    _originals[_ASYNC_CALL_JOB] = vars(AsyncClient)["_call_job"]
+    AsyncClient._call_job = _stubbed_call_job_async  # type: ignore[method-assign,assignment]
 
 
 def _uninstall() -> None:
     for name in _PATCHED:
         setattr(Client, name, _originals[name])
+    AsyncClient._call_job = _originals[_ASYNC_CALL_JOB]  # type: ignore[method-assign]
     # Responses of stubbed primitive jobs nobody collected die with the last stub.
     _primitive_jobs.clear()
 
@@ -168,7 +176,7 @@ class StubbedJob:
 
     def __init__(
         self,
-        client: Client,
+        client: Client | AsyncClient,
         service_name: str,
         job: dict[str, Any],
         timeout: float | None,
@@ -206,8 +214,13 @@ class StubbedJob:
             if outcome.errors and not self._continue_on_error:
                 break
         self._in_flight: PendingJob | None = None
-        if real:
-            self._in_flight = _originals["_send_job"](client, service_name, {**job, "actions": real}, timeout)
+        # The job of the actions a server would run, or None when every action is stubbed.
+        self.real_job = {**job, "actions": real} if real else None
+        if self.real_job is not None:
+            self._send_real(client, service_name, self.real_job, timeout)
+
+    def _send_real(self, client: Any, service_name: str, real_job: dict[str, Any], timeout: float | None) -> None:
+        self._in_flight = _originals["_send_job"](client, service_name, real_job, timeout)
 
     def wait(self, timeout: float | None, give_up_on_timeout: bool = True) -> JobResponse:
         """:meth:`PendingJob.wait`: without ``give_up_on_timeout`` a timeout leaves the job waitable."""
@@ -255,7 +268,30 @@ class StubbedJob:
             pending.abandon()
 
 
+class _AsyncStubbedJob(StubbedJob):
+    """A :class:`StubbedJob` of an :class:`AsyncClient`: its real part is awaited by the caller, not sent here."""
+
+    def _send_real(self, client: Any, service_name: str, real_job: dict[str, Any], timeout: float | None) -> None:
+        return
+
+
 # --- the replacements ------------------------------------------------------------------------------------------
+
+
+async def _stubbed_call_job_async(
+    client: AsyncClient, service_name: str, job: dict[str, Any], timeout: float | None
+) -> JobResponse:
+    """``AsyncClient._call_job`` while stubs are active: stubbed actions answered, the rest really called."""
+    original = _originals[_ASYNC_CALL_JOB]
+    stubs = _stubs_for(service_name)
+    if not stubs or not any(action["action"] in stubs for action in job["actions"]):
+        response: JobResponse = await original(client, service_name, job, timeout)
+        return response
+    stubbed = _AsyncStubbedJob(client, service_name, job, timeout, stubs)
+    if stubbed._failure is not None:
+        raise stubbed._failure
+    real = None if stubbed.real_job is None else await original(client, service_name, stubbed.real_job, timeout)
+    return stubbed._merge(real)
 
 
 def _stubbed_send_job(client: Client, service_name: str, job: dict[str, Any], timeout: float | None) -> Any:
