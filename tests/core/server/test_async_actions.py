@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,20 @@ def test_the_worker_kind_follows_the_actions_unless_set() -> None:
     # Sync-only middleware: the service falls back to one job at a time instead of failing.
     settings = routing([SyncActionMiddleware])["nap"]["transport"]["kwargs"]["server_settings"]
     assert NapServer({**settings, "transport": "redis"})._async_jobs_per_worker() == 1
+
+
+def test_harakiri_interrupts_an_async_action_in_the_one_job_worker() -> None:
+    client = Client(routing([]))
+    server = client._get_handler("nap").transport.server  # type: ignore[attr-defined]
+    previous = signal.signal(signal.SIGALRM, server.harakiri)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)  # what the worker loop's harakiri alarm does, sooner
+        response = client.call_actions(
+            "nap", [{"action": "nap", "body": {"seconds": 30}}, {"action": "hello"}], raise_action_errors=False
+        )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    [timed_out] = response.actions  # and the worker is going down: nothing more ran
+    assert timed_out.errors[0].code == "ACTION_TIMEOUT"
+    assert server.shutting_down
