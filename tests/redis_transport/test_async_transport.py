@@ -210,3 +210,20 @@ def test_older_protocols_and_json_from_an_async_client(
             return (await client.call_action("example", "echo", {"text": "héllo"}, timeout=10)).body
 
     assert asyncio.run(main()) == {"text": "héllo"}
+
+
+def test_a_call_without_a_timeout_waits_for_the_transports_receive_timeout_like_the_sync_client(
+    redis_server: RedisProcess, start_async_worker: StartWorker
+) -> None:
+    start_async_worker()
+
+    async def main() -> float:
+        routing = _routing(redis_server, "async_service", receive_timeout_in_seconds=0.5)
+        async with AsyncClient(routing) as client:
+            await client.call_action("async_service", "square", {"number": 1}, timeout=30)  # the worker is up
+            started = time.monotonic()
+            with pytest.raises(MessageReceiveTimeout):
+                await client.call_action("async_service", "slow", {"seconds": 5})
+            return time.monotonic() - started
+
+    assert 0.5 <= asyncio.run(main()) < 2.0

@@ -131,9 +131,11 @@ class AsyncServiceHandler:
     async def wait_for(self, request_id: Any, timeout: float | None = None) -> JobResponse:
         """Await the response to ``request_id``; :class:`MessageReceiveTimeout` after ``timeout`` seconds.
 
-        A timeout, an error or a cancellation abandons the request. ``timeout`` ``None`` waits as
-        long as the transport keeps the request outstanding.
+        A timeout, an error or a cancellation abandons the request. ``timeout`` ``None`` waits for
+        the transport's ``receive_timeout_in_seconds``, as the sync client does.
         """
+        if timeout is None:
+            timeout = self.transport.receive_timeout_in_seconds
         try:
             return await self._receive_stack(request_id, timeout)
         except BaseException:
@@ -149,9 +151,7 @@ class AsyncServiceHandler:
             # shield: a timeout must not cancel the future before abandon() looks at it.
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            raise MessageReceiveTimeout(
-                f"No response from {self.service_name!r} after waiting {timeout:.3f} s"
-            ) from None
+            raise MessageReceiveTimeout(f"No response from {self.service_name!r} after waiting {timeout} s") from None
 
     def _ensure_reader(self) -> None:
         if self._reader is None or self._reader.done():

@@ -67,6 +67,7 @@ class AsyncLocalClientTransport(AsyncClientTransport):
     name = "local"
     settings_schema = _SETTINGS_SCHEMA
     serves_in_process = True
+    receive_timeout_in_seconds = _DEFAULT_RECEIVE_TIMEOUT_SECONDS
 
     def __init__(
         self,

@@ -233,6 +233,7 @@ class AsyncRedisClientTransport(AsyncClientTransport):
     def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, **kwargs: Any) -> None:
         super().__init__(service_name, metrics)
         self._redis = _AsyncRedis(service_name, self.metrics, kwargs, server=False)
+        self.receive_timeout_in_seconds = self._redis.options.receive_timeout_in_seconds
         self.reply_to = make_reply_to(service_name, uuid.uuid4().hex, get_hex_thread_id())
         self._reply_key = queue_key(self.reply_to)
         self._reply_index = self._redis.host_for(self._reply_key)

@@ -55,6 +55,7 @@ class AsyncZmqClientTransport(AsyncClientTransport):
             f"service {service_name!r}",
         )
         self._content_type = default.mime_type.encode("ascii")
+        self.receive_timeout_in_seconds = self.options.receive_timeout_in_seconds
         self._socket: zmq.asyncio.Socket | None = None
 
     def _open(self) -> zmq.asyncio.Socket:

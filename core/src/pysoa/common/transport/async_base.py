@@ -52,6 +52,9 @@ class AsyncClientTransport(Transport, ABC):
     """
 
     serves_in_process: ClassVar[bool] = False
+    # How long a call without a timeout waits for its response (as the sync client waits for one
+    # receive of its transport); ``None``: as long as it takes. Transports set it from their settings.
+    receive_timeout_in_seconds: float | None = None
 
     @abstractmethod
     async def send_request_message(
