@@ -865,8 +865,10 @@ class Server:
         free = asyncio.Semaphore(slots)
         running: set[asyncio.Task[None]] = set()
         try:
-            while not self.shutting_down:
+            while True:
                 await free.acquire()
+                if self.shutting_down:  # checked once a slot is free: a signal may come while all are busy
+                    break
                 try:
                     incoming = await transport.receive_request_message()
                     outage.recovered()
