@@ -227,3 +227,42 @@ def test_a_call_without_a_timeout_waits_for_the_transports_receive_timeout_like_
             return time.monotonic() - started
 
     assert 0.5 <= asyncio.run(main()) < 2.0
+
+
+def test_the_async_transport_finds_the_master_through_the_sentinels(sentinel_cluster: Any) -> None:
+    """An AsyncClient-side transport pushes to the master the Sentinels name; a sync server answers it."""
+    from soa_redis._async import AsyncRedisClientTransport
+    from soa_redis.server import RedisServerTransport
+
+    from .helpers import job, response
+
+    settings = {
+        "backend_type": "redis.sentinel",
+        "backend_layer_kwargs": {
+            "hosts": [(s.host, s.port) for s in sentinel_cluster.sentinels],
+            "sentinel_services": [sentinel_cluster.service],
+        },
+    }
+    server = RedisServerTransport("svc", receive_timeout_in_seconds=2, **settings)
+
+    async def main() -> Any:
+        client = AsyncRedisClientTransport("svc", **settings)
+        try:
+            await client.send_request_message(1, {}, job(n=1))
+            assert sentinel_cluster.master.client().llen("pysoa:service.svc") == 1
+            request_id, meta, body = await asyncio.to_thread(server.receive_request_message)
+            assert meta is not None
+            server.send_response_message(request_id, meta, response(n=body["actions"][0]["body"]["n"]))
+            return (await client.receive_response_message(2)).body
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == response(n=1)
+
+
+def test_sentinel_without_service_names_is_refused_at_start_up() -> None:
+    from pysoa.errors import ConfigurationError
+    from soa_redis._async import AsyncRedisClientTransport
+
+    with pytest.raises(ConfigurationError, match="needs the Sentinel service names"):
+        AsyncRedisClientTransport("svc", sentinel={"hosts": ["127.0.0.1:26379"]})

@@ -9,22 +9,25 @@ sync soa-core peers talk to it unchanged. What differs:
   silent Redis never stretches a call; a receive is bounded by the client's own wait;
 * message expiry is checked against the local clock (``__expiry__``), without measuring the Redis
   clock: the pair a sync soa-core sender adds is honoured through its ``__expiry__``;
-* only standard hosts (one, or several in a ring) are supported; Sentinel is refused at start-up.
+* with Sentinel, the service names must be configured (masters are not discovered); failover is
+  followed on the next connection, without the sync transport's retries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 from conformity import fields
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from pysoa.common.log_limit import RateLimitedLogger
@@ -109,10 +112,10 @@ class _AsyncRedis:
         self.role: Final = "server" if server else "client"
         self.options = transport_options(settings, server)
         config = backend_config(settings)
-        if config.sentinel:
+        if config.sentinel and config.sentinel_services is None:
             raise ConfigurationError(
-                f"The async Redis transport of service {service_name!r} supports standard hosts only: "
-                "backend_type 'redis.sentinel' needs the sync client or a one-job-at-a-time worker"
+                f"The async Redis transport of service {service_name!r} needs the Sentinel service names "
+                "(sentinel.services, or sentinel_services in backend_layer_kwargs): it does not discover masters"
             )
         reference = self.options.default_serializer
         try:
@@ -126,22 +129,39 @@ class _AsyncRedis:
             self.options.maximum_message_size_in_bytes,
             f"service {service_name!r}",
         )
-        self.labels = config.labels
         self.commands: list[aioredis.Redis] = []
         self.blocking: list[aioredis.Redis] = []
-        for host, label in zip(config.hosts, config.labels, strict=True):
-            # No automatic retries: a retried push could duplicate a message, a retried pop lose one.
-            kwargs = {k: v for k, v in host.items() if k not in _RETRY_KWARGS}
-            kwargs["retry"] = Retry(NoBackoff(), 0)
-            command_timeout = kwargs.get("socket_timeout")
-            blocking_timeout = None if command_timeout is None else _MAX_BLOCK_SECONDS + max(1.0, command_timeout)
-            try:
-                self.commands.append(aioredis.Redis(**kwargs))
-                self.blocking.append(aioredis.Redis(**{**kwargs, "socket_timeout": blocking_timeout}))
-            except TypeError as exc:
-                raise ConfigurationError(f"Invalid Redis connection kwargs for {label}: {exc}") from exc
+        self._sentinel: Sentinel | None = None
+        if config.sentinel:
+            assert config.sentinel_services is not None
+            sentinel = self._sentinel = Sentinel(
+                [(host["host"], host["port"]) for host in config.hosts],
+                sentinel_kwargs={**_without_retries(config.sentinel_kwargs), "retry": Retry(NoBackoff(), 0)},
+            )
+            self.labels = tuple(f"sentinel service {name!r}" for name in config.sentinel_services)
+            for name, label in zip(config.sentinel_services, self.labels, strict=True):
+                # The master is looked up through the Sentinels on each new connection (no I/O here).
+                self._add_host(functools.partial(_master_for, sentinel, name), config.connection_kwargs, label)
+        else:
+            self.labels = config.labels
+            for host, label in zip(config.hosts, config.labels, strict=True):
+                self._add_host(_standard, host, label)
         self._round_robin = RoundRobin(len(self.commands))
         self._scripts = [client.register_script(_PUSH_SCRIPT) for client in self.commands]
+
+    def _add_host(
+        self, make: Callable[[dict[str, Any]], aioredis.Redis], kwargs: Mapping[str, Any], label: str
+    ) -> None:
+        """Two clients for one host: commands with the configured socket timeout, blocking pops with a longer one."""
+        # No automatic retries: a retried push could duplicate a message, a retried pop lose one.
+        kwargs = {**_without_retries(kwargs), "retry": Retry(NoBackoff(), 0)}
+        command_timeout = kwargs.get("socket_timeout")
+        blocking_timeout = None if command_timeout is None else _MAX_BLOCK_SECONDS + max(1.0, command_timeout)
+        try:
+            self.commands.append(make(kwargs))
+            self.blocking.append(make({**kwargs, "socket_timeout": blocking_timeout}))
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid Redis connection kwargs for {label}: {exc}") from exc
 
     def count(self, name: str) -> None:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()
@@ -222,6 +242,22 @@ class _AsyncRedis:
     async def aclose(self) -> None:
         for client in (*self.commands, *self.blocking):
             await client.aclose()
+        if self._sentinel is not None:
+            for node in self._sentinel.sentinels:
+                await node.aclose()
+
+
+def _standard(kwargs: dict[str, Any]) -> aioredis.Redis:
+    return aioredis.Redis(**kwargs)
+
+
+def _master_for(sentinel: Sentinel, service: str, kwargs: dict[str, Any]) -> aioredis.Redis:
+    master: aioredis.Redis = sentinel.master_for(service, **kwargs)
+    return master
+
+
+def _without_retries(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in kwargs.items() if key not in _RETRY_KWARGS}
 
 
 class AsyncRedisClientTransport(AsyncClientTransport):
