@@ -109,3 +109,28 @@ def server_settings() -> dict[str, Any]:
 
 def test_the_service_client_fixture_calls_async_actions(service_client: Any) -> None:
     assert service_client.call_action("square", {"number": 5}).body == {"square": 25}
+
+
+def test_stub_action_answers_async_send_request_and_get_all_responses() -> None:
+    routing = {
+        "async_service": {
+            "transport": {"name": "local", "kwargs": {"server_class": AsyncService, "server_settings": {}}}
+        }
+    }
+
+    async def main() -> list[Any]:
+        client = AsyncClient(routing)
+        mixed = await client.send_request(
+            "async_service",
+            [{"action": "square", "body": {"number": 3}}, {"action": "sync_echo", "body": {"a": 1}}],
+        )
+        real = await client.send_request("async_service", [{"action": "square", "body": {"number": 4}}])
+        got = [(rid, [a.body for a in r.actions]) async for rid, r in client.get_all_responses("async_service")]
+        assert {rid for rid, _ in got} == {mixed, real}
+        assert mixed < 0  # stubbed primitive jobs get ids of their own
+        return [bodies for _, bodies in got]
+
+    with stub_action("async_service", "sync_echo", body={"stubbed": True}) as mock:
+        results = asyncio.run(main())
+    assert sorted(results, key=len) == [[{"square": 16}], [{"square": 9}, {"stubbed": True}]]
+    assert mock.call_body == {"a": 1}
