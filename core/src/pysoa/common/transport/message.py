@@ -242,10 +242,6 @@ class ResponseRouter(Generic[_Owner, _Response]):
             if response is not None:
                 yield request_id, response
 
-    def owners(self) -> list[_Owner]:
-        """Every owner still waiting (one entry per request)."""
-        return list(self._owners.values())
-
     def clear(self) -> dict[Any, _Owner]:
         """Forget every request; returns who was waiting for which."""
         owners, self._owners = self._owners, {}
