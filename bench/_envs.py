@@ -3,7 +3,8 @@
 * soa-core: the interpreter running the bench (the dev venv, ``.venv``), with every distribution of this repo;
 * PySOA 1.4.9: its own venv, built by ``tests/pysoa149/env.py`` (exact pins, C msgpack, hiredis);
 * the peers zerorpc and Pyro5 (and pyzmq for the raw ZeroMQ floor when soa-core's venv has no pyzmq): ``.bench-venv``
-  (``$SOA_BENCH_VENV`` overrides), created here with exact pins so they never meet soa-core's dependencies.
+  (``$SOA_BENCH_VENV`` overrides), created here with exact pins so they never meet soa-core's dependencies;
+* FastStream (Redis request/reply): ``.bench-venv-faststream`` (``$SOA_FASTSTREAM_VENV``), exact pins too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from tests.pysoa149.env import ensure_pysoa149_python, pysoa149_env_info
 __all__ = [
     "REPO_ROOT",
     "BenchEnvError",
+    "ensure_faststream_python",
     "ensure_peers_python",
+    "faststream_venv_dir",
     "peers_venv_dir",
     "probe",
     "pysoa149_info",
@@ -42,6 +45,19 @@ PEER_REQUIREMENTS = (
     "pyzmq==27.3.0",
     "msgpack==1.2.4",
 )
+# FastStream's Redis request/reply, with exact pins of it and everything it brings.
+FASTSTREAM_REQUIREMENTS = (
+    "faststream[redis]==0.7.8",
+    "fast-depends==3.0.9",
+    "anyio==4.16.0",
+    "pydantic==2.14.4",
+    "pydantic_core==2.50.5",
+    "annotated-types==0.8.0",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+    "idna==3.21",
+    "redis==8.2.0",
+)
 _MARKER = ".soa-bench-ready.json"
 _STEP_TIMEOUT = 900.0
 
@@ -55,8 +71,13 @@ def peers_venv_dir() -> Path:
     return Path(override).resolve() if override else REPO_ROOT / ".bench-venv"
 
 
-def _recipe() -> str:
-    text = json.dumps({"requirements": PEER_REQUIREMENTS, "python": list(sys.version_info[:2])})
+def faststream_venv_dir() -> Path:
+    override = os.environ.get("SOA_FASTSTREAM_VENV")
+    return Path(override).resolve() if override else REPO_ROOT / ".bench-venv-faststream"
+
+
+def _recipe(requirements: tuple[str, ...]) -> str:
+    text = json.dumps({"requirements": requirements, "python": list(sys.version_info[:2])})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,34 +105,48 @@ def _run(step: str, argv: list[str]) -> str:
     return done.stdout
 
 
-def _marker_ok(venv: Path) -> bool:
+def _marker_ok(venv: Path, requirements: tuple[str, ...]) -> bool:
     try:
         marker = json.loads((venv / _MARKER).read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(marker, dict) and marker.get("recipe") == _recipe() and (venv / "bin" / "python").exists()
+    return (
+        isinstance(marker, dict)
+        and marker.get("recipe") == _recipe(requirements)
+        and (venv / "bin" / "python").exists()
+    )
 
 
-def ensure_peers_python(log: Any = None) -> Path:
-    """The peers' venv python, creating or updating the venv first when needed (safe across processes)."""
-    venv = peers_venv_dir()
+def _ensure_venv(venv: Path, requirements: tuple[str, ...], imports: str, what: str, log: Any) -> Path:
+    """The python of ``venv`` with exactly ``requirements``, creating or updating it first (safe across processes)."""
     python = venv / "bin" / "python"
-    if _marker_ok(venv):
+    if _marker_ok(venv, requirements):
         return python
     venv.mkdir(parents=True, exist_ok=True)
     with _locked(venv / ".lock"):
-        if not _marker_ok(venv):
+        if not _marker_ok(venv, requirements):
             if log is not None:
-                log(f"building the peers' venv in {venv} (once; later runs reuse it)")
+                log(f"building the {what} venv in {venv} (once; later runs reuse it)")
             (venv / _MARKER).unlink(missing_ok=True)
             if not python.exists():
                 # Based on the base interpreter, never on the dev venv that runs the bench.
                 _run("create venv", [getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)])
             pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--no-input", "--quiet"]
-            _run("install peers", [*pip, "install", *PEER_REQUIREMENTS])
-            _run("import peers", [str(python), "-c", "import zerorpc, gevent, Pyro5.api, zmq, msgpack"])
-            (venv / _MARKER).write_text(json.dumps({"recipe": _recipe(), "requirements": PEER_REQUIREMENTS}) + "\n")
+            _run(f"install {what}", [*pip, "install", *requirements])
+            _run(f"import {what}", [str(python), "-c", f"import {imports}"])
+            marker = {"recipe": _recipe(requirements), "requirements": requirements}
+            (venv / _MARKER).write_text(json.dumps(marker) + "\n")
     return python
+
+
+def ensure_peers_python(log: Any = None) -> Path:
+    """The peers' venv python, creating or updating the venv first when needed (safe across processes)."""
+    return _ensure_venv(peers_venv_dir(), PEER_REQUIREMENTS, "zerorpc, gevent, Pyro5.api, zmq, msgpack", "peers", log)
+
+
+def ensure_faststream_python(log: Any = None) -> Path:
+    """FastStream's venv python (its own: it brings pydantic and its own redis-py), built when needed."""
+    return _ensure_venv(faststream_venv_dir(), FASTSTREAM_REQUIREMENTS, "faststream.redis", "FastStream", log)
 
 
 def pysoa149_python() -> Path:

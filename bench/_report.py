@@ -313,6 +313,31 @@ def markdown(summary: Summary, info: Mapping[str, Any], unavailable: Mapping[str
     )
     out.append("")
 
+    out.append("### 100 calls in flight from one process (2 servers): AsyncClient vs the sync client with threads")
+    out.append("")
+    rows = []
+    sync_threads = v("soa-redis", "conc_100", "actions_per_s")
+    for name in present:
+        calls_per_s = v(name, "conc_100", "actions_per_s")
+        if calls_per_s is None:
+            continue
+        batch_p50 = v(name, "conc_100", "p50_us")
+        ratio = calls_per_s / sync_threads if sync_threads else None
+        rows.append(
+            [
+                name,
+                _num(None if batch_p50 is None else batch_p50 / 1000, 2),
+                _num(calls_per_s),
+                _num(v(name, "conc_100", "cpu_per_action_us"), 1),
+                _ratio(ratio),
+            ]
+        )
+    out += _table(
+        ["target", "batch of 100 p50 ms", "calls/s", "CPU µs/call", "calls/s ÷ soa-redis (sync client, 100 threads)"],
+        rows,
+    )
+    out.append("")
+
     out.append("### Ratios within the run (this target ÷ the floor of its transport, or ÷ PySOA 1.4.9)")
     out.append("")
     rows = []

@@ -112,6 +112,12 @@ def _prepare(ctx: Context, wanted: set[str], log: Log) -> dict[str, Any]:
         except Exception as exc:
             for name in ("zerorpc", "pyro5"):
                 ctx.unavailable[name] = f"peers venv: {exc}"
+    if "faststream-redis" in wanted:
+        try:
+            ctx.faststream_python = str(_envs.ensure_faststream_python(log))
+            info["faststream"] = list(_envs.FASTSTREAM_REQUIREMENTS)
+        except Exception as exc:
+            ctx.unavailable["faststream-redis"] = f"FastStream venv: {exc}"
     # The raw ZeroMQ floor uses soa-core's own pyzmq when it has one (the one soa-zmq runs on).
     if info["soa"]["pyzmq"]:
         ctx.zmq_floor_python = ctx.soa_python

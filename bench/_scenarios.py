@@ -14,7 +14,9 @@ class Scenario:
     title: str
     servers: int
     clients: int
-    call: str  # "action" (call_action), "job" (call_actions) or "parallel" (call_actions_parallel)
+    # "action" (call_action), "job" (call_actions), "parallel" (call_actions_parallel) or "concurrent" (``actions``
+    # call_action calls at once: asyncio.gather for an AsyncClient, threads for the sync client)
+    call: str
     size: int  # echo body size in bytes (MessagePack-encoded)
     duration: float  # seconds of measurement per client (at least min_calls calls)
     warmup: int
@@ -46,6 +48,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         "tput_2x4", "closed loop, 2 server processes x 4 client processes, ~100 B", 2, 4, "action", 100, 3.0, 50, 20
     ),
     Scenario("par_10", "call_actions_parallel of 10 (~100 B each), 2 servers", 2, 1, "parallel", 100, 1.5, 10, 10, 10),
+    # One client process with 100 calls in flight at once: AsyncClient (asyncio.gather on one connection) against
+    # the sync client (100 threads); one "call" of the driver is the batch of 100.
+    Scenario(
+        "conc_100",
+        "100 concurrent call_action (~100 B) from one process, 2 servers",
+        2,
+        1,
+        "concurrent",
+        100,
+        2.0,
+        3,
+        5,
+        100,
+    ),
 )
 
 

@@ -28,6 +28,7 @@ class Context:
     soa_env: dict[str, str]
     pysoa149_python: str | None = None
     peers_python: str | None = None
+    faststream_python: str | None = None
     zmq_floor_python: str | None = None
     unavailable: dict[str, str] = field(default_factory=dict)  # target name -> reason
 
@@ -75,6 +76,11 @@ def _pysoa149(ctx: Context, script: str, *args: str) -> Command:
 def _peers(ctx: Context, script: str, *args: str) -> Command:
     assert ctx.peers_python is not None
     return [ctx.peers_python, "-E", "-s", _script(script), *args], None
+
+
+def _faststream(ctx: Context, script: str, *args: str) -> Command:
+    assert ctx.faststream_python is not None
+    return [ctx.faststream_python, "-E", "-s", _script(script), *args], None
 
 
 # --- transport settings (Python literals: PySOA wants tuples for hosts) ---------------------------------------------
@@ -162,7 +168,7 @@ ALL_TARGETS: tuple[Target, ...] = (
         "soa-redis",
         "soa-core / Redis",
         "redis",
-        SOA_SCENARIOS,
+        SOA_SCENARIOS | {"conc_100"},
         client=lambda c, _p: _soa(c, "pysoa_client.py", repr(soa_redis_settings(c.redis_port, False))),
         server=lambda c, _p: _soa(c, "pysoa_service.py", repr(soa_redis_settings(c.redis_port, True))),
     ),
@@ -173,6 +179,22 @@ ALL_TARGETS: tuple[Target, ...] = (
         frozenset({"lat_100B", "job_20"}),
         client=lambda c, _p: _soa_otel(c, "pysoa_client.py", soa_redis_settings(c.redis_port, False)),
         server=lambda c, _p: _soa_otel(c, "pysoa_service.py", soa_redis_settings(c.redis_port, True)),
+    ),
+    Target(
+        "soa-redis-async",
+        "soa-core / Redis, AsyncClient (redis.asyncio)",
+        "redis",
+        frozenset({"lat_100B", "conc_100"}),
+        client=lambda c, _p: _soa(c, "pysoa_async_client.py", repr(soa_redis_settings(c.redis_port, False))),
+        server=lambda c, _p: _soa(c, "pysoa_service.py", repr(soa_redis_settings(c.redis_port, True))),
+    ),
+    Target(
+        "faststream-redis",
+        "FastStream 0.7.8 / Redis request-reply (asyncio)",
+        "redis",
+        frozenset({"lat_100B", "conc_100"}),
+        client=lambda c, _p: _faststream(c, "faststream_peer.py", "client", str(c.redis_port)),
+        server=lambda c, _p: _faststream(c, "faststream_peer.py", "server", str(c.redis_port)),
     ),
     Target(
         "pysoa149-redis",

@@ -16,3 +16,6 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, max_examples=2000, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# The session's event loop thread for AsyncClient-driven contract suites (tests/aio/blocking.py).
+from tests.aio.blocking import event_loop_thread  # noqa: E402, F401

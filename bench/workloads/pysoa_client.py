@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from _wl_common import make_body, run_driver
@@ -41,6 +42,20 @@ def main(argv: list[str]) -> int:
 
             return call
         count = int(command["actions"])
+        if kind == "concurrent":
+            # The sync client's way to make many calls at once: one thread per call in flight.
+            pool = ThreadPoolExecutor(count)
+
+            def one(_index: int) -> int:
+                return len(client.call_action(SERVICE, "echo", body).body["data"])
+
+            def call_concurrent() -> int:
+                sizes = list(pool.map(one, range(count)))
+                if sizes != [size] * count:
+                    raise AssertionError("wrong echo among the concurrent calls")
+                return count
+
+            return call_concurrent
         actions = [{"action": "echo", "body": body} for _ in range(count)]
         if kind == "job":
 

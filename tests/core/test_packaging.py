@@ -287,6 +287,8 @@ def local_venv(workdir: Path, wheels: dict[str, Path], constraints: Path) -> Pat
 def test_the_installed_plugin_listing_shows_msgpack_local_and_json(local_venv: Path) -> None:
     rows = json.loads(run(local_venv, "-m", "pysoa", "plugins", "--json").stdout)
     assert sorted((row["kind"], row["name"], row["distribution"]) for row in rows) == [
+        ("async client transport", "local", "soa-local"),
+        ("async server transport", "local", "soa-local"),
         ("client transport", "local", "soa-local"),
         ("serializer", "json", "soa-json"),
         ("serializer", "msgpack", "soa-core"),

@@ -20,14 +20,23 @@ from pysoa.plugins import get_plugin_manager
 from pysoa.server.settings import ServerSettings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-GUIDES = ["actions.md", "errors.md", "calling-services.md", "status.md", "middleware.md", "observability.md"]
+GUIDES = [
+    "actions.md",
+    "errors.md",
+    "calling-services.md",
+    "status.md",
+    "middleware.md",
+    "observability.md",
+    "asyncio.md",
+]
 
 
 @pytest.mark.parametrize("page", GUIDES)
 def test_the_guide_examples_run_as_written(page: str, tmp_path: Path) -> None:
     blocks = re.findall(r"^```python\n(.*?)^```", (DOCS / page).read_text(), flags=re.S | re.M)
     assert len(blocks) >= 2, f"{page} has too few python examples"
-    script = tmp_path / page.replace(".md", ".py").replace("-", "_")
+    # A prefix, so that asyncio.md does not become a script named asyncio.py shadowing the module.
+    script = tmp_path / ("guide_" + page.replace(".md", ".py").replace("-", "_"))
     script.write_text("\n".join(blocks))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"{page}:\n{result.stderr}"

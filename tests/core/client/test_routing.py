@@ -102,13 +102,13 @@ def test_a_dropped_timed_out_future_releases_its_request(client: Client) -> None
     with pytest.raises(MessageReceiveTimeout):
         future.result(timeout=0.05)
     handler = client._get_handler("delay")
-    assert len(handler._outstanding) == 1
+    assert len(handler._router) == 1
     del future
     gc.collect()
-    assert handler._outstanding == {}
+    assert len(handler._router) == 0
     # Its late reply arrives during the next call, and is dropped rather than confusing it.
     assert client.call_action("delay", "echo_n", {"n": 7, "delay": 0.5}, timeout=3).body == {"n": 7}
-    assert handler._ready == {}
+    assert list(handler._router.parked_unclaimed()) == []
 
 
 def test_a_timed_out_parallel_future_can_be_resumed(client: Client) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import threading
 import time
@@ -11,12 +10,12 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from pysoa.client._jobs import build_job, capped_timeout, raise_for_errors
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
-from pysoa.common._deadline import CALL_MARGIN_SECONDS, DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
 from pysoa.common.settings import SettingsError
-from pysoa.common.switches import get_switch
 from pysoa.common.transport.base import ClientTransport
+from pysoa.common.transport.message import ResponseRouter
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
 from pysoa.errors import (
     CallActionError,
@@ -143,10 +142,9 @@ class ServiceHandler:
         self._receive_stack = receive
         self._has_middleware = bool(self.middleware)
         self.request_counter = itertools.count(random.randint(1, 1000000))
-        # request id -> ident of the thread that sent it (that thread's transport queue gets the reply)
-        self._outstanding: dict[Any, int] = {}
-        # responses received by one waiter on behalf of another
-        self._ready: dict[Any, JobResponse] = {}
+        # request id -> ident of the thread that sent it (that thread's transport queue gets the reply),
+        # and responses one waiter received on behalf of another
+        self._router: ResponseRouter[int, JobResponse] = ResponseRouter()
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -160,14 +158,14 @@ class ServiceHandler:
         request_id = next(self.request_counter)
         meta: dict[str, Any] = {"client_version": list(__version_info__)}
         if expect_response:
-            self._outstanding[request_id] = threading.get_ident()
+            self._router.expect(request_id, threading.get_ident())
         # Middleware sees a JobRequest, as in PySOA; without middleware the dict goes straight out.
         if self._has_middleware and not isinstance(job_request, JobRequest):
             job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
-            self._outstanding.pop(request_id, None)
+            self._router.abandon(request_id)
             raise
         return request_id
 
@@ -194,8 +192,7 @@ class ServiceHandler:
 
     def abandon(self, request_id: Any) -> None:
         """Stop waiting for ``request_id``: its response, should it still come, is dropped."""
-        self._outstanding.pop(request_id, None)
-        self._ready.pop(request_id, None)
+        self._router.abandon(request_id)
 
     def wait_for(self, request_id: Any, timeout: float | None = None, give_up_on_timeout: bool = True) -> JobResponse:
         """Block until the response to ``request_id`` arrives; raise :class:`MessageReceiveTimeout` after ``timeout``.
@@ -207,12 +204,12 @@ class ServiceHandler:
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         looked = False
-        ready = self._ready
+        router = self._router
         while True:
-            response = ready.pop(request_id, None)
+            response = router.take(request_id)
             if response is not None:
                 return response
-            if request_id not in self._outstanding:
+            if not router.is_expected(request_id):
                 raise MessageReceiveTimeout(
                     f"No response to request {request_id} is outstanding for {self.service_name}"
                 )
@@ -241,22 +238,19 @@ class ServiceHandler:
                 # The transport has nothing outstanding for this thread: the response cannot come.
                 self.abandon(request_id)
                 raise MessageReceiveTimeout(f"The transport to {self.service_name} expects no response to {request_id}")
-            if self._outstanding.pop(got_id, None) is None:
+            if router.accept(got_id) is None:
                 continue  # a late response to a call that gave up (or a duplicate): drop it
             if got_id == request_id:
                 return got
-            ready[got_id] = got
+            router.park(got_id, got)
 
     def get_all_responses(self, receive_timeout_in_seconds: float | None = None) -> Generator[tuple[Any, JobResponse]]:
         """Yield ``(request_id, response)`` for every request this thread sent and nobody has claimed."""
         me = threading.get_ident()
+        router = self._router
         while True:
-            mine = [rid for rid, ident in list(self._outstanding.items()) if ident == me]
-            claimed = [rid for rid in list(self._ready) if rid not in self._outstanding]
-            for rid in claimed:
-                response = self._ready.pop(rid, None)
-                if response is not None:
-                    yield rid, response
+            mine = router.expected_by(me)
+            yield from router.parked_unclaimed()
             if not mine:
                 return
             rid = mine[0]
@@ -338,17 +332,7 @@ class Client:
 
     def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
         """The timeout a call really gets: its own, capped by this client's deadline (``None``: parallel jobs)."""
-        deadline = self._deadline
-        if deadline is None:
-            return timeout
-        left = deadline - time.monotonic() - CALL_MARGIN_SECONDS
-        if left <= 0:
-            what = "parallel jobs" if service_name is None else f"a call to {service_name!r}"
-            raise MessageReceiveTimeout(
-                f"No time left for {what}: the deadline is "
-                f"{max(left + CALL_MARGIN_SECONDS, 0.0):.3f} s away, within the {CALL_MARGIN_SECONDS} s margin"
-            )
-        return left if not timeout or timeout > left else timeout
+        return capped_timeout(self._deadline, timeout, service_name)
 
     def close(self) -> None:
         """Close the transports this client opened; a later call opens new ones.
@@ -396,40 +380,17 @@ class Client:
         timeout: float | None,
         suppress_response: bool,
     ) -> dict[str, Any]:
-        control: dict[str, Any] = {
-            "continue_on_error": bool(continue_on_error),
-            "suppress_response": bool(suppress_response),
-        }
-        if control_extra:
-            control.update(control_extra)
-        if timeout:
-            control.setdefault(TIMEOUT_CONTROL_KEY, timeout)
-            # Where the caller stops waiting, for servers to share with their own calls (PySOA ignores it).
-            control.setdefault(DEADLINE_CONTROL_KEY, time.time() + timeout)
-
-        base = self.context
-        new_context: dict[str, Any] = dict(base) if base else {}
-        new_context["correlation_id"] = correlation_id or base.get("correlation_id") or os.urandom(16).hex()
-        switch_set: set[int] = {get_switch(s) for s in base.get("switches") or ()}
-        if switches:
-            switch_set.update(get_switch(s) for s in switches)
-        if context:
-            extra = dict(context)
-            extra_switches = extra.pop("switches", None)
-            if extra_switches:
-                switch_set.update(get_switch(s) for s in extra_switches)
-            new_context.update((str(k), v) for k, v in extra.items())
-        new_context["switches"] = sorted(switch_set)
-
-        action_dicts: list[dict[str, Any]] = []
-        for action in actions:
-            if isinstance(action, ActionRequest):
-                action_dicts.append({"action": action.action, "body": action.body})
-            else:
-                action_dicts.append({"action": action["action"], "body": action.get("body") or {}})
-        if not action_dicts:
-            raise ValueError("A job needs at least one action")
-        return {"control": control, "context": new_context, "actions": action_dicts}
+        return build_job(
+            self.context,
+            actions,
+            switches,
+            correlation_id,
+            continue_on_error,
+            context,
+            control_extra,
+            timeout,
+            suppress_response,
+        )
 
     def _send_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> PendingJob:
         """Send one job expecting a response. Every call method goes through here (test stubs hook in here)."""
@@ -503,7 +464,7 @@ class Client:
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> JobResponse:
             response = pending.wait(wait_timeout or _time_left(deadline), give_up_on_timeout)
-            _raise_for_errors(response, raise_job_errors, raise_action_errors)
+            raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
             return response
@@ -616,7 +577,7 @@ class Client:
                     results.append(exc)
             for result in results:
                 if isinstance(result, JobResponse):
-                    _raise_for_errors(result, raise_job_errors, raise_action_errors)
+                    raise_for_errors(result, raise_job_errors, raise_action_errors)
             if expansions:
                 for result in results:
                     if isinstance(result, JobResponse):
@@ -745,15 +706,6 @@ def _time_left(deadline: float | None) -> float | None:
     if deadline is None:
         return None
     return max(deadline - time.monotonic(), 0.0)
-
-
-def _raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action_errors: bool) -> None:
-    if response.errors and raise_job_errors:
-        raise CallJobError(response.errors)
-    if raise_action_errors:
-        failed = [action for action in response.actions if action.errors]
-        if failed:
-            raise CallActionError(failed)
 
 
 def _abandon_all(sent: Iterable[PendingJob | TransportError]) -> None:

@@ -36,7 +36,7 @@ expansion asks for it). An expansion whose request fails is left out, unless its
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Generator, Hashable, Iterable, Mapping
 from typing import Any, Protocol, TypeAlias
 
 from conformity import fields
@@ -54,6 +54,7 @@ __all__ = [
     "TypeExpansions",
     "TypeNode",
     "TypeRoutes",
+    "expansion_rounds",
     "perform_expansions",
 ]
 
@@ -328,10 +329,41 @@ def perform_expansions(
     The expansion calls carry the parent call's ``timeout``, ``switches``, ``correlation_id``,
     ``context`` and ``control_extra``.
     """
+    switches = list(switches) if switches is not None else None
+    rounds = expansion_rounds(converter, action_responses, expansions)
+    jobs = next(rounds, None)
+    while jobs is not None:
+        responses: list[JobResponse] = client.call_jobs_parallel(
+            jobs,
+            raise_job_errors=False,
+            raise_action_errors=False,
+            timeout=timeout,
+            switches=switches,
+            correlation_id=correlation_id,
+            context=context,
+            control_extra=control_extra,
+        )
+        try:
+            jobs = rounds.send(responses)
+        except StopIteration:
+            break
+
+
+def expansion_rounds(
+    converter: ExpansionConverter,
+    action_responses: Iterable[ActionResponse],
+    expansions: Mapping[str, Iterable[str]],
+) -> Generator[list[dict[str, Any]], list[JobResponse], None]:
+    """The expansion algorithm without I/O, for the sync and the async client alike.
+
+    Yields the jobs of one round (to be called in parallel, with job and action errors returned
+    rather than raised) and expects their responses, in order, sent back; when nothing is left to
+    fetch it expands ``action_responses`` in place and returns, or raises the first error of a
+    route that raises.
+    """
     trees = {tree.type: tree for tree in converter.dict_to_trees(expansions)}
     if not trees:
         return
-    switches = list(switches) if switches is not None else None
     fetched: dict[tuple[_RouteKey, Any], Any] = {}
     targets: list[_Target] = []
     seen: set[tuple[int, str]] = set()
@@ -366,17 +398,17 @@ def perform_expansions(
             route = _route(target.node)
             if (route, target.value) not in fetched:
                 to_fetch.setdefault(route, {})[target.value] = None
-        failures = _fetch(
-            client,
-            to_fetch,
-            fetched,
-            raising={_route(t.node) for t in round_targets if t.node.raise_action_errors},
-            timeout=timeout,
-            switches=switches,
-            correlation_id=correlation_id,
-            context=context,
-            control_extra=control_extra,
-        )
+        failures: list[Exception] = []
+        if to_fetch:
+            routes = list(to_fetch)
+            responses = yield _jobs_for(routes, to_fetch)
+            failures = _absorb(
+                routes,
+                responses,
+                to_fetch,
+                fetched,
+                raising={_route(t.node) for t in round_targets if t.node.raise_action_errors},
+            )
         for target in round_targets:
             key = (_route(target.node), target.value)
             if key not in fetched:
@@ -393,38 +425,26 @@ def perform_expansions(
             raise failures[0]
 
 
-def _fetch(
-    client: JobsCaller,
-    to_fetch: Mapping[_RouteKey, Mapping[Any, None]],
-    fetched: dict[tuple[_RouteKey, Any], Any],
-    *,
-    raising: set[_RouteKey],
-    timeout: float | None,
-    switches: list[Any] | None,
-    correlation_id: str | None,
-    context: Mapping[str, Any] | None,
-    control_extra: Mapping[str, Any] | None,
-) -> list[Exception]:
-    """Fetch every route's ids in parallel into ``fetched``; returns the errors of routes that raise."""
-    if not to_fetch:
-        return []
-    routes = list(to_fetch)
+def _jobs_for(routes: list[_RouteKey], to_fetch: Mapping[_RouteKey, Mapping[Any, None]]) -> list[dict[str, Any]]:
+    """One job per route, fetching all of that route's ids at once."""
     jobs = []
     for route in routes:
         service, action, request_field, _response_field = route
         jobs.append(
             {"service_name": service, "actions": [{"action": action, "body": {request_field: list(to_fetch[route])}}]}
         )
-    responses: list[JobResponse] = client.call_jobs_parallel(
-        jobs,
-        raise_job_errors=False,
-        raise_action_errors=False,
-        timeout=timeout,
-        switches=switches,
-        correlation_id=correlation_id,
-        context=context,
-        control_extra=control_extra,
-    )
+    return jobs
+
+
+def _absorb(
+    routes: list[_RouteKey],
+    responses: list[JobResponse],
+    to_fetch: Mapping[_RouteKey, Mapping[Any, None]],
+    fetched: dict[tuple[_RouteKey, Any], Any],
+    *,
+    raising: set[_RouteKey],
+) -> list[Exception]:
+    """Put every route's fetched objects into ``fetched``; returns the errors of routes that raise."""
     failures: list[Exception] = []
     for route, response in zip(routes, responses, strict=True):
         if response.errors:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from pysoa.common.middleware.client import ClientMiddleware
     from pysoa.common.middleware.server import ServerMiddleware
     from pysoa.common.serializer.base import Serializer
-    from pysoa.common.transport.base import ClientTransport, ServerTransport
+    from pysoa.common.transport.base import Transport
 
 __all__ = [
     "PROJECT_NAME",
@@ -57,13 +57,16 @@ __all__ = [
 
 
 @hookspec
-def pysoa_register_transports() -> Sequence[type[ClientTransport] | type[ServerTransport]]:
+def pysoa_register_transports() -> Sequence[type[Transport]]:
     """Return the transport classes this plugin provides.
 
     Return subclasses of :class:`pysoa.common.transport.base.ClientTransport` and/or
-    :class:`pysoa.common.transport.base.ServerTransport`. A client class and a server class that
-    share one ``name`` form one transport: ``'transport': 'name'`` picks the client class in client
-    settings and the server class in server settings. A transport may provide only one side.
+    :class:`pysoa.common.transport.base.ServerTransport`, and for asyncio
+    :class:`pysoa.common.transport.async_base.AsyncClientTransport` and/or
+    :class:`~pysoa.common.transport.async_base.AsyncServerTransport`. Classes that share one
+    ``name`` form one transport: ``'transport': 'name'`` picks the client class in client settings,
+    the server class in server settings, and the async classes for an ``AsyncClient`` or a worker
+    that runs jobs concurrently. A transport may provide any subset of the four.
 
     The client class is built as ``cls(service_name, metrics, **kwargs)``, the server class as
     ``cls(service_name, metrics, instance_index, **kwargs)``; ``kwargs`` come from settings and were
@@ -102,8 +105,10 @@ def pysoa_register_middleware() -> Sequence[type[ClientMiddleware] | type[Server
     """Return the middleware classes this plugin provides.
 
     Return subclasses of :class:`pysoa.client.middleware.ClientMiddleware` and/or
-    :class:`pysoa.server.middleware.ServerMiddleware`; a client and a server class may share one
-    ``name``. Users list them in the ``middleware`` setting by name
+    :class:`pysoa.server.middleware.ServerMiddleware` (whose ``async_job``/``async_action`` wrap
+    async jobs and actions), and for ``AsyncClient``
+    :class:`pysoa.client.async_middleware.AsyncClientMiddleware`; classes of different kinds may
+    share one ``name``. Users list them in the ``middleware`` setting by name
     (``'middleware': ['timing', {'name': 'auth', 'kwargs': {...}}]``), outermost first. Each is
     built once per client service handler or per server, as ``cls(**kwargs)``.
 

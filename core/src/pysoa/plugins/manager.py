@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pysoa.common.middleware.client import ClientMiddleware
     from pysoa.common.middleware.server import ServerMiddleware
     from pysoa.common.serializer.base import Serializer
+    from pysoa.common.transport.async_base import AsyncClientTransport, AsyncServerTransport
     from pysoa.common.transport.base import ClientTransport, ServerTransport
 
 __all__ = [
@@ -51,6 +52,9 @@ KINDS: Final = (
     "serializer",
     "client middleware",
     "server middleware",
+    "async client transport",
+    "async server transport",
+    "async client middleware",
 )
 
 _HOOK_PREFIX: Final = f"{PROJECT_NAME}_"
@@ -264,20 +268,31 @@ class PluginManager:
         return source.label if source is not None else repr(plugin_name)
 
     def _collect(self) -> _Registry:
+        from pysoa.common.middleware.async_client import AsyncClientMiddleware
         from pysoa.common.middleware.client import ClientMiddleware
         from pysoa.common.middleware.server import ServerMiddleware
         from pysoa.common.serializer.base import Serializer
+        from pysoa.common.transport.async_base import AsyncClientTransport, AsyncServerTransport
         from pysoa.common.transport.base import ClientTransport, ServerTransport
 
         hooks: list[tuple[str, list[tuple[str, type]]]] = [
             (
                 "pysoa_register_transports",
-                [("client transport", ClientTransport), ("server transport", ServerTransport)],
+                [
+                    ("client transport", ClientTransport),
+                    ("server transport", ServerTransport),
+                    ("async client transport", AsyncClientTransport),
+                    ("async server transport", AsyncServerTransport),
+                ],
             ),
             ("pysoa_register_serializers", [("serializer", Serializer)]),
             (
                 "pysoa_register_middleware",
-                [("client middleware", ClientMiddleware), ("server middleware", ServerMiddleware)],
+                [
+                    ("client middleware", ClientMiddleware),
+                    ("server middleware", ServerMiddleware),
+                    ("async client middleware", AsyncClientMiddleware),
+                ],
             ),
         ]
         registry = _Registry()
@@ -375,6 +390,12 @@ class PluginManager:
 
     def server_middleware(self, name: str) -> type[ServerMiddleware]:
         return self._get("server middleware", name)
+
+    def async_client_transport(self, name: str) -> type[AsyncClientTransport]:
+        return self._get("async client transport", name)
+
+    def async_server_transport(self, name: str) -> type[AsyncServerTransport]:
+        return self._get("async server transport", name)
 
     def get(self, kind: str, name: str) -> type[Any]:
         """Look up by kind (one of :data:`KINDS`) and name."""

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from pysoa.common.middleware.server import ActionMiddlewareTask, JobMiddlewareTask, ServerMiddleware
+from pysoa.common.middleware.server import (
+    ActionMiddlewareTask,
+    AsyncActionMiddlewareTask,
+    AsyncJobMiddlewareTask,
+    JobMiddlewareTask,
+    ServerMiddleware,
+)
 
-__all__ = ["ActionMiddlewareTask", "JobMiddlewareTask", "ServerMiddleware"]
+__all__ = [
+    "ActionMiddlewareTask",
+    "AsyncActionMiddlewareTask",
+    "AsyncJobMiddlewareTask",
+    "JobMiddlewareTask",
+    "ServerMiddleware",
+]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures
+import inspect
 import logging
 import logging.config
 import os
@@ -13,9 +15,9 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
 from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
@@ -40,19 +42,24 @@ from pysoa.common.logging import (
     set_logging_request_context,
 )
 from pysoa.common.settings import resolve_python_path
+from pysoa.common.transport.async_base import AsyncServerTransport, IncomingRequest
+from pysoa.common.transport.message import ReplyRoute
 from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
 from pysoa.errors import (
     ActionError,
     ConfigurationError,
     EncodeError,
+    ImproperlyConfigured,
     InvalidMessageError,
     JobError,
     MessageReceiveTimeout,
     MessageTooLarge,
+    PluginError,
     RequestTooLarge,
     SOAError,
     TransientTransportError,
 )
+from pysoa.plugins import get_plugin_manager
 from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server._outage import TransportOutage
@@ -66,16 +73,25 @@ from pysoa.server.settings import ServerSettings
 from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest, RequestSwitchSet
 
 if TYPE_CHECKING:
+    from pysoa.client.async_client import AsyncClient
     from pysoa.client.client import Client
     from pysoa.common.transport.base import ServerTransport
 
-__all__ = ["HarakiriInterrupt", "Server", "ServerMiddlewareActionTask", "ServerMiddlewareJobTask"]
+__all__ = [
+    "DEFAULT_ASYNC_JOBS_PER_WORKER",
+    "HarakiriInterrupt",
+    "Server",
+    "ServerMiddlewareActionTask",
+    "ServerMiddlewareJobTask",
+]
 
 # PySOA's names for what server middleware wraps, for type hints.
 ServerMiddlewareJobTask: TypeAlias = Callable[[EnrichedJobRequest], JobResponse]
 ServerMiddlewareActionTask: TypeAlias = Callable[[EnrichedActionRequest], ActionResponse]
 
 _T = TypeVar("_T")
+# Jobs a worker runs at once when the service has async actions and async_jobs_per_worker is unset.
+DEFAULT_ASYNC_JOBS_PER_WORKER: Final = 16
 # How often a pause between retries looks for a shutdown signal (time.sleep resumes after a handler).
 _STOP_CHECK_SECONDS = 0.1
 
@@ -85,6 +101,13 @@ class HarakiriInterrupt(BaseException):
 
     A ``BaseException`` so that an action's ``except Exception`` cannot swallow it.
     """
+
+
+def _with_correlation_id(response: JobResponse, context: Mapping[str, Any]) -> JobResponse:
+    correlation_id = context.get("correlation_id")
+    if correlation_id is not None:
+        response.context["correlation_id"] = correlation_id
+    return response
 
 
 def _deadline_exceeded(what: str, late_by: float) -> Error:
@@ -159,6 +182,20 @@ class Server:
         self._action_factories: dict[str, Any] = {}
         self._default_status_action = make_default_status_action_class(type(self))
         self._client: Client | None = None
+        # Actions with ``async def run`` (or async functions): they get an AsyncClient and are awaited.
+        self._async_actions = frozenset(
+            name for name, target in self.action_class_map.items() if _is_async_action(target)
+        )
+        self._async_client: AsyncClient | None = None
+        async_job_stack: Callable[[EnrichedJobRequest], Awaitable[JobResponse]] = self.execute_job_async
+        for middleware in reversed(self.middleware):
+            async_job_stack = middleware.async_job(async_job_stack)
+        self._async_job_stack = async_job_stack
+        self._async_action_middleware = [
+            m for m in self.middleware if type(m).async_action is not ServerMiddleware.async_action
+        ]
+        # Middleware that wraps jobs or actions but has no async variant: jobs then run the sync way.
+        self._middleware_without_async = [type(m).__name__ for m in self.middleware if not _has_async_variants(m)]
         self._coroutine_middleware = [
             resolve_python_path(m["path"])(**m.get("kwargs", {})) for m in settings["coroutine_middleware"]
         ]
@@ -243,13 +280,27 @@ class Server:
 
     def process_job(self, job_request: dict[str, Any]) -> JobResponse:
         """Validate a job request dict, run it through the job middleware and actions."""
+        refusal, deadline = self._admit_job(job_request)
+        if refusal is not None:
+            return refusal
+        try:
+            response = self._job_stack(self._enrich_job(job_request, deadline))
+        except HarakiriInterrupt:
+            response = self._job_timed_out()
+        except JobError as exc:
+            response = JobResponse(errors=exc.errors)
+        except Exception as exc:
+            response = self._job_failed(exc)
+        return _with_correlation_id(response, job_request["context"])
+
+    def _admit_job(self, job_request: dict[str, Any]) -> tuple[JobResponse | None, float | None]:
+        """``(refusal, deadline)``: the answer to a job that must not run (invalid, out of time), or its deadline."""
         errors = job_request_errors(job_request)
         if errors:
             return JobResponse(
                 errors=[Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=False) for e in errors]
-            )
+            ), None
         control = job_request["control"]
-        context = job_request["context"]
         deadline = None
         if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
             now = time.monotonic()
@@ -259,47 +310,39 @@ class Server:
                 self.stats["deadline_exceeded.job"] += 1
                 if self.metrics is not None:
                     self.metrics.counter("server.error.deadline_exceeded").increment()
-                response = JobResponse(errors=[_deadline_exceeded("job", now - deadline)])
-                correlation_id = context.get("correlation_id")
-                if correlation_id is not None:
-                    response.context["correlation_id"] = correlation_id
-                return response
-        try:
-            client = self.make_client(context)
-            if deadline is not None:
-                client = client.with_deadline(deadline)
-            enriched = EnrichedJobRequest(
-                control=control,
-                context=context,
-                actions=job_request["actions"],
-                client=client,
-                run_coroutine=self.run_coroutine,
-                deadline=deadline,
-            )
-            response = self._job_stack(enriched)
-        except HarakiriInterrupt:
-            self.stats["harakiri.job"] += 1
-            response = JobResponse(
-                errors=[
-                    Error(
-                        code=ERROR_CODE_JOB_TIMEOUT,
-                        message=(
-                            "The service job ran for too long and had to be interrupted (probably a middleware issue)."
-                        ),
-                        is_caller_error=False,
-                    )
-                ]
-            )
-        except JobError as exc:
-            response = JobResponse(errors=exc.errors)
-        except Exception as exc:
-            self.logger.exception("Unhandled error while processing job")
-            self.stats["error.unhandled"] += 1
-            response = JobResponse(errors=[_server_error(exc)])
-        correlation_id = context.get("correlation_id")
-        if correlation_id is not None:
-            response.context["correlation_id"] = correlation_id
-        return response
+                refusal = JobResponse(errors=[_deadline_exceeded("job", now - deadline)])
+                return _with_correlation_id(refusal, job_request["context"]), None
+        return None, deadline
+
+    def _enrich_job(self, job_request: dict[str, Any], deadline: float | None) -> EnrichedJobRequest:
+        client = self.make_client(job_request["context"])
+        if deadline is not None:
+            client = client.with_deadline(deadline)
+        return EnrichedJobRequest(
+            control=job_request["control"],
+            context=job_request["context"],
+            actions=job_request["actions"],
+            client=client,
+            run_coroutine=self.run_coroutine,
+            deadline=deadline,
+        )
+
+    def _job_timed_out(self) -> JobResponse:
+        self.stats["harakiri.job"] += 1
+        return JobResponse(
+            errors=[
+                Error(
+                    code=ERROR_CODE_JOB_TIMEOUT,
+                    message="The service job ran for too long and had to be interrupted (probably a middleware issue).",
+                    is_caller_error=False,
+                )
+            ]
+        )
+
+    def _job_failed(self, exc: Exception) -> JobResponse:
+        self.logger.exception("Unhandled error while processing job")
+        self.stats["error.unhandled"] += 1
+        return JobResponse(errors=[_server_error(exc)])
 
     def execute_job(self, job_request: EnrichedJobRequest) -> JobResponse:
         """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``.
@@ -322,36 +365,14 @@ class Server:
                     self.stats["deadline_exceeded.action"] += 1
                     responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
                     break
-            request = self.request_class(
-                action=name,
-                body=action_request.body,
-                switches=switches,
-                context=context,
-                control=control,
-                client=job_request.client,
-                run_coroutine=job_request.run_coroutine,
-                deadline=deadline,
-            )
-            request._server = self
+            request = self._action_request(job_request, name, action_request.body, switches, deadline)
             token = set_logging_action_name(name)
             try:
                 started = time.perf_counter()
                 response = self._run_action(request)
                 self.runtime_stats.action_finished(name, time.perf_counter() - started, response)
             except HarakiriInterrupt:
-                self.stats["harakiri.action"] += 1
-                responses.append(
-                    ActionResponse(
-                        name,
-                        errors=[
-                            Error(
-                                code=ERROR_CODE_ACTION_TIMEOUT,
-                                message=f'The action "{name}" ran for too long and had to be interrupted.',
-                                is_caller_error=False,
-                            )
-                        ],
-                    )
-                )
+                responses.append(self._action_timed_out(name))
                 break  # the worker is going down: run nothing more, even with continue_on_error
             finally:
                 clear_logging_action_name(token)
@@ -359,6 +380,44 @@ class Server:
             if response.errors and not continue_on_error:
                 break
         return JobResponse(actions=responses)
+
+    def _action_request(
+        self,
+        job_request: EnrichedJobRequest,
+        name: str,
+        body: dict[str, Any],
+        switches: RequestSwitchSet,
+        deadline: float | None,
+    ) -> EnrichedActionRequest:
+        """The request one action gets: an ``async def`` action gets an :class:`AsyncClient` as ``client``."""
+        client: Any = job_request.client
+        if name in self._async_actions:
+            client = self.make_async_client(job_request.context, deadline)
+        request = self.request_class(
+            action=name,
+            body=body,
+            switches=switches,
+            context=job_request.context,
+            control=job_request.control,
+            client=client,
+            run_coroutine=job_request.run_coroutine,
+            deadline=deadline,
+        )
+        request._server = self
+        return request
+
+    def _action_timed_out(self, name: str) -> ActionResponse:
+        self.stats["harakiri.action"] += 1
+        return ActionResponse(
+            name,
+            errors=[
+                Error(
+                    code=ERROR_CODE_ACTION_TIMEOUT,
+                    message=f'The action "{name}" ran for too long and had to be interrupted.',
+                    is_caller_error=False,
+                )
+            ],
+        )
 
     def _run_action(self, request: EnrichedActionRequest) -> ActionResponse:
         name = request.action
@@ -377,9 +436,144 @@ class Server:
             )
         try:
             action: Callable[[EnrichedActionRequest], ActionResponse] = factory(self.settings)
-            for middleware in reversed(self._action_middleware):
-                action = middleware.action(action)
+            if self._action_middleware:
+                if name in self._async_actions:
+                    action = self._awaited(action)  # sync middleware sees an ActionResponse
+                for middleware in reversed(self._action_middleware):
+                    action = middleware.action(action)
+            response: Any = action(request)
+            if not isinstance(response, ActionResponse):
+                if not inspect.isawaitable(response):
+                    raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
+                response = self._await_on_event_loop(response)
+                if not isinstance(response, ActionResponse):
+                    raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
+            return response
+        except ActionError as exc:
+            return ActionResponse(name, errors=exc.errors)
+        except JobError:
+            raise
+        except Exception as exc:
+            self.logger.exception("Unhandled error in action %s", name)
+            self.stats["error.action"] += 1
+            return ActionResponse(name, errors=[_server_error(exc)])
+
+    # --- async actions ------------------------------------------------------------------------
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The server's :class:`AsyncClient` for ``client_routing`` (``request.client`` of async actions)."""
+        if self._async_client is None:
+            from pysoa.client.async_client import AsyncClient
+
+            self._async_client = AsyncClient(self.settings["client_routing"])
+        return self._async_client
+
+    def make_async_client(self, context: Mapping[str, Any], deadline: float | None = None) -> AsyncClient:
+        """The client an ``async def`` action gets as ``request.client``: as :meth:`make_client`, but awaitable."""
+        new_context = dict(context)
+        new_context["calling_service"] = self.service_name
+        client = self.async_client.with_context(new_context)
+        return client if deadline is None else client.with_deadline(deadline)
+
+    def _await_on_event_loop(self, awaitable: Awaitable[_T]) -> _T:
+        """Run an async action on the server's event loop thread and wait for it (the one-job-at-a-time worker).
+
+        Harakiri interrupts the wait and cancels the action.
+        """
+
+        async def run() -> _T:
+            return await awaitable
+
+        future = self._event_loop.run_coroutine(run())
+        try:
+            return future.result()
+        except HarakiriInterrupt:
+            future.cancel()
+            raise
+
+    def _awaited(self, action: Callable[[EnrichedActionRequest], Any]) -> Callable[[EnrichedActionRequest], Any]:
+        def call(request: EnrichedActionRequest) -> Any:
             response = action(request)
+            return self._await_on_event_loop(response) if inspect.isawaitable(response) else response
+
+        return call
+
+    async def process_job_async(self, job_request: dict[str, Any]) -> JobResponse:
+        """:meth:`process_job` for a worker that runs jobs concurrently: async job middleware, actions awaited.
+
+        A server with middleware that has no async variants runs the job the sync way instead (its
+        async actions on the server's event loop thread), blocking the caller's event loop meanwhile.
+        """
+        if self._middleware_without_async:
+            return self.process_job(job_request)
+        refusal, deadline = self._admit_job(job_request)
+        if refusal is not None:
+            return refusal
+        try:
+            response = await self._async_job_stack(self._enrich_job(job_request, deadline))
+        except JobError as exc:
+            response = JobResponse(errors=exc.errors)
+        except Exception as exc:
+            response = self._job_failed(exc)
+        return _with_correlation_id(response, job_request["context"])
+
+    async def execute_job_async(self, job_request: EnrichedJobRequest) -> JobResponse:
+        """:meth:`execute_job`, awaiting ``async def`` actions; a sync action runs on the event loop, alone."""
+        control = job_request.control
+        continue_on_error = control.get("continue_on_error", False)
+        switches = RequestSwitchSet(job_request.context["switches"])
+        deadline: float | None = getattr(job_request, "deadline", None)
+        harakiri_timeout = self.settings["harakiri"]["timeout"]
+        responses: list[ActionResponse] = []
+        for action_request in job_request.actions:
+            name = action_request.action
+            if deadline is not None:
+                late_by = time.monotonic() - deadline
+                if late_by >= 0:
+                    self.stats["deadline_exceeded.action"] += 1
+                    responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
+                    break
+            request = self._action_request(job_request, name, action_request.body, switches, deadline)
+            token = set_logging_action_name(name)
+            try:
+                if name in self._async_actions:
+                    async with asyncio.timeout(harakiri_timeout or None):
+                        response = await self._run_action_async(request)
+                else:
+                    # It blocks the event loop; harakiri's alarm is what can interrupt it.
+                    if harakiri_timeout:
+                        signal.alarm(harakiri_timeout)
+                    try:
+                        response = self._run_action(request)
+                    finally:
+                        if harakiri_timeout:
+                            signal.alarm(0)
+            except (HarakiriInterrupt, TimeoutError):
+                responses.append(self._action_timed_out(name))
+                break
+            finally:
+                clear_logging_action_name(token)
+            responses.append(response)
+            if response.errors and not continue_on_error:
+                break
+        return JobResponse(actions=responses)
+
+    async def _run_action_async(self, request: EnrichedActionRequest) -> ActionResponse:
+        name = request.action
+        factory = self.get_action_factory(name)
+        assert factory is not None  # only entries of action_class_map are async actions
+        try:
+            action = factory(self.settings)
+
+            async def call(action_request: EnrichedActionRequest) -> ActionResponse:
+                result = action(action_request)
+                return cast(ActionResponse, await result if inspect.isawaitable(result) else result)
+
+            stack: Callable[[EnrichedActionRequest], Awaitable[ActionResponse]] = call
+            for middleware in reversed(self._async_action_middleware):
+                stack = middleware.async_action(stack)
+            response = await stack(request)
             if not isinstance(response, ActionResponse):
                 raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
             return response
@@ -428,34 +622,54 @@ class Server:
         )
 
     def _handle_malformed_request(self, exc: InvalidMessageError) -> None:
-        self.stats["error.malformed_request"] += 1
-        if self.metrics is not None:
-            self.metrics.counter("server.error.malformed_request").increment()
+        self._count_malformed_request()
         if exc.request_id is not None and exc.meta is not None:
-            self._malformed_log.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
-            if isinstance(exc, RequestTooLarge):
-                error = Error(code=ERROR_CODE_REQUEST_TOO_LARGE, message=str(exc), is_caller_error=True)
-            else:
-                error = Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)
-            self._send_response(exc.request_id, exc.meta, JobResponse(errors=[error]))
+            self._send_response(exc.request_id, exc.meta, self._malformed_request_response(exc))
         else:
             self._malformed_log.warning("Dropped a malformed request that cannot be answered: %s", exc)
 
+    def _count_malformed_request(self) -> None:
+        self.stats["error.malformed_request"] += 1
+        if self.metrics is not None:
+            self.metrics.counter("server.error.malformed_request").increment()
+
+    def _malformed_request_response(self, exc: InvalidMessageError) -> JobResponse:
+        self._malformed_log.warning("Malformed request %r answered with a job error: %s", exc.request_id, exc)
+        if isinstance(exc, RequestTooLarge):
+            error = Error(code=ERROR_CODE_REQUEST_TOO_LARGE, message=str(exc), is_caller_error=True)
+        else:
+            error = Error(code=ERROR_CODE_INVALID, message=f"Malformed request: {exc}", is_caller_error=True)
+        return JobResponse(errors=[error])
+
     def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
+        body, include_caller = self._response_body(meta, response)
+        try:
+            self.transport.send_response_message(request_id, meta, body)
+            return
+        except (MessageTooLarge, EncodeError) as exc:
+            error_body = self._unsendable_response_body(exc, response, include_caller)
+        # The transport answers in the request's protocol version and content type: ``meta`` is intact.
+        self.transport.send_response_message(request_id, meta, error_body)
+
+    def _response_body(self, meta: Mapping[str, Any], response: JobResponse) -> tuple[dict[str, Any], bool]:
+        """The response as a dict for the client that sent ``meta``, and whether it carries ``is_caller_error``."""
         client_version = meta.get("client_version")
         try:
             include_caller = tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
         except TypeError:
             include_caller = False
         try:
-            body = response.to_dict(include_caller)
+            return response.to_dict(include_caller), include_caller
         except Exception as exc:
             self.stats["error.response_conversion"] += 1
-            body = JobResponse(errors=[_server_error(exc, {"job_response": repr(response)})]).to_dict(include_caller)
-        try:
-            self.transport.send_response_message(request_id, meta, body)
-            return
-        except MessageTooLarge as exc:
+            fallback = JobResponse(errors=[_server_error(exc, {"job_response": repr(response)})])
+            return fallback.to_dict(include_caller), include_caller
+
+    def _unsendable_response_body(
+        self, exc: MessageTooLarge | EncodeError, response: JobResponse, include_caller: bool
+    ) -> dict[str, Any]:
+        """The job error sent instead of a response the transport refused to encode."""
+        if isinstance(exc, MessageTooLarge):
             self.stats["error.response_too_large"] += 1
             self.logger.error(
                 "Could not send a response of %s bytes because it was too large", exc.message_size_in_bytes
@@ -465,7 +679,7 @@ class Server:
                 message="Could not send the response because it was too large",
                 is_caller_error=False,
             )
-        except EncodeError as exc:
+        else:
             self.stats["error.response_not_serializable"] += 1
             self.logger.error("Could not send the response because it failed to serialize: %s", exc)
             fallback = Error(
@@ -473,9 +687,7 @@ class Server:
                 message="Could not send the response because it failed to serialize",
                 is_caller_error=False,
             )
-        # The transport answers in the request's protocol version and content type: ``meta`` is intact.
-        error_body = JobResponse(errors=[fallback], context=dict(response.context)).to_dict(include_caller)
-        self.transport.send_response_message(request_id, meta, error_body)
+        return JobResponse(errors=[fallback], context=dict(response.context)).to_dict(include_caller)
 
     def _log_request(self, body: Any) -> bool:
         if self.job_logger.isEnabledFor(self._success_level):
@@ -592,7 +804,9 @@ class Server:
             self.exit_status = EXIT_CONFIGURATION_ERROR
             self.transport.close()
             return
-        self._warn_if_self_calls_can_deadlock()
+        async_slots = self._async_jobs_per_worker()
+        if async_slots == 1:
+            self._warn_if_self_calls_can_deadlock()
         self.setup()
         if self.heartbeat is not None:
             self.heartbeat.create()
@@ -601,31 +815,12 @@ class Server:
             signal.SIGTERM: signal.signal(signal.SIGTERM, self.handle_shutdown_signal),
             signal.SIGALRM: signal.signal(signal.SIGALRM, self.harakiri),
         }
-        harakiri_timeout = self.settings["harakiri"]["timeout"]
         outage = TransportOutage(self.logger, self.settings["transport_outage_give_up_after_seconds"])
         try:
-            while not self.shutting_down:
-                if harakiri_timeout:
-                    signal.alarm(harakiri_timeout)
-                try:
-                    self.handle_next_request()
-                    outage.recovered()
-                except TransientTransportError as exc:
-                    delay = outage.failed(exc)
-                    if delay is None:
-                        self.exit_status = 1
-                        break
-                    self._pause_unless_stopping(delay)
-                except HarakiriInterrupt:
-                    self.logger.error("Harakiri interrupted the server outside a job; shutting down")
-                    self.exit_status = 1
-                    break
-                except SOAError:
-                    # Not transient, and not a malformed message (those are answered or dropped in
-                    # handle_next_request): the configuration or a plugin is broken.
-                    self.logger.exception("Unhandled server error; shutting down")
-                    self.exit_status = 1
-                    break
+            if async_slots > 1:
+                asyncio.run(self._serve_async(async_slots, outage))
+            else:
+                self._serve(outage)
         finally:
             signal.alarm(0)
             for signal_number, handler in previous_handlers.items():
@@ -642,6 +837,168 @@ class Server:
                 if self.heartbeat is not None:
                     self.heartbeat.delete()
                 self.logger.info("Service %r server shut down", self.service_name)
+
+    # --- the concurrent worker ----------------------------------------------------------------------
+
+    def _async_jobs_per_worker(self) -> int:
+        """How many jobs this worker runs at once (setting ``async_jobs_per_worker``); checked at start-up.
+
+        Unset, a service with async actions runs :data:`DEFAULT_ASYNC_JOBS_PER_WORKER` when its
+        transport and middleware allow it (else one at a time, as a service without async actions).
+        Set above 1, a transport without an async server side or middleware without async variants
+        is a start-up error.
+        """
+        configured: int | None = self.settings["async_jobs_per_worker"]
+        if configured == 1 or (configured is None and not self._async_actions):
+            return 1
+        problems = self._async_worker_problems()
+        if not problems:
+            return configured or DEFAULT_ASYNC_JOBS_PER_WORKER
+        if configured is not None:
+            raise ImproperlyConfigured(
+                f"async_jobs_per_worker is {configured}, but this server cannot run jobs concurrently: "
+                + "; ".join(problems)
+            )
+        self.logger.info(
+            "Service %r has async actions but runs one job at a time: %s", self.service_name, "; ".join(problems)
+        )
+        return 1
+
+    def _async_worker_problems(self) -> list[str]:
+        problems = []
+        transport_name = self.settings["transport"]["name"]
+        try:
+            get_plugin_manager().async_server_transport(transport_name)
+        except PluginError:
+            problems.append(f"transport {transport_name!r} has no async server side")
+        for name in self._middleware_without_async:
+            problems.append(f"middleware {name} wraps jobs or actions but has no async_job/async_action")
+        return problems
+
+    async def _serve_async(self, slots: int, outage: TransportOutage) -> None:
+        """The concurrent loop: up to ``slots`` jobs run as tasks; a sync action blocks the loop while it runs."""
+        transport_config = self.settings["transport"]
+        transport_class = get_plugin_manager().async_server_transport(transport_config["name"])
+        transport = transport_class(
+            self.service_name or "", self.metrics, self.forked_process_id or 1, **transport_config["kwargs"]
+        )
+        free = asyncio.Semaphore(slots)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await free.acquire()
+                if self.shutting_down:  # checked once a slot is free: a signal may come while all are busy
+                    break
+                try:
+                    incoming = await transport.receive_request_message()
+                    outage.recovered()
+                except MessageReceiveTimeout:
+                    free.release()
+                    self.perform_idle_actions()
+                    continue
+                except InvalidMessageError as exc:
+                    free.release()
+                    self._count_malformed_request()
+                    self._malformed_log.warning("Dropped a malformed request that cannot be answered: %s", exc)
+                    continue
+                except TransientTransportError as exc:
+                    free.release()
+                    delay = outage.failed(exc)
+                    if delay is None:
+                        self.exit_status = 1
+                        return
+                    await self._pause_unless_stopping_async(delay)
+                    continue
+                except SOAError:
+                    free.release()
+                    self.logger.exception("Unhandled server error; shutting down")
+                    self.exit_status = 1
+                    return
+                task = asyncio.create_task(self.handle_request_async(transport, incoming))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _task: free.release())
+        finally:
+            if running:
+                # Graceful stop: the jobs under way finish (harakiri's grace bounds the wait).
+                signal.alarm(self.settings["harakiri"]["shutdown_grace"])
+                await asyncio.gather(*running, return_exceptions=True)
+                signal.alarm(0)
+            if self._async_client is not None:
+                await self._async_client.aclose()
+            await transport.aclose()
+
+    async def _pause_unless_stopping_async(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while not self.shutting_down and time.monotonic() < until:
+            await asyncio.sleep(min(until - time.monotonic(), _STOP_CHECK_SECONDS))
+
+    async def handle_request_async(self, transport: AsyncServerTransport, incoming: IncomingRequest) -> None:
+        """Run one job and send its response; an unhandled failure is logged, never kills the worker."""
+        request_id, meta, body, route, refusal = incoming
+        if refusal is not None:
+            self._count_malformed_request()
+            await self._send_response_async(
+                transport, route, request_id, meta, self._malformed_request_response(refusal)
+            )
+            return
+        context = body.get("context") if isinstance(body, dict) else None
+        token = set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+        try:
+            self.perform_pre_request_actions()
+            request_logged = self._log_request(body)
+            response = await self.process_job_async(body) if isinstance(body, dict) else self._not_a_dict_response(body)
+            suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
+            if not suppress:
+                await self._send_response_async(transport, route, request_id, meta, response)
+            self._log_response(body, response, request_logged)
+        except Exception:
+            self.logger.exception("Could not answer request %r", request_id)
+        finally:
+            clear_logging_request_context(token)
+            self.perform_post_request_actions()
+
+    async def _send_response_async(
+        self,
+        transport: AsyncServerTransport,
+        route: ReplyRoute,
+        request_id: Any,
+        meta: dict[str, Any],
+        response: JobResponse,
+    ) -> None:
+        body, include_caller = self._response_body(meta, response)
+        try:
+            await transport.send_response_message(route, request_id, meta, body)
+            return
+        except (MessageTooLarge, EncodeError) as exc:
+            error_body = self._unsendable_response_body(exc, response, include_caller)
+        await transport.send_response_message(route, request_id, meta, error_body)
+
+    def _serve(self, outage: TransportOutage) -> None:
+        """The one-job-at-a-time loop: receive a request, run its job, send the response, repeat."""
+        harakiri_timeout = self.settings["harakiri"]["timeout"]
+        while not self.shutting_down:
+            if harakiri_timeout:
+                signal.alarm(harakiri_timeout)
+            try:
+                self.handle_next_request()
+                outage.recovered()
+            except TransientTransportError as exc:
+                delay = outage.failed(exc)
+                if delay is None:
+                    self.exit_status = 1
+                    return
+                self._pause_unless_stopping(delay)
+            except HarakiriInterrupt:
+                self.logger.error("Harakiri interrupted the server outside a job; shutting down")
+                self.exit_status = 1
+                return
+            except SOAError:
+                # Not transient, and not a malformed message (those are answered or dropped in
+                # handle_next_request): the configuration or a plugin is broken.
+                self.logger.exception("Unhandled server error; shutting down")
+                self.exit_status = 1
+                return
 
     def _warn_if_self_calls_can_deadlock(self) -> None:
         """Warn when ``request.client`` routes to this very service and this process is its only worker.
@@ -727,11 +1084,34 @@ class _FunctionAction:
     def __init__(self, function: Callable[[EnrichedActionRequest], Any]) -> None:
         self.function = function
 
-    def __call__(self, request: EnrichedActionRequest) -> ActionResponse:
+    def __call__(self, request: EnrichedActionRequest) -> Any:
         result = self.function(request)
         if isinstance(result, ActionResponse):
             return result
+        if result is not None and not isinstance(result, dict) and inspect.isawaitable(result):
+            return self._respond_later(request, result)
         return ActionResponse(request.action, body=result if result is not None else {})
+
+    async def _respond_later(self, request: EnrichedActionRequest, pending: Awaitable[Any]) -> ActionResponse:
+        result = await pending
+        if isinstance(result, ActionResponse):
+            return result
+        return ActionResponse(request.action, body=result if result is not None else {})
+
+
+def _has_async_variants(middleware: ServerMiddleware) -> bool:
+    """Whether ``middleware`` wraps async jobs and actions wherever it wraps sync ones."""
+    cls = type(middleware)
+    if cls.job is not ServerMiddleware.job and cls.async_job is ServerMiddleware.async_job:
+        return False
+    return cls.action is ServerMiddleware.action or cls.async_action is not ServerMiddleware.async_action
+
+
+def _is_async_action(target: Any) -> bool:
+    """Whether an ``action_class_map`` entry is an ``async def`` action (a class or an action function)."""
+    if isinstance(target, type):
+        return inspect.iscoroutinefunction(getattr(target, "run", None))
+    return _is_request_function(target) and inspect.iscoroutinefunction(target)
 
 
 def _action_factory(target: Any) -> Callable[[Any], Any]:
@@ -753,8 +1133,6 @@ def _is_request_function(target: Any) -> bool:
     """
     if getattr(target, "__soa_action_function__", False):
         return True
-    import inspect
-
     if not (inspect.isfunction(target) or inspect.ismethod(target)):
         return False
     try:

@@ -44,6 +44,16 @@ class ServerSettings(SOASettings):
                 ),
             )
         ),
+        "async_jobs_per_worker": fields.Nullable(
+            fields.Integer(
+                gt=0,
+                description=(
+                    "Jobs a worker runs at once (async actions await concurrently; a sync action blocks the "
+                    "others while it runs). null (the default): 16 when the service has async actions and its "
+                    "transport and middleware support it, else 1. Above 1 needs a transport with an async server side"
+                ),
+            )
+        ),
         "heartbeat_file": fields.Nullable(fields.UnicodeString(description="{{pid}} and {{fid}} are replaced")),
         "coroutine_middleware": fields.List(
             fields.Dictionary(
@@ -96,6 +106,7 @@ class ServerSettings(SOASettings):
         "request_log_success_level": "INFO",
         "request_log_error_level": "INFO",
         "heartbeat_file": None,
+        "async_jobs_per_worker": None,
         "transport_outage_give_up_after_seconds": None,
         "extra_fields_to_redact": set(),
         "coroutine_middleware": [{"path": "pysoa.server.coroutine:DefaultCoroutineMiddleware"}],

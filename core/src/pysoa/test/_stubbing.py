@@ -2,8 +2,10 @@
 
 Every call method of :class:`~pysoa.client.client.Client` sends its jobs through one seam,
 ``Client._send_job``; the non-blocking primitives are ``Client.send_request`` and
-``Client.get_all_responses``. While at least one stub is active those three are replaced on the
-class (so every client sees the stubs, including the ``request.client`` of a server under test),
+``Client.get_all_responses``. Every call method of :class:`~pysoa.client.AsyncClient` goes
+through ``AsyncClient._call_job``. While at least one stub is active those are replaced on the
+classes (so every client sees the stubs, including the ``request.client`` of a server under test,
+sync or async), together with ``AsyncClient.send_request`` and ``AsyncClient.get_all_responses``,
 and restored when the last stub stops.
 
 A job naming a stubbed action is split: stubbed actions are answered by their mock when the job
@@ -17,9 +19,10 @@ import copy
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pysoa.client.async_client import AsyncClient
 from pysoa.client.client import Client
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobResponse
 from pysoa.errors import ActionError, JobError, MessageReceiveTimeout
@@ -36,6 +39,7 @@ STUBBED_REQUESTS: list[dict[str, Any]] = []
 STUBBED_RESPONSES: list[dict[str, Any]] = []
 
 _PATCHED = ("_send_job", "send_request", "get_all_responses")
+_ASYNC_PATCHED = ("_call_job", "send_request", "get_all_responses")
 
 _lock = threading.RLock()
 _active: list[ActiveStub] = []  # in the order they started; a later one wins for the same action
@@ -43,6 +47,9 @@ _originals: dict[str, Any] = {}
 # Stubbed jobs sent with Client.send_request, waiting for Client.get_all_responses, per
 # (client's handler table, service, sending thread): what the real primitives key on too.
 _primitive_jobs: dict[tuple[int, str, int], deque[StubbedJob]] = {}
+# The same for AsyncClient.send_request, per (client's handler table, service): each stubbed job, with the
+# handler and request id of its real part when it has one.
+_async_primitive_jobs: dict[tuple[int, str], deque[tuple[StubbedJob, Any, Any]]] = {}
 # Request ids of stubbed primitive jobs are negative so that they never collide with real ones.
 _request_ids = itertools.count(1)
 
@@ -137,13 +144,22 @@ def _install() -> None:
     replacements = (_stubbed_send_job, _stubbed_send_request, _stubbed_get_all_responses)
     for name, replacement in zip(_PATCHED, replacements, strict=True):
         setattr(Client, name, replacement)
+    # AsyncClient's call methods all go through its _call_job; its primitives are replaced as the sync ones.
+    for name in _ASYNC_PATCHED:
+        _originals[f"AsyncClient.{name}"] = vars(AsyncClient)[name]
+    async_replacements = (_stubbed_call_job_async, _stubbed_send_request_async, _stubbed_get_all_responses_async)
+    for name, replacement in zip(_ASYNC_PATCHED, async_replacements, strict=True):
+        setattr(AsyncClient, name, replacement)
 
 
 def _uninstall() -> None:
     for name in _PATCHED:
         setattr(Client, name, _originals[name])
+    for name in _ASYNC_PATCHED:
+        setattr(AsyncClient, name, _originals[f"AsyncClient.{name}"])
     # Responses of stubbed primitive jobs nobody collected die with the last stub.
     _primitive_jobs.clear()
+    _async_primitive_jobs.clear()
 
 
 def _stubs_for(service_name: str) -> dict[str, ActiveStub]:
@@ -168,7 +184,7 @@ class StubbedJob:
 
     def __init__(
         self,
-        client: Client,
+        client: Client | AsyncClient,
         service_name: str,
         job: dict[str, Any],
         timeout: float | None,
@@ -206,8 +222,13 @@ class StubbedJob:
             if outcome.errors and not self._continue_on_error:
                 break
         self._in_flight: PendingJob | None = None
-        if real:
-            self._in_flight = _originals["_send_job"](client, service_name, {**job, "actions": real}, timeout)
+        # The job of the actions a server would run, or None when every action is stubbed.
+        self.real_job = {**job, "actions": real} if real else None
+        if self.real_job is not None:
+            self._send_real(client, service_name, self.real_job, timeout)
+
+    def _send_real(self, client: Any, service_name: str, real_job: dict[str, Any], timeout: float | None) -> None:
+        self._in_flight = _originals["_send_job"](client, service_name, real_job, timeout)
 
     def wait(self, timeout: float | None, give_up_on_timeout: bool = True) -> JobResponse:
         """:meth:`PendingJob.wait`: without ``give_up_on_timeout`` a timeout leaves the job waitable."""
@@ -255,7 +276,98 @@ class StubbedJob:
             pending.abandon()
 
 
+class _AsyncStubbedJob(StubbedJob):
+    """A :class:`StubbedJob` of an :class:`AsyncClient`: its real part is awaited by the caller, not sent here."""
+
+    def _send_real(self, client: Any, service_name: str, real_job: dict[str, Any], timeout: float | None) -> None:
+        return
+
+
 # --- the replacements ------------------------------------------------------------------------------------------
+
+
+async def _stubbed_send_request_async(
+    client: AsyncClient,
+    service_name: str,
+    actions: Iterable[Mapping[str, Any] | ActionRequest],
+    switches: Iterable[Any] | None = None,
+    correlation_id: str | None = None,
+    continue_on_error: bool = False,
+    context: Mapping[str, Any] | None = None,
+    control_extra: Mapping[str, Any] | None = None,
+    message_expiry_in_seconds: float | None = None,
+    suppress_response: bool = False,
+) -> Any:
+    """``AsyncClient.send_request`` while stubs are active (a suppressed response: every mock is called)."""
+    actions = list(actions)
+    stubs = _stubs_for(service_name)
+    arguments = (switches, correlation_id, continue_on_error, context, control_extra, message_expiry_in_seconds)
+    if not any(_action_name(action) in stubs for action in actions):
+        return await _originals["AsyncClient.send_request"](
+            client, service_name, actions, *arguments, suppress_response
+        )
+    job = client._make_job(
+        actions,
+        switches,
+        correlation_id,
+        continue_on_error,
+        context,
+        control_extra,
+        message_expiry_in_seconds,
+        suppress_response,
+    )
+    if suppress_response:
+        for action in job["actions"]:
+            stub = stubs.get(action["action"])
+            if stub is not None:
+                stub.respond(action["body"])
+        real = [action for action in job["actions"] if action["action"] not in stubs]
+        if real:
+            await _originals["AsyncClient.send_request"](client, service_name, real, *arguments, True)
+        return -next(_request_ids)
+    stubbed = _AsyncStubbedJob(client, service_name, job, message_expiry_in_seconds, stubs)
+    handler = real_id = None
+    if stubbed._failure is None and stubbed.real_job is not None:
+        handler = client._get_handler(service_name)
+        real_id = await handler.send_request(stubbed.real_job, message_expiry_in_seconds)
+    _async_primitive_jobs.setdefault((id(client.handlers), service_name), deque()).append((stubbed, handler, real_id))
+    return stubbed.request_id
+
+
+async def _stubbed_get_all_responses_async(
+    client: AsyncClient, service_name: str, receive_timeout_in_seconds: float | None = None
+) -> AsyncIterator[tuple[Any, JobResponse]]:
+    key = (id(client.handlers), service_name)
+    queue = _async_primitive_jobs.get(key)
+    while queue:
+        stubbed, handler, real_id = queue.popleft()
+        if stubbed._failure is not None:
+            raise stubbed._failure
+        real = None if handler is None else await handler.wait_for(real_id, receive_timeout_in_seconds)
+        yield stubbed.request_id, stubbed._merge(real)
+    _async_primitive_jobs.pop(key, None)
+    if service_name in client.settings:
+        # A fully stubbed service need not be configured at all.
+        async for response in _originals["AsyncClient.get_all_responses"](
+            client, service_name, receive_timeout_in_seconds
+        ):
+            yield response
+
+
+async def _stubbed_call_job_async(
+    client: AsyncClient, service_name: str, job: dict[str, Any], timeout: float | None
+) -> JobResponse:
+    """``AsyncClient._call_job`` while stubs are active: stubbed actions answered, the rest really called."""
+    original = _originals["AsyncClient._call_job"]
+    stubs = _stubs_for(service_name)
+    if not stubs or not any(action["action"] in stubs for action in job["actions"]):
+        response: JobResponse = await original(client, service_name, job, timeout)
+        return response
+    stubbed = _AsyncStubbedJob(client, service_name, job, timeout, stubs)
+    if stubbed._failure is not None:
+        raise stubbed._failure
+    real = None if stubbed.real_job is None else await original(client, service_name, stubbed.real_job, timeout)
+    return stubbed._merge(real)
 
 
 def _stubbed_send_job(client: Client, service_name: str, job: dict[str, Any], timeout: float | None) -> Any:

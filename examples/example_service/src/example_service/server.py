@@ -1,10 +1,11 @@
-"""The example service: ``square``, ``status`` and ``call_service``."""
+"""The example service: ``square``, ``status``, ``call_service`` and the async ``sum_of_squares``."""
 
 from __future__ import annotations
 
 from example_service.actions.call_service import CallServiceAction
 from example_service.actions.square import SquareAction
 from example_service.actions.status import StatusAction
+from example_service.actions.sum_of_squares import SumOfSquaresAction
 from pysoa.server import Server as BaseServer
 
 
@@ -16,4 +17,5 @@ class Server(BaseServer):
         "square": SquareAction,
         "status": StatusAction,
         "call_service": CallServiceAction,
+        "sum_of_squares": SumOfSquaresAction,
     }

@@ -11,18 +11,21 @@ import importlib
 import threading
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformity import fields
 
 from pysoa.common.metrics import MetricsRecorder
-from pysoa.common.serializer.base import Serializer
 from pysoa.common.settings import resolve_python_path
 from pysoa.common.transport.base import NO_MESSAGE, ClientTransport, ReceivedMessage, ServerTransport
-from pysoa.errors import ConfigurationError, InvalidMessageError, MessageReceiveTimeout, MessageTooLarge
+from pysoa.common.transport.message import EnvelopeCodec, SerializerRegistry
+from pysoa.errors import ConfigurationError, InvalidMessageError, MessageReceiveTimeout
 from pysoa.plugins import get_plugin_manager
 
-__all__ = ["LocalClientTransport", "LocalServerTransport"]
+if TYPE_CHECKING:
+    from pysoa.server.server import Server
+
+__all__ = ["LocalClientTransport", "LocalServerTransport", "build_local_server", "local_codec"]
 
 _DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 
@@ -87,6 +90,46 @@ def _load_server_settings(value: Mapping[str, Any] | str | None) -> dict[str, An
     return dict(settings)
 
 
+def build_local_server(
+    service_name: str,
+    metrics: MetricsRecorder | None,
+    server_class: type | str | None,
+    server_settings: Mapping[str, Any] | str | None,
+) -> Server:
+    """The server a local client transport runs in-process, set up, with ``transport: local``."""
+    from pysoa.server.server import Server
+
+    if server_class is None:
+        raise ConfigurationError("The local transport needs 'server_class'")
+    cls = resolve_python_path(server_class) if isinstance(server_class, str) else server_class
+    if not isinstance(cls, type) or not issubclass(cls, Server):
+        raise ConfigurationError(f"server_class {server_class!r} is not a pysoa Server subclass")
+    if cls.service_name != service_name:
+        raise ConfigurationError(
+            f"server_class {cls.__name__} serves {cls.service_name!r}, but this transport is for {service_name!r}"
+        )
+    # Copy rather than mutate the caller's settings (PySOA overwrote them in place).
+    settings = _load_server_settings(server_settings)
+    settings["transport"] = {"name": "local"}
+    server = cls(settings)
+    server._skip_django_database_cleanup = True
+    return server
+
+
+def local_codec(
+    service_name: str, serialize: bool, serializer: str, maximum_message_size_in_bytes: int
+) -> EnvelopeCodec | None:
+    """The codec every local message goes through, or ``None`` with ``serialize: False``."""
+    if not serialize:
+        return None
+    default = get_plugin_manager().serializer(serializer)(max_message_size_in_bytes=maximum_message_size_in_bytes)
+    return EnvelopeCodec(
+        SerializerRegistry(default, lookup=get_plugin_manager().serializer_for_mime_type),
+        maximum_message_size_in_bytes,
+        f"service {service_name!r}",
+    )
+
+
 class LocalClientTransport(ClientTransport):
     """Builds the server in-process and hands it each request synchronously."""
 
@@ -105,31 +148,11 @@ class LocalClientTransport(ClientTransport):
         maximum_message_size_in_bytes: int = _DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         super().__init__(service_name, metrics)
-        from pysoa.server.server import Server
-
-        if server_class is None:
-            raise ConfigurationError("The local transport needs 'server_class'")
-        cls = resolve_python_path(server_class) if isinstance(server_class, str) else server_class
-        if not isinstance(cls, type) or not issubclass(cls, Server):
-            raise ConfigurationError(f"server_class {server_class!r} is not a pysoa Server subclass")
-        if cls.service_name != service_name:
-            raise ConfigurationError(
-                f"server_class {cls.__name__} serves {cls.service_name!r}, but this transport is for {service_name!r}"
-            )
-        # Copy rather than mutate the caller's settings (PySOA overwrote them in place).
-        settings = _load_server_settings(server_settings)
-        settings["transport"] = {"name": "local"}
-        self.server = cls(settings)
+        self.server = build_local_server(service_name, metrics, server_class, server_settings)
         self._server_transport = LocalServerTransport(service_name, metrics)
         self._server_transport._client = self
         self.server.transport = self._server_transport
-        self.server._skip_django_database_cleanup = True
-
-        self._serializer: Serializer | None = None
-        if serialize:
-            self._serializer = get_plugin_manager().serializer(serializer)(
-                max_message_size_in_bytes=maximum_message_size_in_bytes
-            )
+        self._codec = local_codec(service_name, serialize, serializer, maximum_message_size_in_bytes)
         self.maximum_message_size_in_bytes = maximum_message_size_in_bytes
         # The server is not thread-safe; requests from several threads run one at a time.
         self._server_lock = threading.Lock()
@@ -138,20 +161,6 @@ class LocalClientTransport(ClientTransport):
         self._sending_thread = 0
         self.server.setup()
 
-    def _encode(self, message: dict[str, Any]) -> Any:
-        if self._serializer is None:
-            return message
-        blob = self._serializer.dict_to_blob(message)
-        if len(blob) > self.maximum_message_size_in_bytes:
-            raise MessageTooLarge(len(blob))
-        return blob
-
-    def _decode(self, blob: Any) -> dict[str, Any]:
-        if self._serializer is None:
-            message: dict[str, Any] = blob
-            return message
-        return self._serializer.blob_to_dict(blob)
-
     def send_request_message(
         self,
         request_id: Any,
@@ -159,23 +168,38 @@ class LocalClientTransport(ClientTransport):
         body: dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        request = self._decode(self._encode({"request_id": request_id, "meta": meta, "body": body}))
+        request_id, meta, body = _round_trip(self._codec, request_id, meta, body)
         thread = threading.get_ident()
         with self._server_lock:
-            self._server_transport._pending = ReceivedMessage(request["request_id"], request["meta"], request["body"])
+            self._server_transport._pending = ReceivedMessage(request_id, meta, body)
             self._sending_thread = thread
             self.server.handle_next_request()
 
     def _deliver(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
         """Called by the server (under the server lock) with its response."""
-        self._responses[self._sending_thread].append((request_id, meta, self._encode(body)))
+        blob = body if self._codec is None else self._codec.encode(request_id, meta, body)
+        self._responses[self._sending_thread].append((request_id, meta, blob))
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
         queue = self._responses.get(threading.get_ident())
         if not queue:
             return NO_MESSAGE
         request_id, meta, blob = queue.popleft()
-        body = self._decode(blob)
-        if not isinstance(body, dict):
-            raise InvalidMessageError("The response body is not a dict")
-        return ReceivedMessage(request_id, meta, body)
+        return _received(self._codec, request_id, meta, blob)
+
+
+def _round_trip(
+    codec: EnvelopeCodec | None, request_id: Any, meta: dict[str, Any], body: dict[str, Any]
+) -> tuple[Any, dict[str, Any], Any]:
+    """A request as the server would see it after a real transport (unchanged without a codec)."""
+    if codec is None:
+        return request_id, meta, body
+    envelope = codec.decode(codec.encode(request_id, meta, body))
+    return envelope.request_id, envelope.meta or {}, envelope.body
+
+
+def _received(codec: EnvelopeCodec | None, request_id: Any, meta: Any, blob: Any) -> ReceivedMessage:
+    body = blob if codec is None else codec.decode(blob).body
+    if not isinstance(body, dict):
+        raise InvalidMessageError("The response body is not a dict")
+    return ReceivedMessage(request_id, meta, body)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final, TypeGuard
 
+from pysoa.common.transport.message import Envelope, split_envelope
 from pysoa.errors import InvalidMessageError
 
 __all__ = [
@@ -129,21 +129,6 @@ def is_expired(meta: Mapping[str, Any], now: float, redis_clock_offset: float | 
 def wire_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``meta`` without the keys this transport keeps for itself."""
     return {key: value for key, value in meta.items() if key not in LOCAL_META_KEYS}
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    request_id: Any
-    meta: dict[str, Any] | None
-    body: Any
-
-
-def split_envelope(message: Any) -> Envelope:
-    """Take a decoded message apart. Raises :class:`InvalidMessageError` (no reply possible) if it is not a map."""
-    if not isinstance(message, dict):
-        raise InvalidMessageError(f"Message is not a map but {type(message).__name__}")
-    meta = message.get("meta")
-    return Envelope(message.get("request_id"), meta if isinstance(meta, dict) else None, message.get("body"))
 
 
 def validate_request(envelope: Envelope, service_name: str) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pysoa.common.transport.base import ClientTransport, ServerTransport
+from pysoa.common.transport.base import Transport
 from pysoa.plugins import hookimpl
 
 
 @hookimpl
-def pysoa_register_transports() -> Sequence[type[ClientTransport] | type[ServerTransport]]:
+def pysoa_register_transports() -> Sequence[type[Transport]]:
+    from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
     from soa_redis.client import RedisClientTransport
     from soa_redis.server import RedisServerTransport
 
-    return [RedisClientTransport, RedisServerTransport]
+    return [RedisClientTransport, RedisServerTransport, AsyncRedisClientTransport, AsyncRedisServerTransport]

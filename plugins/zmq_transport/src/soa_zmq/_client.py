@@ -22,6 +22,7 @@ from zmq.utils.monitor import recv_monitor_message
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
 from pysoa.common.transport.base import NO_MESSAGE, ClientTransport, ReceivedMessage
+from pysoa.common.transport.message import SerializerRegistry
 from pysoa.errors import (
     DecodeError,
     InvalidMessageError,
@@ -135,7 +136,10 @@ class ZmqClientTransport(ClientTransport):
         self.serializer: Serializer = self.options.serializer["object"](**serializer_kwargs)
         self._content_type = self.serializer.mime_type.encode("ascii")
         self._expected_response_header = response_header(self._content_type)
-        self._decoders: dict[str, Serializer] = {self.serializer.mime_type: self.serializer}
+        # An unknown content type is decoded with the default serializer (the message layer's one policy).
+        self._decoders = SerializerRegistry(
+            self.serializer, self.options.maximum_message_size_in_bytes, get_plugin_manager().serializer_for_mime_type
+        )
         self._maximum_size = self.options.maximum_message_size_in_bytes
         self._default_expiry = self.options.message_expiry_in_seconds
         self._receive_timeout = self.options.receive_timeout_in_seconds
@@ -370,7 +374,7 @@ class ZmqClientTransport(ClientTransport):
             parsed = parse_header(header)
             if parsed.kind != RESPONSE:
                 raise InvalidMessageError(f"Unexpected message kind {parsed.kind} from {self.service_name}")
-            serializer = self._decoder(parsed.content_type)
+            serializer = self._decoders.serializer_for(parsed.content_type)
         try:
             message = serializer.blob_to_dict(blob)
         except DecodeError as exc:
@@ -378,16 +382,6 @@ class ZmqClientTransport(ClientTransport):
         request_id, meta, body = split_response(message)
         state.outstanding.pop(request_id, None)
         return ReceivedMessage(request_id, meta, body)
-
-    def _decoder(self, content_type: str) -> Serializer:
-        serializer = self._decoders.get(content_type)
-        if serializer is None:
-            cls = get_plugin_manager().serializer_for_mime_type(content_type)
-            if cls is None:
-                raise InvalidMessageError(f"Response in content type {content_type!r}, which no serializer handles")
-            serializer = cls(max_message_size_in_bytes=self._maximum_size)
-            self._decoders[content_type] = serializer
-        return serializer
 
 
 def _suppresses_response(body: dict[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
+from pysoa.common.transport.message import SerializerRegistry
 from pysoa.errors import (
     ConfigurationError,
     DecodeError,
@@ -90,7 +91,10 @@ class ZmqServerTransport(ServerTransport):
         serializer_kwargs = dict(self.options.serializer["kwargs"])
         serializer_kwargs.setdefault("max_message_size_in_bytes", self.options.maximum_message_size_in_bytes)
         self.serializer: Serializer = self.options.serializer["object"](**serializer_kwargs)
-        self._serializers: dict[str, Serializer] = {self.serializer.mime_type: self.serializer}
+        # An unknown content type is decoded with the default serializer (the message layer's one policy).
+        self._serializers = SerializerRegistry(
+            self.serializer, self.options.maximum_message_size_in_bytes, get_plugin_manager().serializer_for_mime_type
+        )
         self._response_headers: dict[str, bytes] = {}
         self._maximum_size = self.options.maximum_message_size_in_bytes
         self._interval = self.options.heartbeat_interval_in_seconds
@@ -262,15 +266,11 @@ class ZmqServerTransport(ServerTransport):
         if header.expires_at < time.time():
             self.metrics.counter("server.transport.zmq.request_expired").increment()
             return None
-        serializer = self._serializer_for(header.content_type)
-        if serializer is None:
-            self.metrics.counter("server.transport.zmq.invalid_message").increment()
-            _dropped_log.warning(
-                "Dropped a request in content type %r, which no serializer handles", header.content_type
-            )
-            return None
+        serializer = self._serializers.serializer_for(header.content_type or None)
+        # The reply speaks what the request was decoded with (an unknown type falls back to the default).
+        content_type = serializer.mime_type
         if len(blob) > self._maximum_size:
-            self._refuse_too_large(client, header.content_type, blob, serializer)
+            self._refuse_too_large(client, content_type, blob, serializer)
             return None
         try:
             message = serializer.blob_to_dict(blob)
@@ -280,10 +280,10 @@ class ZmqServerTransport(ServerTransport):
             request_id, meta, body = split_request(message)
         except InvalidMessageError as exc:
             if exc.request_id is not None:
-                exc.meta = {**(exc.meta or {}), REPLY_TO_META_KEY: client, CONTENT_TYPE_META_KEY: header.content_type}
+                exc.meta = {**(exc.meta or {}), REPLY_TO_META_KEY: client, CONTENT_TYPE_META_KEY: content_type}
             raise
         meta[REPLY_TO_META_KEY] = client
-        meta[CONTENT_TYPE_META_KEY] = header.content_type
+        meta[CONTENT_TYPE_META_KEY] = content_type
         return ReceivedMessage(request_id, meta, body)
 
     def _refuse_too_large(self, client: bytes, content_type: str, blob: bytes, serializer: Serializer) -> None:
@@ -305,16 +305,6 @@ class ZmqServerTransport(ServerTransport):
         meta[CONTENT_TYPE_META_KEY] = content_type
         raise RequestTooLarge(message, request_id=request_id, meta=meta)
 
-    def _serializer_for(self, content_type: str) -> Serializer | None:
-        serializer = self._serializers.get(content_type)
-        if serializer is None:
-            cls = get_plugin_manager().serializer_for_mime_type(content_type) if content_type else None
-            if cls is None:
-                return None
-            serializer = cls(max_message_size_in_bytes=self._maximum_size)
-            self._serializers[content_type] = serializer
-        return serializer
-
     # --- sending ------------------------------------------------------------------------------------
 
     def send_response_message(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
@@ -322,7 +312,7 @@ class ZmqServerTransport(ServerTransport):
         content_type = meta.get(CONTENT_TYPE_META_KEY)
         if not isinstance(client, bytes) or not isinstance(content_type, str):
             raise InvalidMessageError("Cannot answer: the request's meta has lost its return address")
-        serializer = self._serializer_for(content_type) or self.serializer
+        serializer = self._serializers.serializer_for(content_type)
         blob = serializer.dict_to_blob({"request_id": request_id, "meta": wire_meta(meta), "body": body})
         if len(blob) > self._maximum_size:
             raise MessageTooLarge(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import abstractmethod
+from collections.abc import Awaitable, Coroutine
 from typing import Any, ClassVar
 
 from conformity import fields
@@ -22,6 +24,9 @@ class Action(ActionInterface):
     Calling the action (``action(request)``) validates ``request.body`` (errors become caller
     errors), calls :meth:`validate`, then :meth:`run`, then validates what ``run`` returned (a
     mismatch is a server bug, raised as :class:`ResponseValidationError`).
+
+    ``run`` may be ``async def``: calling the action then returns a coroutine that awaits ``run``
+    and gives the validated :class:`ActionResponse` (the server awaits it; see docs/actions.md).
     """
 
     description: ClassVar[str | None] = None
@@ -35,10 +40,10 @@ class Action(ActionInterface):
         """Extra validation after the schema passed; raise :class:`ActionError` to reject the request."""
 
     @abstractmethod
-    def run(self, request: EnrichedActionRequest) -> dict[str, Any] | None:
-        """Do the work and return the response body."""
+    def run(self, request: EnrichedActionRequest) -> dict[str, Any] | Coroutine[Any, Any, dict[str, Any] | None] | None:
+        """Do the work and return the response body (``async def run`` may await, see above)."""
 
-    def __call__(self, action_request: EnrichedActionRequest) -> ActionResponse:
+    def __call__(self, action_request: EnrichedActionRequest) -> Any:
         if self.request_schema is not None:
             errors = self.request_schema.errors(action_request.body)
             if errors:
@@ -46,7 +51,15 @@ class Action(ActionInterface):
                     [Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=True) for e in errors]
                 )
         self.validate(action_request)
-        body = self.run(action_request)
+        body: Any = self.run(action_request)
+        if body is not None and not isinstance(body, dict) and inspect.isawaitable(body):
+            return self._respond_later(action_request, body)
+        return self._respond(action_request, body)
+
+    async def _respond_later(self, action_request: EnrichedActionRequest, pending: Awaitable[Any]) -> ActionResponse:
+        return self._respond(action_request, await pending)
+
+    def _respond(self, action_request: EnrichedActionRequest, body: Any) -> ActionResponse:
         if body is None:
             body = {}
         if self.response_schema is not None:

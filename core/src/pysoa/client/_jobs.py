@@ -1,0 +1,93 @@
+"""Building job requests and reading job responses: what the sync and the async client share. No I/O."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pysoa.common._deadline import CALL_MARGIN_SECONDS, DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
+from pysoa.common.switches import get_switch
+from pysoa.common.types import ActionRequest, JobResponse
+from pysoa.errors import CallActionError, CallJobError, MessageReceiveTimeout
+
+__all__ = ["build_job", "capped_timeout", "raise_for_errors"]
+
+
+def build_job(
+    base: Mapping[str, Any],
+    actions: Iterable[Mapping[str, Any] | ActionRequest],
+    switches: Iterable[Any] | None,
+    correlation_id: str | None,
+    continue_on_error: bool,
+    context: Mapping[str, Any] | None,
+    control_extra: Mapping[str, Any] | None,
+    timeout: float | None,
+    suppress_response: bool,
+) -> dict[str, Any]:
+    """A job request dict: ``base`` is the client's context, merged with the call's ``context`` and switches.
+
+    A call with a ``timeout`` carries it (``control.timeout``) and its deadline on this host's wall
+    clock (``control.deadline``), unless ``control_extra`` already sets them.
+    """
+    control: dict[str, Any] = {
+        "continue_on_error": bool(continue_on_error),
+        "suppress_response": bool(suppress_response),
+    }
+    if control_extra:
+        control.update(control_extra)
+    if timeout:
+        control.setdefault(TIMEOUT_CONTROL_KEY, timeout)
+        # Where the caller stops waiting, for servers to share with their own calls (PySOA ignores it).
+        control.setdefault(DEADLINE_CONTROL_KEY, time.time() + timeout)
+
+    new_context: dict[str, Any] = dict(base) if base else {}
+    new_context["correlation_id"] = correlation_id or base.get("correlation_id") or os.urandom(16).hex()
+    switch_set: set[int] = {get_switch(s) for s in base.get("switches") or ()}
+    if switches:
+        switch_set.update(get_switch(s) for s in switches)
+    if context:
+        extra = dict(context)
+        extra_switches = extra.pop("switches", None)
+        if extra_switches:
+            switch_set.update(get_switch(s) for s in extra_switches)
+        new_context.update((str(k), v) for k, v in extra.items())
+    new_context["switches"] = sorted(switch_set)
+
+    action_dicts: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action, ActionRequest):
+            action_dicts.append({"action": action.action, "body": action.body})
+        else:
+            action_dicts.append({"action": action["action"], "body": action.get("body") or {}})
+    if not action_dicts:
+        raise ValueError("A job needs at least one action")
+    return {"control": control, "context": new_context, "actions": action_dicts}
+
+
+def capped_timeout(deadline: float | None, timeout: float | None, service_name: str | None) -> float | None:
+    """The timeout a call really gets: its own, capped by the client's ``deadline`` less the margin.
+
+    Raises :class:`MessageReceiveTimeout` when less than :data:`CALL_MARGIN_SECONDS` is left
+    (``service_name`` ``None`` stands for parallel jobs in the message).
+    """
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic() - CALL_MARGIN_SECONDS
+    if left <= 0:
+        what = "parallel jobs" if service_name is None else f"a call to {service_name!r}"
+        raise MessageReceiveTimeout(
+            f"No time left for {what}: the deadline is "
+            f"{max(left + CALL_MARGIN_SECONDS, 0.0):.3f} s away, within the {CALL_MARGIN_SECONDS} s margin"
+        )
+    return left if not timeout or timeout > left else timeout
+
+
+def raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action_errors: bool) -> None:
+    if response.errors and raise_job_errors:
+        raise CallJobError(response.errors)
+    if raise_action_errors:
+        failed = [action for action in response.actions if action.errors]
+        if failed:
+            raise CallActionError(failed)

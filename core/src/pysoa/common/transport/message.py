@@ -1,0 +1,256 @@
+"""The I/O-free message layer every transport shares, sync and async.
+
+A transport moves envelopes ``{"request_id", "meta", "body"}``. What it does to them apart from the
+I/O is the same everywhere, so it lives here once:
+
+* :class:`SerializerRegistry`: the serializer for a wire content type, with one policy for types
+  nobody installed (:data:`UNKNOWN_CONTENT_TYPE_POLICY`);
+* :class:`EnvelopeCodec`: serialize an envelope and check its size (:class:`MessageTooLarge`
+  before any I/O), deserialize and take one apart (:class:`InvalidMessageError` for what is not an
+  envelope);
+* deadline arithmetic (:func:`deadline_after`, :func:`time_left`, :func:`expiry_seconds`) on the
+  ``time.monotonic()`` clock;
+* :class:`ReplyRoute`: where a server transport sends a response, opaque to the server, so that
+  transport-private data (reply address, framing) never rides in ``meta``;
+* :class:`ResponseRouter`: which caller waits for which request id, for clients that share one
+  connection between many callers (threads of the sync client, tasks of the async one).
+
+Nothing here blocks, sleeps or touches a socket.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeVar
+
+from pysoa.common.serializer.base import Serializer
+from pysoa.errors import DecodeError, InvalidMessageError, MessageTooLarge
+
+__all__ = [
+    "UNKNOWN_CONTENT_TYPE_POLICY",
+    "Envelope",
+    "EnvelopeCodec",
+    "ReplyRoute",
+    "ResponseRouter",
+    "SerializerRegistry",
+    "deadline_after",
+    "expiry_seconds",
+    "split_envelope",
+    "time_left",
+]
+
+# A message whose content type no installed serializer claims is decoded with the transport's
+# default serializer (PySOA 1.4 does the same, and old peers send no content type at all); the
+# lookup is not cached, so made-up types sent by a hostile peer cannot grow the registry.
+UNKNOWN_CONTENT_TYPE_POLICY: Final = "decode with the default serializer"
+
+_Owner = TypeVar("_Owner")
+_Response = TypeVar("_Response")
+
+
+# --- serializers -------------------------------------------------------------------------------------
+
+
+class SerializerRegistry:
+    """The serializers one transport uses: its default, and one per content type it has received.
+
+    ``decode_limit`` (bytes) is given to every serializer built for a received content type; ``None``
+    keeps the serializer's own limit. ``lookup(content_type)`` names the serializer class for a
+    content type, or ``None`` (transports pass the plugin manager's ``serializer_for_mime_type``; this
+    layer sits below the plugin system, so it is handed in). See :data:`UNKNOWN_CONTENT_TYPE_POLICY`
+    for unknown types.
+    """
+
+    __slots__ = ("_by_type", "_decode_limit", "_lookup", "default")
+
+    def __init__(
+        self,
+        default: Serializer,
+        decode_limit: int | None = None,
+        lookup: Callable[[str], type[Serializer] | None] | None = None,
+    ) -> None:
+        self.default = default
+        self._decode_limit = decode_limit
+        self._lookup = lookup
+        self._by_type: dict[str, Serializer] = {default.mime_type: default}
+
+    def serializer_for(self, content_type: str | None) -> Serializer:
+        """The serializer for ``content_type``; the default for ``None`` and for unknown types."""
+        if content_type is None:
+            return self.default
+        serializer = self._by_type.get(content_type)
+        if serializer is not None:
+            return serializer
+        cls = self._lookup(content_type) if self._lookup is not None else None
+        if cls is None:
+            return self.default
+        serializer = cls() if self._decode_limit is None else cls(max_message_size_in_bytes=self._decode_limit)
+        self._by_type[content_type] = serializer
+        return serializer
+
+
+# --- envelopes ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A decoded message taken apart: ``meta`` is ``None`` when the message had no map there."""
+
+    request_id: Any
+    meta: dict[str, Any] | None
+    body: Any
+
+
+def split_envelope(message: Any) -> Envelope:
+    """Take a decoded message apart. Raises :class:`InvalidMessageError` (no reply possible) if it is not a map."""
+    if not isinstance(message, dict):
+        raise InvalidMessageError(f"Message is not a map but {type(message).__name__}")
+    meta = message.get("meta")
+    return Envelope(message.get("request_id"), meta if isinstance(meta, dict) else None, message.get("body"))
+
+
+class EnvelopeCodec:
+    """Serializes envelopes within a size limit, and reads them back.
+
+    ``max_message_size_in_bytes`` bounds what :meth:`encode` produces; ``what`` names the peer in
+    error messages (usually the service name).
+    """
+
+    __slots__ = ("max_message_size_in_bytes", "serializers", "what")
+
+    def __init__(self, serializers: SerializerRegistry, max_message_size_in_bytes: int, what: str) -> None:
+        self.serializers = serializers
+        self.max_message_size_in_bytes = max_message_size_in_bytes
+        self.what = what
+
+    def encode(
+        self, request_id: Any, meta: Mapping[str, Any], body: Any, serializer: Serializer | None = None
+    ) -> bytes:
+        """The serialized envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O."""
+        chosen = serializer or self.serializers.default
+        payload = chosen.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
+        size = len(payload)
+        if size > self.max_message_size_in_bytes:
+            raise MessageTooLarge(
+                size,
+                f"Message of {size} bytes for {self.what} exceeds the maximum of "
+                f"{self.max_message_size_in_bytes} bytes",
+            )
+        return payload
+
+    def decode(self, payload: bytes, content_type: str | None = None) -> Envelope:
+        """Deserialize with the serializer ``content_type`` names. Raises :class:`InvalidMessageError` only."""
+        serializer = self.serializers.serializer_for(content_type)
+        try:
+            message = serializer.blob_to_dict(payload)
+        except DecodeError as exc:
+            raise InvalidMessageError(f"Cannot decode {serializer.mime_type} message: {exc}") from exc
+        return split_envelope(message)
+
+
+# --- deadlines ----------------------------------------------------------------------------------------
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    """The ``time.monotonic()`` instant ``timeout`` seconds from now; ``None`` (or 0) means no deadline."""
+    return time.monotonic() + timeout if timeout else None
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds until ``deadline`` (never negative), or ``None`` when there is none."""
+    if deadline is None:
+        return None
+    return max(deadline - time.monotonic(), 0.0)
+
+
+def expiry_seconds(message_expiry_in_seconds: float | None, default: float) -> tuple[float, bool]:
+    """How long a message lives, and whether the caller said so: ``(seconds, explicit)``.
+
+    A missing or zero expiry means "the transport's default" (as in PySOA); a negative one is a call
+    already out of time and is returned as is, for the transport to refuse.
+    """
+    if message_expiry_in_seconds:
+        return float(message_expiry_in_seconds), True
+    return float(default), False
+
+
+# --- replies -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRoute:
+    """Where the response to one request goes; made and read only by the server transport that received it.
+
+    ``address`` is transport-specific (a reply queue name, a ZeroMQ identity, a client object);
+    ``framing`` holds what the reply must match (protocol version, content type). The server hands
+    the route back unchanged with the response, so none of this rides in ``meta``.
+    """
+
+    address: Any
+    framing: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ResponseRouter(Generic[_Owner, _Response]):
+    """Routes responses by request id to whoever waits for them. Pure bookkeeping, no I/O, not locked.
+
+    An *owner* is whatever a client uses to tell its callers apart (a thread id, an asyncio future).
+    :meth:`expect` registers a request; :meth:`accept` hands over a received response and says whose
+    it is (``None``: nobody waits any more, so it must be dropped); a response accepted on behalf of
+    another caller can be :meth:`park`-ed until that caller :meth:`take`-s it. :meth:`abandon` forgets
+    a request (its caller gave up) so that a late response is dropped.
+    """
+
+    __slots__ = ("_owners", "_parked")
+
+    def __init__(self) -> None:
+        self._owners: dict[Any, _Owner] = {}
+        self._parked: dict[Any, _Response] = {}
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def expect(self, request_id: Hashable, owner: _Owner) -> None:
+        self._owners[request_id] = owner
+
+    def is_expected(self, request_id: Any) -> bool:
+        return request_id in self._owners
+
+    def owner(self, request_id: Any) -> _Owner | None:
+        """Who waits for ``request_id`` (it stays expected), or ``None``."""
+        return self._owners.get(request_id)
+
+    def accept(self, request_id: Any) -> _Owner | None:
+        """The owner of ``request_id``, no longer expected from now on; ``None`` if nobody expects it."""
+        try:
+            return self._owners.pop(request_id, None)
+        except TypeError:  # an unhashable id names no request
+            return None
+
+    def abandon(self, request_id: Any) -> None:
+        self._owners.pop(request_id, None)
+        self._parked.pop(request_id, None)
+
+    def park(self, request_id: Any, response: _Response) -> None:
+        self._parked[request_id] = response
+
+    def take(self, request_id: Any) -> _Response | None:
+        return self._parked.pop(request_id, None)
+
+    def expected_by(self, owner: _Owner) -> list[Any]:
+        """The request ids ``owner`` still waits for, oldest first."""
+        return [request_id for request_id, who in list(self._owners.items()) if who == owner]
+
+    def parked_unclaimed(self) -> Iterator[tuple[Any, _Response]]:
+        """Take every parked response whose request is no longer expected by anyone."""
+        for request_id in [rid for rid in list(self._parked) if rid not in self._owners]:
+            response = self._parked.pop(request_id, None)
+            if response is not None:
+                yield request_id, response
+
+    def clear(self) -> dict[Any, _Owner]:
+        """Forget every request; returns who was waiting for which."""
+        owners, self._owners = self._owners, {}
+        self._parked.clear()
+        return owners

@@ -1,0 +1,112 @@
+"""The I/O-free message layer shared by every transport (pysoa.common.transport.message)."""
+
+from __future__ import annotations
+
+import time
+
+import msgpack
+import pytest
+
+from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
+from pysoa.common.transport.message import (
+    EnvelopeCodec,
+    ResponseRouter,
+    SerializerRegistry,
+    deadline_after,
+    expiry_seconds,
+    time_left,
+)
+from pysoa.errors import EncodeError, InvalidMessageError, MessageTooLarge
+
+
+def codec(limit: int = 1000) -> EnvelopeCodec:
+    return EnvelopeCodec(SerializerRegistry(MsgpackSerializer()), limit, "service 'x'")
+
+
+def test_an_envelope_round_trips() -> None:
+    c = codec()
+    envelope = c.decode(c.encode(7, {"reply_to": "q"}, {"a": [1, 2]}))
+    assert (envelope.request_id, envelope.meta, envelope.body) == (7, {"reply_to": "q"}, {"a": [1, 2]})
+
+
+def test_a_message_over_the_limit_is_refused_with_its_size_before_any_io() -> None:
+    with pytest.raises(MessageTooLarge, match="exceeds the maximum of 100 bytes") as caught:
+        codec(100).encode(1, {}, {"blob": "x" * 200})
+    assert caught.value.message_size_in_bytes > 200
+
+
+def test_an_unserializable_body_is_an_encode_error() -> None:
+    with pytest.raises(EncodeError):
+        codec().encode(1, {}, {"bad": object()})
+
+
+def test_garbage_and_non_maps_are_invalid_messages() -> None:
+    with pytest.raises(InvalidMessageError, match="Cannot decode"):
+        codec().decode(b"\xc1")
+    with pytest.raises(InvalidMessageError):
+        codec().decode(msgpack.packb([1, 2]))
+
+
+def test_unknown_content_types_decode_with_the_default_and_are_not_remembered() -> None:
+    default = MsgpackSerializer()
+    registry = SerializerRegistry(default)
+    assert registry.serializer_for(None) is default
+    assert registry.serializer_for("application/x-made-up") is default
+    assert "application/x-made-up" not in registry._by_type
+    assert registry.serializer_for(default.mime_type) is default
+
+
+def test_known_content_types_come_from_the_lookup_once() -> None:
+    from soa_json.serializer import JSONSerializer
+
+    asked: list[str] = []
+
+    def lookup(content_type: str) -> type[JSONSerializer] | None:
+        asked.append(content_type)
+        return JSONSerializer if content_type == JSONSerializer.mime_type else None
+
+    registry = SerializerRegistry(MsgpackSerializer(), decode_limit=1234, lookup=lookup)
+    json_serializer = registry.serializer_for(JSONSerializer.mime_type)
+    assert isinstance(json_serializer, JSONSerializer)
+    assert registry.serializer_for(JSONSerializer.mime_type) is json_serializer  # built once, then remembered
+    assert asked == [JSONSerializer.mime_type]
+    assert registry.serializer_for("application/x-made-up") is registry.default
+
+
+def test_deadline_arithmetic() -> None:
+    assert deadline_after(None) is None
+    assert deadline_after(0) is None
+    deadline = deadline_after(10)
+    assert deadline is not None
+    assert 9 < deadline - time.monotonic() <= 10
+    assert time_left(None) is None
+    assert time_left(time.monotonic() - 5) == 0.0
+    assert expiry_seconds(None, 60) == (60.0, False)
+    assert expiry_seconds(2.5, 60) == (2.5, True)
+
+
+def test_the_router_hands_each_response_to_its_owner_and_drops_late_ones() -> None:
+    router: ResponseRouter[str, str] = ResponseRouter()
+    router.expect(1, "thread-a")
+    router.expect(2, "thread-b")
+    assert router.accept(2) == "thread-b"
+    assert router.accept(2) is None  # a duplicate
+    router.park(2, "response-2")
+    router.abandon(1)
+    assert router.accept(1) is None  # its caller gave up
+    assert router.accept(["unhashable"]) is None
+    assert router.take(2) == "response-2"
+    assert router.take(2) is None
+    assert len(router) == 0
+
+
+def test_the_router_lists_what_an_owner_waits_for_and_unclaimed_parked_responses() -> None:
+    router: ResponseRouter[str, str] = ResponseRouter()
+    for request_id, owner in ((1, "a"), (2, "b"), (3, "a")):
+        router.expect(request_id, owner)
+    assert router.expected_by("a") == [1, 3]
+    router.accept(2)
+    router.park(2, "r2")
+    router.park(3, "r3")  # still expected by "a": not unclaimed
+    assert list(router.parked_unclaimed()) == [(2, "r2")]
+    assert router.clear() == {1: "a", 3: "a"}
