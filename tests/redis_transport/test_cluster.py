@@ -217,7 +217,7 @@ class _Caller:
         return [(round(at - start, 2), type(error).__name__ if error else "ok") for at, error in self.outcomes]
 
 
-_CLUSTER_ACL_RIGHTS = ["+evalsha", "+eval", "+blpop", "+lpop"]
+_CLUSTER_ACL_RIGHTS = ["+evalsha", "+eval", "+blpop", "+lpop", "+cluster|slots", "+command"]
 
 
 @pytest.mark.parametrize("right", _CLUSTER_ACL_RIGHTS)

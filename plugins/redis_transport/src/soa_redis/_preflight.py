@@ -301,6 +301,12 @@ def check_cluster_backend(backend: RedisClusterBackend, service_name: str, repor
         command, blocking = backend.startup_clients()
     except (redis_errors.RedisError, TransportError) as exc:
         if isinstance(exc, redis_errors.RedisError) and _is_configuration_problem(exc):
+            denied = _DENIED_COMMAND.search(str(exc)) if isinstance(exc, redis_errors.NoPermissionError) else None
+            if denied:  # the cluster client reads the slot map (CLUSTER SLOTS) and the command table (COMMAND)
+                raise ConfigurationError(
+                    f"{where}: user {user!r} lacks the ACL right +{denied.group(1)}, which the cluster client of "
+                    f"{service_name!r} needs ({type(exc).__name__}: {exc})"
+                ) from exc
             raise ConfigurationError(f"{where} refused user {user!r}: {type(exc).__name__}: {exc}") from exc
         _logger.warning("Could not check %s for %s at start-up: %s", where, service_name, exc)
         return
