@@ -83,7 +83,8 @@ def test_the_redis_transport_schema_class_validates_as_the_transport_does() -> N
 
     schema = RedisTransportSchema()
     assert schema.errors({"backend_type": REDIS_BACKEND_TYPE_STANDARD, "queue_capacity": 10}) == []
-    assert [e.pointer for e in schema.errors({"backend_type": "redis.nowhere"})] == ["backend_type"]
+    assert [e.pointer for e in schema.errors({"backend_type": "redis.bogus"})] == ["backend_type"]
+    assert schema.errors({"backend_type": "redis.cluster"}) == []  # soa-core's own backend type
     # The plugin's cross-field rules come along: two backend forms at once are refused.
     assert schema.errors({"url": "redis://127.0.0.1:1", "urls": ["redis://127.0.0.1:2"]})
 

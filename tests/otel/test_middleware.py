@@ -231,6 +231,29 @@ def test_a_job_sent_with_suppress_response_ends_its_client_span_at_once(telemetr
     assert by_name(spans, f"{BACK}/job", SpanKind.SERVER).status.status_code == StatusCode.UNSET
 
 
+def test_jobs_never_collected_are_ended_once_more_than_max_pending_jobs_wait(telemetry: Telemetry) -> None:
+    otel = {"name": "otel", "kwargs": {"max_pending_jobs": 2}}
+    client = Client({BACK: local(BackServer, ["otel"], [otel])})
+
+    def client_jobs() -> list[ReadableSpan]:
+        return [span for span in telemetry.finished() if span.name == f"{BACK}/job" and span.kind == SpanKind.CLIENT]
+
+    for _ in range(2):
+        client.send_request(BACK, [{"action": "hello"}])
+    assert client_jobs() == []  # two jobs wait: at the limit, nothing is given up
+    client.send_request(BACK, [{"action": "hello"}])
+    [evicted] = client_jobs()  # the third: the oldest is ended, as not collected
+    assert evicted.status.status_code == StatusCode.ERROR
+    assert evicted.attributes is not None
+    assert evicted.attributes["error.type"] == "not_collected"
+
+    assert len(list(client.get_all_responses(BACK, receive_timeout_in_seconds=10))) == 3
+    # The two still waiting end with their responses; the evicted one's response ends nothing twice.
+    collected = client_jobs()
+    assert len(collected) == 3
+    assert [span.status.status_code for span in collected[1:]] == [StatusCode.UNSET, StatusCode.UNSET]
+
+
 def test_the_current_span_of_the_caller_is_the_parent_of_the_client_span(telemetry: Telemetry) -> None:
     tracer = trace.get_tracer("tests")
     with tracer.start_as_current_span("caller") as caller:

@@ -139,6 +139,10 @@ class RedisClusterBackend:
         except redis_errors.RedisClusterException as exc:
             if isinstance(exc.__cause__ or exc.__context__, redis_errors.AuthenticationError):
                 raise redis_errors.AuthenticationError(str(exc)) from exc
+            # redis-py reports a refused CLUSTER SLOTS as "Cluster mode is not enabled": it is an ACL right.
+            refused = _refused_command(exc)
+            if refused is not None:
+                raise redis_errors.NoPermissionError(str(refused)) from exc
             raise _ClusterUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def startup_clients(self) -> tuple[RedisCluster, RedisCluster]:
@@ -313,3 +317,15 @@ class RedisClusterBackend:
         self._clients = None
         for client in clients or ():
             client.close()
+
+
+def _refused_command(error: BaseException) -> redis_errors.NoPermissionError | None:
+    """The ACL refusal somewhere in ``error``'s chain of causes (redis-py wraps it twice), if any."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, redis_errors.NoPermissionError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -56,6 +56,9 @@ _PROBE_BLOCK_SECONDS: Final = 0.01
 _DIAGNOSIS_SECONDS: Final = 2.0
 # "this user has no permissions to run the 'config|get' command"
 _DENIED_COMMAND: Final = re.compile(r"run the '([^']+)' command")
+# A command a script may not run: Redis names the script's line, not the command.
+_DENIED_IN_SCRIPT: Final = re.compile(r"can't run this command.* on @user_script:(\d+)")
+_SCRIPT_CALL: Final = re.compile(r"redis\.call\('(\w+)'")
 # Unreachable, or busy or full right now: not set up wrongly. (BusyLoadingError is a ConnectionError.)
 _PASSING_ERRORS: Final = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.OutOfMemoryError)
 
@@ -301,6 +304,12 @@ def check_cluster_backend(backend: RedisClusterBackend, service_name: str, repor
         command, blocking = backend.startup_clients()
     except (redis_errors.RedisError, TransportError) as exc:
         if isinstance(exc, redis_errors.RedisError) and _is_configuration_problem(exc):
+            denied = _DENIED_COMMAND.search(str(exc)) if isinstance(exc, redis_errors.NoPermissionError) else None
+            if denied:  # the cluster client reads the slot map (CLUSTER SLOTS) and the command table (COMMAND)
+                raise ConfigurationError(
+                    f"{where}: user {user!r} lacks the ACL right +{denied.group(1)}, which the cluster client of "
+                    f"{service_name!r} needs ({type(exc).__name__}: {exc})"
+                ) from exc
             raise ConfigurationError(f"{where} refused user {user!r}: {type(exc).__name__}: {exc}") from exc
         _logger.warning("Could not check %s for %s at start-up: %s", where, service_name, exc)
         return
@@ -340,6 +349,12 @@ def check_cluster_backend(backend: RedisClusterBackend, service_name: str, repor
                     f"{where}: user {user!r} {what}, which the server of {service_name!r} needs "
                     f"(key patterns {step.keys}) ({detail})"
                 ) from exc
+            in_script = _script_command(str(exc), backend.push_script_source)
+            if in_script is not None:
+                raise ConfigurationError(
+                    f"{where}: user {user!r} lacks the ACL right +{in_script} (run inside the push script), which "
+                    f"the server of {service_name!r} needs ({detail})"
+                ) from exc
             raise ConfigurationError(
                 f"{where} refused {step.command} for the server of {service_name!r} ({detail})"
             ) from exc
@@ -365,3 +380,13 @@ def _probe_in_slot_of(key: str) -> str:
         if key_slot(candidate.encode("utf-8")) == slot:
             return candidate
         number += 1
+
+
+def _script_command(message: str, script: str) -> str | None:
+    """The command (lower case, as ACL rules name it) on the script line a refusal ``message`` names, if any."""
+    denied = _DENIED_IN_SCRIPT.search(message)
+    lines = script.split("\n")
+    if denied is None or not 0 < int(denied.group(1)) <= len(lines):
+        return None
+    call = _SCRIPT_CALL.search(lines[int(denied.group(1)) - 1])
+    return call.group(1).lower() if call else None
