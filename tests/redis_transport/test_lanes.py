@@ -1,0 +1,151 @@
+"""The lean per-call Redis path (soa_redis._lane): prepacked commands on transport-owned connections, against a real
+redis-server. Each error must surface once, as the right error, and leave the connection fit for the next command."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+import redis.exceptions as redis_errors
+
+from pysoa.errors import MessageSendError
+from soa_redis import RedisReceiveConnectionError
+from soa_redis._lane import Lane, LaneSet
+
+from .helpers import job, transports
+from .servers import RedisProcess
+
+pytestmark = pytest.mark.redis
+
+REQUESTS = "pysoa:service.svc"
+
+
+def _lane(server: RedisProcess) -> Lane:
+    return Lane(redis.connection.Connection(host=server.host, port=server.port))
+
+
+def _kill_transport_connections(server: RedisProcess) -> int:
+    raw = server.client()
+    mine = raw.client_id()
+    killed = 0
+    for client in raw.client_list():
+        if int(client["id"]) != mine:
+            raw.client_kill_filter(_id=client["id"])
+            killed += 1
+    return killed
+
+
+def test_a_push_sets_the_expiry_and_can_bring_the_redis_clock(redis_server: RedisProcess) -> None:
+    lane = _lane(redis_server)
+    assert lane.push("q", b"one", 30, with_time=False) == (1, None)
+    length, now = lane.push("q", b"two", 30, with_time=True)
+    raw = redis_server.client()
+    assert length == 2
+    assert abs(int(now[0]) - raw.time()[0]) <= 2
+    assert raw.lrange("q", 0, -1) == [b"one", b"two"]
+    assert 0 < raw.ttl("q") <= 30
+
+
+def test_a_large_frame_written_in_pieces_arrives_whole(redis_server: RedisProcess) -> None:
+    lane = _lane(redis_server)
+    frame = bytes(range(256)) * 4096  # 1 MiB, every byte value, beyond the join limit
+    assert lane.push("big", frame, 30, with_time=False)[0] == 1
+    assert lane.blpop("big", 1.0) == frame
+
+
+def test_a_push_over_capacity_is_withdrawn_and_the_lane_stays_in_step(redis_server: RedisProcess) -> None:
+    lane = _lane(redis_server)
+    lane.push("q", b"a", 30, with_time=False)
+    length, _ = lane.push("q", b"b", 30, with_time=False)
+    assert length == 2
+    assert lane.remove_last("q", b"b") == 1
+    assert redis_server.client().lrange("q", 0, -1) == [b"a"]
+    assert lane.lpop("q") == b"a"
+    assert lane.lpop("q") is None
+
+
+def test_an_error_reply_inside_a_pipelined_push_is_raised_after_all_replies_are_read(
+    redis_server: RedisProcess,
+) -> None:
+    redis_server.client().set("not-a-list", b"x")
+    lane = _lane(redis_server)
+    with pytest.raises(redis_errors.ResponseError, match="WRONGTYPE"):
+        lane.push("not-a-list", b"frame", 30, with_time=True)
+    # The EXPIRE and TIME replies were read too: the next command gets its own reply, not a stale one.
+    assert lane.push("q", b"frame", 30, with_time=False) == (1, None)
+    assert lane.blpop("q", 1.0) == b"frame"
+
+
+def test_a_blocking_pop_that_times_out_returns_none(redis_server: RedisProcess) -> None:
+    assert _lane(redis_server).blpop("empty", 0.05) is None
+
+
+def test_a_refused_push_is_one_send_error_and_the_next_send_works(redis_server: RedisProcess) -> None:
+    client, _server = transports(redis_server)
+    redis_server.client().set(REQUESTS, b"not a list")
+    with pytest.raises(MessageSendError, match="WRONGTYPE"):
+        client.send_request_message(1, {}, job())
+    redis_server.client().delete(REQUESTS)
+    client.send_request_message(2, {}, job())
+    assert redis_server.client().llen(REQUESTS) == 1  # once: nothing was retried or sent twice
+
+
+def test_a_connection_redis_closed_while_idle_is_replaced_before_the_next_send(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server)
+    client.send_request_message(1, {}, job())
+    assert server.receive_request_message().request_id == 1
+    assert _kill_transport_connections(redis_server) >= 1
+    # Nothing was in flight when Redis closed them: the next send and receive reconnect instead of failing.
+    client.send_request_message(2, {}, job())
+    assert server.receive_request_message().request_id == 2
+    assert redis_server.client().llen(REQUESTS) == 0
+
+
+def test_a_connection_dropped_during_a_blocking_pop_is_a_receive_error_not_a_retry(
+    redis_server: RedisProcess,
+) -> None:
+    client, server = transports(redis_server)
+    errors: list[BaseException] = []
+
+    def receive() -> None:
+        try:
+            server.receive_request_message()
+        except BaseException as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=receive)
+    waiter.start()
+    raw = redis_server.client()
+    give_up = time.monotonic() + 10
+    while not any(c.get("cmd") == "blpop" and "b" in c.get("flags", "") for c in raw.client_list()):
+        assert time.monotonic() < give_up, "the server transport never blocked in BLPOP"
+    _kill_transport_connections(redis_server)
+    waiter.join(10)
+    assert len(errors) == 1
+    assert isinstance(errors[0], RedisReceiveConnectionError)
+    # The next receive reconnects and gets what is sent now.
+    client.send_request_message(7, {}, job())
+    assert server.receive_request_message().request_id == 7
+
+
+def test_lanes_are_reused_and_closed_together(redis_server: RedisProcess) -> None:
+    made: list[redis.connection.Connection] = []
+
+    def make() -> redis.connection.Connection:
+        made.append(redis.connection.Connection(host=redis_server.host, port=redis_server.port))
+        return made[-1]
+
+    lanes = LaneSet(make)
+    first = lanes.take()
+    first.lpop("q")
+    lanes.give_back(first)
+    assert lanes.take() is first  # no new connection per operation
+    second = lanes.take()  # the first is in use: another one
+    second.lpop("q")
+    assert len(made) == 2
+    lanes.give_back(second)
+    lanes.give_back(first)
+    lanes.close()
+    assert not any(connection.is_connected for connection in made)
