@@ -13,8 +13,10 @@ import redis.exceptions as redis_errors
 from pysoa.errors import MessageSendError
 from soa_redis import RedisReceiveConnectionError
 from soa_redis._lane import Lane, LaneSet
+from soa_redis.client import RedisClientTransport
+from soa_redis.server import RedisServerTransport
 
-from .helpers import job, transports
+from .helpers import job, response, transports
 from .servers import RedisProcess
 
 pytestmark = pytest.mark.redis
@@ -149,3 +151,90 @@ def test_lanes_are_reused_and_closed_together(redis_server: RedisProcess) -> Non
     lanes.give_back(first)
     lanes.close()
     assert not any(connection.is_connected for connection in made)
+
+
+# --- the server's reply push with its next BLPOP in one round trip --------------------------------------------------
+
+
+def _served(redis_server: RedisProcess, **server_kwargs: object) -> tuple[RedisClientTransport, RedisServerTransport]:
+    """A client and server transport after one request and its reply: the server's next pop is pending."""
+    client, server = transports(redis_server, **server_kwargs)
+    client.send_request_message(1, {}, job())
+    request = server.receive_request_message()
+    server.send_response_message(request.request_id, request.meta, response())
+    assert client.receive_response_message(2).request_id == 1
+    return client, server
+
+
+def _wait_blocked(redis_server: RedisProcess, count: int = 1) -> None:
+    raw = redis_server.client()
+    give_up = time.monotonic() + 10
+    while sum(1 for c in raw.client_list() if "b" in c.get("flags", "")) < count:
+        assert time.monotonic() < give_up, "no connection blocked in BLPOP"
+
+
+def test_the_next_request_is_taken_by_the_pop_written_behind_the_reply(redis_server: RedisProcess) -> None:
+    client, server = _served(redis_server)
+    _wait_blocked(redis_server)  # the pending pop is waiting before receive_request_message is even called
+    client.send_request_message(2, {}, job())
+    assert server.receive_request_message().request_id == 2
+    assert redis_server.client().llen(REQUESTS) == 0
+
+
+def test_a_refused_reply_push_is_a_send_error_and_the_pending_pop_still_delivers(redis_server: RedisProcess) -> None:
+    client, server = _served(redis_server)
+    client.send_request_message(2, {}, job())
+    request = server.receive_request_message()
+    reply_key = "pysoa:" + request.meta["reply_to"]
+    redis_server.client().set(reply_key, b"not a list")
+    with pytest.raises(MessageSendError, match="WRONGTYPE"):
+        server.send_response_message(request.request_id, request.meta, response())
+    client.send_request_message(3, {}, job())
+    assert server.receive_request_message().request_id == 3  # the pop written behind the failed push took it
+
+
+def test_a_reply_push_over_capacity_is_withdrawn_and_the_pending_pop_still_delivers(redis_server: RedisProcess) -> None:
+    client, server = _served(redis_server, queue_capacity=1, queue_full_retries=0)
+    client.send_request_message(2, {}, job())
+    request = server.receive_request_message()
+    reply_key = "pysoa:" + request.meta["reply_to"]
+    redis_server.client().rpush(reply_key, b"filler")
+    with pytest.raises(MessageSendError, match="full after 0 retries"):
+        server.send_response_message(request.request_id, request.meta, response())
+    assert redis_server.client().lrange(reply_key, 0, -1) == [b"filler"]  # taken back: never delivered twice
+    client.send_request_message(3, {}, job())
+    assert server.receive_request_message().request_id == 3
+
+
+def test_a_connection_dropped_under_a_pending_pop_is_one_receive_error(redis_server: RedisProcess) -> None:
+    client, server = _served(redis_server)
+    _wait_blocked(redis_server)
+    _kill_transport_connections(redis_server)
+    with pytest.raises(RedisReceiveConnectionError):
+        server.receive_request_message()
+    client.send_request_message(2, {}, job())
+    assert server.receive_request_message().request_id == 2
+
+
+def test_closing_hands_a_request_the_pending_pop_took_back_to_the_queue(redis_server: RedisProcess) -> None:
+    client, server = _served(redis_server, receive_timeout_in_seconds=30)
+    _wait_blocked(redis_server)
+    client.send_request_message(2, {}, job(n=2))
+    raw = redis_server.client()
+    give_up = time.monotonic() + 10
+    while raw.llen(REQUESTS) != 0:  # the pending pop took it
+        assert time.monotonic() < give_up
+    server.close()
+    assert raw.llen(REQUESTS) == 1
+    other = RedisServerTransport("svc", url=redis_server.url, receive_timeout_in_seconds=2)
+    request = other.receive_request_message()
+    assert (request.request_id, request.body["actions"][0]["body"]) == (2, {"n": 2})
+
+
+def test_closing_an_idle_pending_pop_does_not_wait_for_its_block(redis_server: RedisProcess) -> None:
+    _client, server = _served(redis_server, receive_timeout_in_seconds=5)
+    _wait_blocked(redis_server)
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 2.5  # unblocked, not left to run out its 5 s
+    assert redis_server.client().llen(REQUESTS) == 0

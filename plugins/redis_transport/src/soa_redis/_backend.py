@@ -39,7 +39,7 @@ from soa_redis._lane import Lane, LaneSet
 from soa_redis._retry import next_delay
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
-__all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
+__all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "PendingPop", "RedisBackend", "get_backend", "reset_backends"]
 
 _logger = logging.getLogger(__name__)
 
@@ -128,6 +128,35 @@ def _strip_retry_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 T = TypeVar("T")
+
+
+class PendingPop:
+    """A ``BLPOP`` written right behind a push, on the push's connection, whose reply is read later.
+
+    Made by :meth:`RedisBackend.pending_pop` (no I/O), written by :meth:`RedisBackend.push_before`, and finished
+    (its reply read, its connection given back) by exactly one of :meth:`RedisBackend.finish_pop` and
+    :meth:`RedisBackend.release_pop`.
+    """
+
+    __slots__ = ("block", "ends_at", "host", "index", "key", "lane", "written")
+
+    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float) -> None:
+        self.host = host
+        self.index = index
+        self.lane = lane
+        self.key = key
+        self.block = block
+        self.written = False
+        self.ends_at = 0.0  # when Redis gives up on the pop (monotonic), once written
+
+    def mark_written(self) -> None:
+        self.written = True
+        self.ends_at = time.monotonic() + self.block
+
+    @property
+    def alive(self) -> bool:
+        """Written, and its connection still open: its reply will come."""
+        return self.written and bool(self.lane.connection.is_connected)
 
 
 class RedisBackend:
@@ -353,6 +382,105 @@ class RedisBackend:
             "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=True
         )
 
+    # --- a push and the next blocking pop in one round trip ------------------------------------------------
+
+    def pending_pop(self, index: int, key: str, block: float) -> PendingPop | None:
+        """Reserve a connection of host ``index`` for a ``BLPOP key`` written behind the next push (no I/O).
+
+        ``None`` when the hosts are not known yet (Sentinel discovery needs I/O): push and pop separately then.
+        """
+        hosts = self._hosts
+        if hosts is None:
+            return None
+        host = hosts[index]
+        return PendingPop(host, index, host.lanes.take(), key, max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS))
+
+    def push_before(
+        self, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, capacity: int, deadline: float
+    ) -> bool:
+        """Like :meth:`push` of one frame to ``pending``'s host, with ``pending``'s ``BLPOP`` in the same write.
+
+        Errors are the send errors of :meth:`push`; once the push is written the pop is pending whatever the
+        push's replies say (:attr:`PendingPop.alive`), and must be finished. A push refused for capacity is
+        taken back on another connection (the pending one is busy), so ``False`` still means "not queued".
+        """
+        host, lane = pending.host, pending.lane
+
+        def attempt() -> bool:
+            with _command_deadline(host):
+                stale = _clock_stale(host)
+                sent_at = time.time() if stale else 0.0
+                length, now = lane.push_then_blpop(
+                    key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
+                )
+                if stale:
+                    _record_time(host, now, sent_at)
+                if length <= capacity:
+                    return True
+                other = host.lanes.take()
+                try:
+                    return other.remove_last(key, frame) == 0
+                finally:
+                    host.lanes.give_back(other)
+
+        return self._call_with_failover("send", key, host.label, deadline, attempt)
+
+    def finish_pop(
+        self, pending: PendingPop, deadline: float, socket_deadline: float, for_caller: bool
+    ) -> bytes | None:
+        """Read ``pending``'s reply (as :meth:`pop` would) and give its connection back."""
+        lane = pending.lane
+
+        def attempt() -> bytes | None:
+            sock = lane.connection._sock
+            if not pending.written or sock is None:
+                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
+            sock.settimeout(lane.connection.socket_timeout)  # bounded by socket_deadline (io_deadline)
+            return lane.read_blpop()
+
+        try:
+            return self._call_with_failover(
+                "receive",
+                pending.key,
+                pending.host.label,
+                deadline,
+                attempt,
+                socket_deadline,
+                timeout_at_deadline=for_caller,
+            )
+        finally:
+            pending.host.lanes.give_back(lane)
+
+    def release_pop(self, pending: PendingPop) -> bytes | None:
+        """End a pending pop nobody will wait for, without losing what it may take: returns that element, if any.
+
+        Asks Redis to unblock it (``CLIENT UNBLOCK``, found by the connection's address), then reads its reply;
+        where ``CLIENT`` is not allowed the pop ends by itself, at most its block later.
+        """
+        if not pending.alive:
+            pending.host.lanes.give_back(pending.lane)
+            return None
+        host = pending.host
+        deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
+        try:
+            with io_deadline(deadline):
+                local = pending.lane.connection._sock.getsockname()
+                address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else f"{local}:0"
+                for client in host.command.client_list():
+                    if client.get("addr") == address:
+                        host.command.client_unblock(int(client["id"]))
+                        break
+        except (redis_errors.RedisError, OSError) as exc:
+            _logger.debug("Cannot unblock a pending pop on Redis at %s: %s", host.label, exc)
+        return self.finish_pop(pending, pending.ends_at, pending.ends_at + _HOUSEKEEPING_SECONDS, for_caller=False)
+
+    def push_back(self, index: int, key: str, data: bytes) -> None:
+        """``LPUSH`` an element taken from ``key`` back to its head (a request a stopping worker will not serve)."""
+        host = self._all_hosts("send", key, time.monotonic() + _HOUSEKEEPING_SECONDS)[index]
+        self._call_with_failover(
+            "send", key, host.label, time.monotonic() + _HOUSEKEEPING_SECONDS, lambda: host.command.lpush(key, data)
+        )
+
     def _call_with_failover(
         self,
         direction: Direction,
@@ -412,6 +540,15 @@ def _command_deadline(host: _Host) -> Any:
     return nullcontext() if timeout is None else io_deadline(time.monotonic() + float(timeout))
 
 
+def _clock_stale(host: _Host) -> bool:
+    return host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
+
+
+def _record_time(host: _Host, redis_time: Any, sent_at: float) -> None:
+    seconds, microseconds = redis_time
+    host.record_clock(int(seconds) + int(microseconds) / 1e6, sent_at, time.time())
+
+
 def _push_one(host: _Host, lane: Lane, key: str, frame: bytes, ttl_seconds: int, capacity: int) -> bool:
     """Append one frame unless the queue is full: ``RPUSH`` + ``EXPIRE`` in one round trip.
 
@@ -421,12 +558,11 @@ def _push_one(host: _Host, lane: Lane, key: str, frame: bytes, ttl_seconds: int,
     unique: each carries its request id and reply queue.) The Redis clock rides along only when
     the cached offset is stale.
     """
-    stale = host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
+    stale = _clock_stale(host)
     sent_at = time.time() if stale else 0.0
     length, now = lane.push(key, frame, ttl_seconds, stale)
     if stale:
-        seconds, microseconds = now
-        host.record_clock(int(seconds) + int(microseconds) / 1e6, sent_at, time.time())
+        _record_time(host, now, sent_at)
     if length <= capacity:
         return True
     return lane.remove_last(key, frame) == 0

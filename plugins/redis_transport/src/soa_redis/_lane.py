@@ -112,19 +112,44 @@ class Lane:
             raise error
         return replies
 
-    def push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool) -> tuple[int, Any]:
-        """``RPUSH key frame`` + ``EXPIRE key ttl`` (+ ``TIME``) in one write; the list's new length and the time."""
+    def _packed_push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool, tail: bytes) -> list[bytes]:
         commands = self._for(key)
         expire = commands.expire_head + _bulk(b"%d" % ttl_seconds)
         if with_time:
             expire += _TIME
         if len(frame) <= _JOIN_LIMIT:
-            packed: list[bytes] = [b"".join((commands.rpush_head, b"$%d\r\n" % len(frame), frame, _CRLF, expire))]
-        else:
-            packed = [commands.rpush_head + b"$%d\r\n" % len(frame), frame, _CRLF + expire]
-        self._send(packed)
+            return [b"".join((commands.rpush_head, b"$%d\r\n" % len(frame), frame, _CRLF, expire, tail))]
+        return [commands.rpush_head + b"$%d\r\n" % len(frame), frame, _CRLF + expire + tail]
+
+    def _read_push(self, with_time: bool) -> tuple[int, Any]:
         replies = self._read_all(3 if with_time else 2)
         return int(replies[0]), replies[2] if with_time else None
+
+    def push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool) -> tuple[int, Any]:
+        """``RPUSH key frame`` + ``EXPIRE key ttl`` (+ ``TIME``) in one write; the list's new length and the time."""
+        self._send(self._packed_push(key, frame, ttl_seconds, with_time, b""))
+        return self._read_push(with_time)
+
+    def push_then_blpop(
+        self, key: str, frame: bytes, ttl_seconds: int, with_time: bool, pop_key: str, block: float, written: Any
+    ) -> tuple[int, Any]:
+        """:meth:`push`, with ``BLPOP pop_key block`` written in the same write (one round trip for both).
+
+        ``written()`` is called once everything is written: from then on the pop is pending on this connection
+        (Redis runs it whatever the push's replies say), and :meth:`read_blpop` must read its reply. The push's
+        replies are read here; an error reply among them is raised, with the pop still pending.
+        """
+        self._send(self._packed_push(key, frame, ttl_seconds, with_time, self._blpop_command(pop_key, block)))
+        written()
+        return self._read_push(with_time)
+
+    def _blpop_command(self, key: str, block: float) -> bytes:
+        return self._for(key).blpop_head + _bulk(b"%.3f" % block)
+
+    def read_blpop(self) -> bytes | None:
+        """Read the reply of a pending ``BLPOP`` (bounded by the socket's timeout, as set by the caller)."""
+        reply = self.connection.read_response()
+        return None if reply is None else cast(bytes, reply[1])
 
     def remove_last(self, key: str, frame: bytes) -> int:
         """``LREM key -1 frame``: how many were removed."""
@@ -133,10 +158,8 @@ class Lane:
 
     def blpop(self, key: str, block: float) -> bytes | None:
         """``BLPOP key block``: the element, or ``None`` when nothing came in ``block`` seconds."""
-        command = self._for(key).blpop_head + _bulk(b"%.3f" % block)
-        self._send([command])
-        reply = self.connection.read_response()
-        return None if reply is None else cast(bytes, reply[1])
+        self._send([self._blpop_command(key, block)])
+        return self.read_blpop()
 
     def lpop(self, key: str) -> bytes | None:
         """``LPOP key``: the element, or ``None`` if the list is empty."""
