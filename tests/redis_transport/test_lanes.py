@@ -10,13 +10,13 @@ import pytest
 import redis
 import redis.exceptions as redis_errors
 
-from pysoa.errors import MessageSendError
+from pysoa.errors import MessageReceiveTimeout, MessageSendError
 from soa_redis import RedisReceiveConnectionError
 from soa_redis._lane import Lane, LaneSet
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
-from .helpers import job, response, transports
+from .helpers import job, packed, raw_request, response, transports
 from .servers import RedisProcess
 
 pytestmark = pytest.mark.redis
@@ -195,9 +195,11 @@ def test_a_refused_reply_push_is_a_send_error_and_the_pending_pop_still_delivers
 
 def test_a_reply_push_over_capacity_is_withdrawn_and_the_pending_pop_still_delivers(redis_server: RedisProcess) -> None:
     client, server = _served(redis_server, queue_capacity=1, queue_full_retries=0)
-    client.send_request_message(2, {}, job())
+    # A request whose reply queue nobody waits on (a real client's may have a pop blocked on it).
+    reply_to = "service.svc." + "ab" * 16 + "!0123456789ab"
+    redis_server.client().rpush(REQUESTS, packed(raw_request(2, reply_to)))
     request = server.receive_request_message()
-    reply_key = "pysoa:" + request.meta["reply_to"]
+    reply_key = "pysoa:" + reply_to
     redis_server.client().rpush(reply_key, b"filler")
     with pytest.raises(MessageSendError, match="full after 0 retries"):
         server.send_response_message(request.request_id, request.meta, response())
@@ -238,3 +240,39 @@ def test_closing_an_idle_pending_pop_does_not_wait_for_its_block(redis_server: R
     server.close()
     assert time.monotonic() - started < 2.5  # unblocked, not left to run out its 5 s
     assert redis_server.client().llen(REQUESTS) == 0
+
+
+# --- the client's request push with its first wait for the reply in one round trip ---------------------------------
+
+
+def test_the_first_wait_for_a_reply_is_written_behind_the_request(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server)
+    client.send_request_message(1, {}, job())
+    _wait_blocked(redis_server)  # blocked on the reply queue before any receive is called
+    request = server.receive_request_message()
+    server.send_response_message(request.request_id, request.meta, response(n=1))
+    assert client.receive_response_message(2).body == response(n=1)
+
+
+def test_a_receive_ends_at_its_deadline_and_a_later_reply_is_not_lost(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server)
+    client.send_request_message(1, {}, job(), 30)  # the pending pop may wait 5 s (the longest block)
+    started = time.monotonic()
+    with pytest.raises(MessageReceiveTimeout):
+        client.receive_response_message(0.3)
+    took = time.monotonic() - started
+    assert 0.3 <= took < 1.0  # never early, and not the pending pop's 5 s
+    request = server.receive_request_message()
+    server.send_response_message(request.request_id, request.meta, response(n=1))
+    assert client.receive_response_message(2).body == response(n=1)  # the pop still pending took it
+
+
+def test_a_request_refused_for_capacity_leaves_nothing_to_wait_for(redis_server: RedisProcess) -> None:
+    client, _server = transports(redis_server, client={"queue_capacity": 1, "queue_full_retries": 0})
+    redis_server.client().rpush(REQUESTS, b"filler")
+    with pytest.raises(MessageSendError, match="full after 0 retries"):
+        client.send_request_message(1, {}, job())
+    assert redis_server.client().lrange(REQUESTS, 0, -1) == [b"filler"]  # taken back, not sent
+    started = time.monotonic()
+    assert client.receive_response_message(2).request_id is None
+    assert time.monotonic() - started < 0.5

@@ -451,6 +451,36 @@ class RedisBackend:
         finally:
             pending.host.lanes.give_back(lane)
 
+    def wait_pop(self, pending: PendingPop, deadline: float, late: float) -> tuple[bool, bytes | None]:
+        """Wait for ``pending``'s reply until ``deadline`` (exactly: the wait is on this socket, not Redis's clock).
+
+        ``(True, element or None)`` once the reply came (its connection is given back); ``(False, None)`` when
+        ``deadline`` passed first: the pop stays pending, and what it takes later is read by the next wait. A
+        reply that started arriving is read to its end for at most ``late`` seconds past ``deadline``.
+        """
+        lane = pending.lane
+        connection = lane.connection
+
+        def attempt() -> tuple[bool, bytes | None]:
+            if not pending.alive:
+                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
+            if not connection.can_read(max(deadline - time.monotonic(), 0.0)):
+                return False, None
+            connection._sock.settimeout(connection.socket_timeout)  # bounded by deadline + late (io_deadline)
+            return True, lane.read_blpop()
+
+        try:
+            done, data = self._call_with_failover(
+                "receive", pending.key, pending.host.label, deadline, attempt, deadline + late, timeout_at_deadline=True
+            )
+        except BaseException:
+            connection.disconnect()  # whatever was under way on it is void
+            pending.host.lanes.give_back(lane)
+            raise
+        if done:
+            pending.host.lanes.give_back(lane)
+        return done, data
+
     def release_pop(self, pending: PendingPop) -> bytes | None:
         """End a pending pop nobody will wait for, without losing what it may take: returns that element, if any.
 
