@@ -3,6 +3,7 @@ redis-server. Each error must surface once, as the right error, and leave the co
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -276,3 +277,28 @@ def test_a_request_refused_for_capacity_leaves_nothing_to_wait_for(redis_server:
     started = time.monotonic()
     assert client.receive_response_message(2).request_id is None
     assert time.monotonic() - started < 0.5
+
+
+def test_a_forked_child_never_reads_a_pop_its_parent_left_pending(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server)
+    client.send_request_message(1, {}, job(), 30)
+    pending = client._state().pending
+    assert pending is not None
+    assert not pending.inherited
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            inherited = pending.inherited
+            # The child's receive drops the parent's pending pop and waits on a connection of its own.
+            client.receive_response_message(0.2)
+        except MessageReceiveTimeout:
+            os.write(write_end, b"1" if inherited and client._state().pending is None else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read_end, 1) == b"1"
+    # The parent's pending pop is untouched: it still takes the reply.
+    request = server.receive_request_message()
+    server.send_response_message(request.request_id, request.meta, response(n=1))
+    assert client.receive_response_message(2).body == response(n=1)

@@ -35,7 +35,7 @@ from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
 from soa_redis._deadline import deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
-from soa_redis._lane import Lane, LaneSet
+from soa_redis._lane import Lane, LaneSet, fork_generation
 from soa_redis._retry import next_delay
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
@@ -138,9 +138,10 @@ class PendingPop:
     :meth:`RedisBackend.release_pop`.
     """
 
-    __slots__ = ("block", "ends_at", "host", "index", "key", "lane", "written")
+    __slots__ = ("block", "ends_at", "generation", "host", "index", "key", "lane", "written")
 
     def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float) -> None:
+        self.generation = fork_generation()
         self.host = host
         self.index = index
         self.lane = lane
@@ -152,6 +153,11 @@ class PendingPop:
     def mark_written(self) -> None:
         self.written = True
         self.ends_at = time.monotonic() + self.block
+
+    @property
+    def inherited(self) -> bool:
+        """Made by the parent of this (forked) process: its socket is the parent's, never to be read here."""
+        return self.generation != fork_generation()
 
     @property
     def alive(self) -> bool:

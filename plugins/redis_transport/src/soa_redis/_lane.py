@@ -25,7 +25,7 @@ from typing import Any, Final, cast
 
 import redis.exceptions as redis_errors
 
-__all__ = ["Lane", "LaneSet"]
+__all__ = ["Lane", "LaneSet", "fork_generation"]
 
 # Frames up to this size are joined with their command into one write (one syscall); larger ones are written
 # separately so a big body is never copied.
@@ -43,6 +43,11 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
+
+
+def fork_generation() -> int:
+    """How many forks this process is from the one that imported this module (compare to spot an inherited lane)."""
+    return _fork_generation
 
 
 def _bulk(value: bytes) -> bytes:

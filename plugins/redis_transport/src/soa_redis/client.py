@@ -170,6 +170,8 @@ class RedisClientTransport(ClientTransport):
         index = core.backend.host_for(key, "receive", deadline)
         while True:
             pending = state.pending
+            if pending is not None and pending.inherited:
+                state.pending = pending = None  # the parent process reads it, not this one
             if pending is not None:
                 done, data = self._wait_pending(state, pending, deadline)
                 if not done:

@@ -77,7 +77,7 @@ class RedisServerTransport(ServerTransport):
         deadline = time.monotonic() + core.options.receive_timeout_in_seconds
         key = self._request_key
         pending, self._pending = self._pending, None
-        if pending is not None:
+        if pending is not None and not pending.inherited:
             data = core.backend.finish_pop(pending, deadline, pending.ends_at + _STALL_MARGIN_SECONDS, for_caller=False)
             if data is not None:
                 message = self._interpret(data, pending.index)
@@ -197,7 +197,7 @@ class RedisServerTransport(ServerTransport):
     def close(self) -> None:
         """End a pending pop; a request it took goes back to the head of the queue for another worker."""
         pending, self._pending = self._pending, None
-        if pending is None:
+        if pending is None or pending.inherited:
             return
         try:
             data = self._core.backend.release_pop(pending)
