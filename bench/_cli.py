@@ -36,8 +36,11 @@ How the comparison is kept fair:
   client process, as it does in tests). One private `redis-server` (no persistence) serves every Redis target.
 - The raw Redis floor uses soa-core's own redis-py, hiredis and msgpack: `RPUSH` a `{id, reply_to, body}` request,
   `BLPOP` the reply list, and a bare server loop. `raw-redis-lua` is the same floor pushing with soa-redis's Lua push
-  script (capacity check, `RPUSH`, `EXPIRE`, `TIME`), to show that script's share. The raw ZeroMQ floor is pyzmq
-  DEALER/ROUTER with msgpack.
+  script (capacity check, `RPUSH`, `EXPIRE`, `TIME`), to show that script's share. `raw-redis-lean` is **the lean
+  floor**: the same loop with prepacked commands written with `send_packed_command` + `read_response` on one
+  `redis.connection.Connection` per process (hiredis), i.e. redis-py without its `redis.Redis` command path; the
+  Redis goals and the "÷ floor" ratios are taken against it. The raw ZeroMQ floor is pyzmq DEALER/ROUTER with
+  msgpack.
 - soa-core over ZeroMQ runs twice: `soa-zmq` with its workers behind the service's router (the default `auto` role,
   needed for several workers; the bench runs the router and counts its CPU with the servers'), and `soa-zmq-direct`
   with one worker binding the endpoint itself (`standalone` role, one-server scenarios only).

@@ -213,6 +213,14 @@ ALL_TARGETS: tuple[Target, ...] = (
         server=lambda c, _p: _soa(c, "raw_redis.py", "server", str(c.redis_port)),
     ),
     Target(
+        "raw-redis-lean",
+        "the lean Redis floor (prepacked commands on one redis-py Connection, hiredis, msgpack)",
+        "redis",
+        REMOTE_SCENARIOS | {"par_10"},
+        client=lambda c, _p: _soa(c, "raw_redis.py", "client", str(c.redis_port), "--lean"),
+        server=lambda c, _p: _soa(c, "raw_redis.py", "server", str(c.redis_port), "--lean"),
+    ),
+    Target(
         "raw-redis-lua",
         "raw Redis floor pushing with soa-redis's Lua script (ablation)",
         "redis",

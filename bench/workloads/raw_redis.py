@@ -1,13 +1,18 @@
 """The raw Redis floor: the smallest list-based RPC in Python, with soa-core's own redis-py, hiredis and msgpack.
 
-    python raw_redis.py server PORT [--lua]   # a bare loop: BLPOP the request list, unpack, pack, RPUSH to reply_to
-    python raw_redis.py client PORT [--lua]   # a driver (see _wl_common): RPUSH a request, BLPOP its own reply list
+    python raw_redis.py server PORT [--lua | --lean]  # a bare loop: BLPOP requests, unpack, pack, RPUSH to reply_to
+    python raw_redis.py client PORT [--lua | --lean]  # a driver (see _wl_common): RPUSH a request, BLPOP its replies
 
 No envelope beyond ``{id, reply_to, body}``, no validation, no expiry: what is left is the cost no Redis RPC can avoid.
 A parallel call pushes every request, then pops every reply.
 
 ``--lua`` pushes with soa-redis's own push script (capacity check, RPUSH, EXPIRE and TIME in one EVALSHA) instead of
 RPUSH: the difference from the plain floor is what that script costs, measured in the same run.
+
+``--lean`` is **the lean floor**: the same commands, but prepacked and written with ``send_packed_command`` on one
+``redis.connection.Connection`` per process, answers read with ``read_response`` (hiredis parser), instead of going
+through ``redis.Redis`` methods (command packing, pool checkout, response callbacks). One round trip per command, as
+the plain floor: what redis-py costs when only its connection and parser are used.
 """
 
 from __future__ import annotations
@@ -37,7 +42,42 @@ def make_push(connection: redis.Redis, lua: bool) -> Callable[[str, bytes], Any]
     return lambda key, value: script(keys=[key], args=[EXPIRY_SECONDS, QUEUE_CAPACITY, value])
 
 
-def serve(port: int, lua: bool) -> None:
+class LeanRedis:
+    """RPUSH and BLPOP on one connection, each command packed by hand (the key parts packed once per key)."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = redis.connection.Connection(host="127.0.0.1", port=port)  # type: ignore[no-untyped-call]
+        self.connection.connect()  # type: ignore[no-untyped-call]
+        self._rpush_heads: dict[str, bytes] = {}
+        self._blpops: dict[tuple[str, int], list[bytes]] = {}
+
+    def rpush(self, key: str, value: bytes) -> Any:
+        head = self._rpush_heads.get(key)
+        if head is None:
+            encoded = key.encode()
+            head = self._rpush_heads[key] = b"*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n" % (len(encoded), encoded)
+        self.connection.send_packed_command([head, b"$%d\r\n" % len(value), value, b"\r\n"], check_health=False)  # type: ignore[no-untyped-call]
+        return self.connection.read_response()
+
+    def blpop(self, key: str, timeout: int) -> Any:
+        command = self._blpops.get((key, timeout))
+        if command is None:
+            command = self._blpops[key, timeout] = [b"".join(self.connection.pack_command("BLPOP", key, timeout))]  # type: ignore[no-untyped-call]
+        self.connection.send_packed_command(command, check_health=False)  # type: ignore[no-untyped-call]
+        return self.connection.read_response()
+
+
+def connect(port: int, lua: bool, lean: bool) -> tuple[Any, Callable[[str, bytes], Any]]:
+    """The object whose ``blpop`` waits, and the push function."""
+    if lean:
+        lean_connection = LeanRedis(port)
+        return lean_connection, lean_connection.rpush
+    connection = redis.Redis(host="127.0.0.1", port=port)
+    connection.ping()
+    return connection, make_push(connection, lua)
+
+
+def serve(port: int, lua: bool, lean: bool) -> None:
     stopping = False
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -46,12 +86,10 @@ def serve(port: int, lua: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    connection = redis.Redis(host="127.0.0.1", port=port)
-    connection.ping()
-    push = make_push(connection, lua)
+    connection, push = connect(port, lua, lean)
     print("READY", flush=True)
     while not stopping:
-        item = connection.blpop([REQUEST_LIST], timeout=1)
+        item = connection.blpop(REQUEST_LIST, 1)
         if item is None:
             continue
         request = msgpack.unpackb(item[1])
@@ -59,9 +97,8 @@ def serve(port: int, lua: bool) -> None:
         push(request["reply_to"], reply)
 
 
-def drive(port: int, lua: bool) -> None:
-    connection = redis.Redis(host="127.0.0.1", port=port)
-    push = make_push(connection, lua)
+def drive(port: int, lua: bool, lean: bool) -> None:
+    connection, push = connect(port, lua, lean)
     reply_to = f"bench:raw:reply:{os.getpid()}:{os.urandom(4).hex()}"
     counter = iter(range(1, 1 << 62))
 
@@ -73,7 +110,7 @@ def drive(port: int, lua: bool) -> None:
             push(REQUEST_LIST, msgpack.packb({"id": request_id, "reply_to": reply_to, "body": body}))
         pending = set(ids)
         while pending:
-            item = connection.blpop([reply_to], timeout=10)
+            item = connection.blpop(reply_to, 10)
             if item is None:
                 raise TimeoutError("no reply within 10 s")
             reply = msgpack.unpackb(item[1])
@@ -94,16 +131,21 @@ def drive(port: int, lua: bool) -> None:
         return call
 
     run_driver(
-        {"library": "raw-redis", "redis": redis.__version__, "msgpack": ".".join(map(str, msgpack.version))}, make_call
+        {
+            "library": "raw-redis-lean" if lean else "raw-redis",
+            "redis": redis.__version__,
+            "msgpack": ".".join(map(str, msgpack.version)),
+        },
+        make_call,
     )
 
 
 def main(argv: list[str]) -> int:
-    mode, port, lua = argv[0], int(argv[1]), "--lua" in argv[2:]
+    mode, port, lua, lean = argv[0], int(argv[1]), "--lua" in argv[2:], "--lean" in argv[2:]
     if mode == "server":
-        serve(port, lua)
+        serve(port, lua, lean)
     else:
-        drive(port, lua)
+        drive(port, lua, lean)
     return 0
 
 

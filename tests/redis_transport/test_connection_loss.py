@@ -99,10 +99,27 @@ def test_a_send_cut_after_redis_ran_it_is_not_sent_twice(redis_server: RedisProc
 
 def test_a_blocking_read_cut_midway_is_reported_not_retried(redis_server: RedisProcess, proxy: CuttingProxy) -> None:
     client = RedisClientTransport("svc", url=f"redis://{HOST}:{proxy.port}/0")
-    client.send_request_message(1, {}, job())
+    # The first wait for the reply is written behind the push and lasts the request's 0.3 s; the receive's
+    # next BLPOP, a command of its own, is the one cut.
+    client.send_request_message(1, {}, job(), 0.3)
     proxy.arm(b"BLPOP", delay=0.2)
     started = time.monotonic()
     with pytest.raises(MessageReceiveError):
         client.receive_response_message(3)
     # Reported when the connection dropped, not after a silent retry waited out the 3 s.
     assert time.monotonic() - started < 2.0
+    assert proxy.cuts == 1
+
+
+def test_a_push_cut_with_its_pending_pop_is_one_send_error_and_no_duplicate(
+    redis_server: RedisProcess, proxy: CuttingProxy
+) -> None:
+    client = RedisClientTransport("svc", url=f"redis://{HOST}:{proxy.port}/0")
+    proxy.arm(b"BLPOP", delay=0.2)  # the write carrying RPUSH, EXPIRE and the BLPOP behind them
+    with pytest.raises(MessageSendError):
+        client.send_request_message(1, {}, job())
+    assert proxy.cuts == 1
+    assert redis_server.client().llen("pysoa:service.svc") == 1  # Redis ran it once; nothing was retried
+    assert client.receive_response_message(3).request_id is None  # a failed send leaves nothing to wait for
+    client.send_request_message(2, {}, job())  # a new connection
+    assert redis_server.client().llen("pysoa:service.svc") == 2

@@ -167,3 +167,14 @@ def test_every_frame_parses_back_to_its_payload(
         for frame in frames[1:]:
             assembly.add(frame)
         assert assembly.payload() == payload
+
+
+def test_the_default_framing_reads_the_same_whatever_byte_starts_the_payload() -> None:
+    # soa-core's own v3/msgpack frames take a short path; every payload must read exactly as the header rules say.
+    prefix = b"pysoa-redis/3//content-type:application/msgpack;"
+    for first in range(256):
+        frame = parse_frame(prefix + bytes([first]) + b"xyz;")
+        assert (frame.version, frame.content_type, frame.chunk_count) == (3, "application/msgpack", None)
+        assert frame.payload == bytes([first]) + b"xyz;"
+    chunk = parse_frame(prefix + b" chunk-count:2;chunk-id:1;\x81")
+    assert (chunk.chunk_count, chunk.chunk_id, chunk.payload) == (2, 1, b"\x81")

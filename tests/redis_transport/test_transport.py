@@ -63,6 +63,7 @@ def test_request_on_the_wire(redis_server: RedisProcess) -> None:
 
 def test_round_trip(redis_server: RedisProcess) -> None:
     client, server = transports(redis_server, "echo")
+    client._first_wait_behind_push = False  # the reply stays on Redis, to be inspected there
     client.send_request_message(42, {"client_version": [0, 70, 0], "custom": "kept"}, job(x=1))
     request_id, meta, body = server.receive_request_message()
     assert (request_id, body) == (42, job(x=1))
@@ -107,6 +108,7 @@ def test_replies_use_the_requests_version_and_content_type(
         client={"protocol_version": version, "default_serializer_config": serializer},
         default_serializer_config=serializer if version == 1 else "msgpack",
     )
+    client._first_wait_behind_push = False  # the reply stays on Redis, to be inspected there
     client.send_request_message(5, {}, job(text="héllo"))
     raw = redis_server.client()
     prefix = {1: b"", 2: b"content-type:application/%s;", 3: b"pysoa-redis/3//content-type:application/%s;"}[version]
@@ -130,6 +132,7 @@ def test_a_fallback_error_reply_keeps_the_clients_framing(redis_server: RedisPro
         client={"protocol_version": 2, "default_serializer_config": "json"},
         maximum_message_size_in_bytes=1000,
     )
+    client._first_wait_behind_push = False  # the reply stays on Redis, to be inspected there
     client.send_request_message(5, {}, job())
     request_id, meta, _body = server.receive_request_message()
     assert meta is not None
@@ -143,6 +146,7 @@ def test_a_fallback_error_reply_keeps_the_clients_framing(redis_server: RedisPro
 
 def test_large_responses_are_chunked_for_v3_clients(redis_server: RedisProcess) -> None:
     client, server = transports(redis_server, chunk_messages_larger_than_bytes=102_400)
+    client._first_wait_behind_push = False  # the reply stays on Redis, to be inspected there
     client.send_request_message(9, {}, job())
     request_id, meta, _body = server.receive_request_message()
     assert meta is not None

@@ -22,7 +22,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import redis
 import redis.exceptions as redis_errors
@@ -35,12 +36,13 @@ from soa_redis._config import BackendConfig
 from soa_redis._deadline import deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
+from soa_redis._lane import Lane, LaneSet, fork_generation
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
 if TYPE_CHECKING:
     from soa_redis._cluster import RedisClusterBackend
 
-__all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "RedisBackend", "get_backend", "reset_backends"]
+__all__ = ["MAX_BLOCK_SECONDS", "MIN_BLOCK_SECONDS", "PendingPop", "RedisBackend", "get_backend", "reset_backends"]
 
 _logger = logging.getLogger(__name__)
 
@@ -88,13 +90,21 @@ def _bounded_by_deadlines(client: redis.Redis) -> redis.Redis:
 
 
 class _Host:
-    """One Redis (a standard host or a Sentinel master) with its two clients and clock offset."""
+    """One Redis (a standard host or a Sentinel master): its two clients, its lanes and its clock offset.
+
+    The per-call commands go over the lanes (:mod:`soa_redis._lane`: connections made like the blocking client's,
+    one operation at a time each); the clients serve the rest (multi-frame pushes, housekeeping).
+    """
 
     def __init__(self, label: str, command: redis.Redis, blocking: redis.Redis) -> None:
         self.label = label
         self.command = command
         self.blocking = blocking
         self.push_script = command.register_script(_PUSH_SCRIPT)
+        # What the command client's socket timeout is: commands on a lane are bounded by it, blocking pops are not.
+        self.command_timeout: float | None = command.connection_pool.connection_kwargs.get("socket_timeout")
+        pool = blocking.connection_pool
+        self.lanes = LaneSet(lambda: pool.connection_class(**pool.connection_kwargs))
         # Redis time minus local time, and when it was measured (monotonic).
         self.clock_offset: float | None = None
         self.clock_measured_at = 0.0
@@ -121,6 +131,41 @@ def _strip_retry_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 T = TypeVar("T")
+
+
+class PendingPop:
+    """A ``BLPOP`` written right behind a push, on the push's connection, whose reply is read later.
+
+    Made by :meth:`RedisBackend.pending_pop` (no I/O), written by :meth:`RedisBackend.push_before`, and finished
+    (its reply read, its connection given back) by exactly one of :meth:`RedisBackend.finish_pop` and
+    :meth:`RedisBackend.release_pop`.
+    """
+
+    __slots__ = ("block", "ends_at", "generation", "host", "index", "key", "lane", "written")
+
+    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float) -> None:
+        self.generation = fork_generation()
+        self.host = host
+        self.index = index
+        self.lane = lane
+        self.key = key
+        self.block = block
+        self.written = False
+        self.ends_at = 0.0  # when Redis gives up on the pop (monotonic), once written
+
+    def mark_written(self) -> None:
+        self.written = True
+        self.ends_at = time.monotonic() + self.block
+
+    @property
+    def inherited(self) -> bool:
+        """Made by the parent of this (forked) process: its socket is the parent's, never to be read here."""
+        return self.generation != fork_generation()
+
+    @property
+    def alive(self) -> bool:
+        """Written, and its connection still open: its reply will come."""
+        return self.written and bool(self.lane.connection.is_connected)
 
 
 class RedisBackend:
@@ -288,7 +333,12 @@ class RedisBackend:
 
         def attempt() -> bool:
             if len(frames) == 1:
-                return _push_one(host, key, frames[0], ttl_seconds, capacity)
+                lane = host.lanes.take()
+                try:
+                    with _command_deadline(host):
+                        return _push_one(host, lane, key, frames[0], ttl_seconds, capacity)
+                finally:
+                    host.lanes.give_back(lane)
             sent_at = time.time()
             result = host.push_script(keys=[key], args=[ttl_seconds, capacity, *frames])
             pushed, seconds, microseconds = result
@@ -314,10 +364,11 @@ class RedisBackend:
             return None
 
         def attempt() -> bytes | None:
-            result = host.blocking.blpop([key], timeout=round(block, 3))
-            if result is None:
-                return None
-            return cast(bytes, result[1])
+            lane = host.lanes.take()
+            try:
+                return lane.blpop(key, block)
+            finally:
+                host.lanes.give_back(lane)
 
         return self._call_with_failover(
             "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=for_caller
@@ -329,10 +380,144 @@ class RedisBackend:
         host = self._all_hosts("receive", key, deadline)[index]
 
         def attempt() -> bytes | None:
-            return cast("bytes | None", host.command.lpop(key))
+            lane = host.lanes.take()
+            try:
+                with _command_deadline(host):
+                    return lane.lpop(key)
+            finally:
+                host.lanes.give_back(lane)
 
         return self._call_with_failover(
             "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=True
+        )
+
+    # --- a push and the next blocking pop in one round trip ------------------------------------------------
+
+    def pending_pop(self, index: int, key: str, block: float) -> PendingPop | None:
+        """Reserve a connection of host ``index`` for a ``BLPOP key`` written behind the next push (no I/O).
+
+        ``None`` when the hosts are not known yet (Sentinel discovery needs I/O): push and pop separately then.
+        """
+        hosts = self._hosts
+        if hosts is None:
+            return None
+        host = hosts[index]
+        return PendingPop(host, index, host.lanes.take(), key, max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS))
+
+    def push_before(
+        self, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, capacity: int, deadline: float
+    ) -> bool:
+        """Like :meth:`push` of one frame to ``pending``'s host, with ``pending``'s ``BLPOP`` in the same write.
+
+        Errors are the send errors of :meth:`push`; once the push is written the pop is pending whatever the
+        push's replies say (:attr:`PendingPop.alive`), and must be finished. A push refused for capacity is
+        taken back on another connection (the pending one is busy), so ``False`` still means "not queued".
+        """
+        host, lane = pending.host, pending.lane
+
+        def attempt() -> bool:
+            with _command_deadline(host):
+                stale = _clock_stale(host)
+                sent_at = time.time() if stale else 0.0
+                length, now = lane.push_then_blpop(
+                    key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
+                )
+                if stale:
+                    _record_time(host, now, sent_at)
+                if length <= capacity:
+                    return True
+                other = host.lanes.take()
+                try:
+                    return other.remove_last(key, frame) == 0
+                finally:
+                    host.lanes.give_back(other)
+
+        return self._call_with_failover("send", key, host.label, deadline, attempt)
+
+    def finish_pop(
+        self, pending: PendingPop, deadline: float, socket_deadline: float, for_caller: bool
+    ) -> bytes | None:
+        """Read ``pending``'s reply (as :meth:`pop` would) and give its connection back."""
+        lane = pending.lane
+
+        def attempt() -> bytes | None:
+            sock = lane.connection._sock
+            if not pending.written or sock is None:
+                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
+            sock.settimeout(lane.connection.socket_timeout)  # bounded by socket_deadline (io_deadline)
+            return lane.read_blpop()
+
+        try:
+            return self._call_with_failover(
+                "receive",
+                pending.key,
+                pending.host.label,
+                deadline,
+                attempt,
+                socket_deadline,
+                timeout_at_deadline=for_caller,
+            )
+        finally:
+            pending.host.lanes.give_back(lane)
+
+    def wait_pop(self, pending: PendingPop, deadline: float, late: float) -> tuple[bool, bytes | None]:
+        """Wait for ``pending``'s reply until ``deadline`` (exactly: the wait is on this socket, not Redis's clock).
+
+        ``(True, element or None)`` once the reply came (its connection is given back); ``(False, None)`` when
+        ``deadline`` passed first: the pop stays pending, and what it takes later is read by the next wait. A
+        reply that started arriving is read to its end for at most ``late`` seconds past ``deadline``.
+        """
+        lane = pending.lane
+        connection = lane.connection
+
+        def attempt() -> tuple[bool, bytes | None]:
+            if not pending.alive:
+                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
+            if not connection.can_read(max(deadline - time.monotonic(), 0.0)):
+                return False, None
+            connection._sock.settimeout(connection.socket_timeout)  # bounded by deadline + late (io_deadline)
+            return True, lane.read_blpop()
+
+        try:
+            done, data = self._call_with_failover(
+                "receive", pending.key, pending.host.label, deadline, attempt, deadline + late, timeout_at_deadline=True
+            )
+        except BaseException:
+            connection.disconnect()  # whatever was under way on it is void
+            pending.host.lanes.give_back(lane)
+            raise
+        if done:
+            pending.host.lanes.give_back(lane)
+        return done, data
+
+    def release_pop(self, pending: PendingPop) -> bytes | None:
+        """End a pending pop nobody will wait for, without losing what it may take: returns that element, if any.
+
+        Asks Redis to unblock it (``CLIENT UNBLOCK``, found by the connection's address), then reads its reply;
+        where ``CLIENT`` is not allowed the pop ends by itself, at most its block later.
+        """
+        if not pending.alive:
+            pending.host.lanes.give_back(pending.lane)
+            return None
+        host = pending.host
+        deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
+        try:
+            with io_deadline(deadline):
+                local = pending.lane.connection._sock.getsockname()
+                address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else f"{local}:0"
+                for client in host.command.client_list():
+                    if client.get("addr") == address:
+                        host.command.client_unblock(int(client["id"]))
+                        break
+        except (redis_errors.RedisError, OSError) as exc:
+            _logger.debug("Cannot unblock a pending pop on Redis at %s: %s", host.label, exc)
+        return self.finish_pop(pending, pending.ends_at, pending.ends_at + _HOUSEKEEPING_SECONDS, for_caller=False)
+
+    def push_back(self, index: int, key: str, data: bytes) -> None:
+        """``LPUSH`` an element taken from ``key`` back to its head (a request a stopping worker will not serve)."""
+        host = self._all_hosts("send", key, time.monotonic() + _HOUSEKEEPING_SECONDS)[index]
+        self._call_with_failover(
+            "send", key, host.label, time.monotonic() + _HOUSEKEEPING_SECONDS, lambda: host.command.lpush(key, data)
         )
 
     def _call_with_failover(
@@ -389,6 +574,7 @@ class RedisBackend:
     def close(self) -> None:
         hosts = self._hosts or []
         for host in hosts:
+            host.lanes.close()
             for client in (host.command, host.blocking):
                 client.connection_pool.disconnect()
         if self._sentinel is not None:
@@ -396,7 +582,22 @@ class RedisBackend:
                 node.connection_pool.disconnect()
 
 
-def _push_one(host: _Host, key: str, frame: bytes, ttl_seconds: int, capacity: int) -> bool:
+def _command_deadline(host: _Host) -> Any:
+    """Bound a lane's (non-blocking) command by the command socket timeout too, as the command client would be."""
+    timeout = host.command_timeout
+    return nullcontext() if timeout is None else io_deadline(time.monotonic() + float(timeout))
+
+
+def _clock_stale(host: _Host) -> bool:
+    return host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
+
+
+def _record_time(host: _Host, redis_time: Any, sent_at: float) -> None:
+    seconds, microseconds = redis_time
+    host.record_clock(int(seconds) + int(microseconds) / 1e6, sent_at, time.time())
+
+
+def _push_one(host: _Host, lane: Lane, key: str, frame: bytes, ttl_seconds: int, capacity: int) -> bool:
     """Append one frame unless the queue is full: ``RPUSH`` + ``EXPIRE`` in one round trip.
 
     Cheaper than the Lua script (measured: about 20-40 µs less per push, on Redis and here), and
@@ -405,20 +606,14 @@ def _push_one(host: _Host, key: str, frame: bytes, ttl_seconds: int, capacity: i
     unique: each carries its request id and reply queue.) The Redis clock rides along only when
     the cached offset is stale.
     """
-    stale = host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
-    pipeline = host.command.pipeline(transaction=False)
-    pipeline.rpush(key, frame)
-    pipeline.expire(key, ttl_seconds)
+    stale = _clock_stale(host)
+    sent_at = time.time() if stale else 0.0
+    length, now = lane.push(key, frame, ttl_seconds, stale)
     if stale:
-        pipeline.time()
-    sent_at = time.time()
-    results = pipeline.execute()
-    if stale:
-        seconds, microseconds = results[2]
-        host.record_clock(seconds + microseconds / 1e6, sent_at, time.time())
-    if int(results[0]) <= capacity:
+        _record_time(host, now, sent_at)
+    if length <= capacity:
         return True
-    return int(host.command.lrem(key, -1, frame)) == 0  # type: ignore[arg-type]  # bytes are fine
+    return lane.remove_last(key, frame) == 0
 
 
 def _eviction_policy(host: _Host) -> tuple[str, int] | None:

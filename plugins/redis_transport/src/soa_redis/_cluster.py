@@ -43,6 +43,7 @@ from soa_redis._backend import (
     _PUSH_SCRIPT,
     MAX_BLOCK_SECONDS,
     MIN_BLOCK_SECONDS,
+    PendingPop,
     _blocking_socket_timeout,
     _no_retry,
     _strip_retry_kwargs,
@@ -84,6 +85,10 @@ def _not_run(exc: BaseException) -> bool:
         # when no connection could be opened: only the latter proves nothing was sent.
         return isinstance(getattr(exc, "connection", None), ClusterNode)
     return False
+
+
+# Only a pending pop this backend made could reach these methods, and it makes none (pending_pop is None).
+_NO_PENDING_POPS: Final = "RedisClusterBackend makes no pending pops"
 
 
 class _ClusterUnavailable(Exception):
@@ -157,6 +162,32 @@ class RedisClusterBackend:
     @property
     def push_script_sha(self) -> str:
         return _PUSH_SHA
+
+    # --- pops written behind a push (RedisBackend's one-round-trip path): not on a cluster -------------
+
+    def pending_pop(self, index: int, key: str, block: float) -> PendingPop | None:
+        """Always ``None``: on a cluster the push and the pop may go to different masters (different
+        slots), so they are never written together; the transports then push and pop separately."""
+        return None
+
+    def push_before(
+        self, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, capacity: int, deadline: float
+    ) -> bool:
+        raise TypeError(_NO_PENDING_POPS)
+
+    def finish_pop(
+        self, pending: PendingPop, deadline: float, socket_deadline: float, for_caller: bool
+    ) -> bytes | None:
+        raise TypeError(_NO_PENDING_POPS)
+
+    def wait_pop(self, pending: PendingPop, deadline: float, late: float) -> tuple[bool, bytes | None]:
+        raise TypeError(_NO_PENDING_POPS)
+
+    def release_pop(self, pending: PendingPop) -> bytes | None:
+        raise TypeError(_NO_PENDING_POPS)
+
+    def push_back(self, index: int, key: str, data: bytes) -> None:
+        raise TypeError(_NO_PENDING_POPS)
 
     # --- host selection: one logical host ---------------------------------------------------------
 

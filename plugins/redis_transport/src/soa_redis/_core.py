@@ -18,7 +18,7 @@ from pysoa.errors import (
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
-from soa_redis._backend import MAX_BLOCK_SECONDS, MIN_BLOCK_SECONDS, RedisBackend, get_backend
+from soa_redis._backend import MAX_BLOCK_SECONDS, MIN_BLOCK_SECONDS, PendingPop, RedisBackend, get_backend
 from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import TransportOptions, backend_config, transport_options
 from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired
@@ -115,13 +115,30 @@ class TransportCore:
             )
         return payload
 
-    def push(self, index: int, key: str, frames: Sequence[bytes], ttl_seconds: int, deadline: float) -> None:
-        """Push all frames atomically, retrying a full queue with backoff but never past ``deadline``."""
+    def push(
+        self,
+        index: int,
+        key: str,
+        frames: Sequence[bytes],
+        ttl_seconds: int,
+        deadline: float,
+        pending: PendingPop | None = None,
+    ) -> None:
+        """Push all frames atomically, retrying a full queue with backoff but never past ``deadline``.
+
+        With ``pending`` (on host ``index``), a one-frame message's first attempt also writes that pop
+        (:meth:`RedisBackend.push_before`); retries push alone.
+        """
         capacity = self.options.queue_capacity
         if len(frames) > capacity:
             raise MessageSendError(f"Message needs {len(frames)} chunks but Redis queue {key} holds at most {capacity}")
         attempt = 0
-        while not self.backend.push(index, key, frames, ttl_seconds, capacity, deadline):
+        backend = self.backend
+        if pending is not None and len(frames) == 1 and pending.index == index:
+            pushed = backend.push_before(pending, key, frames[0], ttl_seconds, capacity, deadline)
+        else:
+            pushed = backend.push(index, key, frames, ttl_seconds, capacity, deadline)
+        while not pushed:
             delay = next_delay(attempt, self.options.queue_full_retries, deadline - time.monotonic())
             if delay is None:
                 self.count("send.queue_full")
@@ -132,6 +149,7 @@ class TransportCore:
             self.count("send.queue_full_retry")
             time.sleep(delay)
             attempt += 1
+            pushed = backend.push(index, key, frames, ttl_seconds, capacity, deadline)
 
     # --- incoming ---------------------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 __all__ = ["deadline_bounded", "io_deadline"]
@@ -24,15 +22,29 @@ _SHORTEST_SOCKET_SECONDS: Final = 0.001
 _current = threading.local()
 
 
-@contextmanager
-def io_deadline(deadline: float) -> Iterator[None]:
-    """Bound the Redis I/O of this thread inside the block by ``deadline`` (a ``time.monotonic()`` value)."""
-    previous: float | None = getattr(_current, "deadline", None)
-    _current.deadline = deadline if previous is None else min(previous, deadline)
-    try:
-        yield
-    finally:
-        _current.deadline = previous
+class _IODeadline:
+    """The context manager :func:`io_deadline` returns (a class: it runs on every Redis command, and is cheaper
+    than a generator-based one)."""
+
+    __slots__ = ("_deadline", "_previous")
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._previous: float | None = None
+
+    def __enter__(self) -> None:
+        previous: float | None = getattr(_current, "deadline", None)
+        self._previous = previous
+        deadline = self._deadline
+        _current.deadline = deadline if previous is None or deadline < previous else previous
+
+    def __exit__(self, *_exc_info: object) -> None:
+        _current.deadline = self._previous
+
+
+def io_deadline(deadline: float) -> _IODeadline:
+    """Bound the Redis I/O of this thread inside the ``with`` block by ``deadline`` (a ``time.monotonic()`` value)."""
+    return _IODeadline(deadline)
 
 
 def _bounded(configured: float | None) -> float | None:

@@ -10,6 +10,7 @@ A frame is what one Redis list element holds:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ _V2_START: Final = b"content-type"
 # PySOA's plus '+', so structured-suffix MIME types (application/vnd.x+json) survive.
 _HEADER: Final = re.compile(rb"\s*(content-type|chunk-count|chunk-id)\s*:\s*([a-zA-Z0-9_/.+-]+)\s*;")
 _MAX_CHUNK_COUNT: Final = 1_000_000
+# soa-core's default framing. A frame starting with it whose next byte cannot begin another header (headers may be
+# preceded by whitespace, and the only one that may follow is chunk-count) is read without the header regexes.
+_DEFAULT_PREFIX: Final = b"pysoa-redis/3//content-type:application/msgpack;"
+_DEFAULT_PREFIX_LENGTH: Final = len(_DEFAULT_PREFIX)
+_HEADER_STARTS: Final = frozenset(b" \t\n\r\x0b\x0cc")
 
 
 class FrameError(ValueError):
@@ -60,6 +66,7 @@ class Frame:
         return self.chunk_count is not None
 
 
+@functools.lru_cache(maxsize=32)  # a handful of (version, content type) pairs: built once each, not per message
 def _prefix(version: int, content_type: str) -> bytes:
     if version == 1:
         return b""
@@ -117,6 +124,12 @@ def parse_frame(data: bytes) -> Frame:
     """
     if not isinstance(data, bytes | bytearray):
         raise FrameError(f"A frame must be bytes, not {type(data).__name__}")
+    if (
+        data.startswith(_DEFAULT_PREFIX)
+        and len(data) > _DEFAULT_PREFIX_LENGTH
+        and data[_DEFAULT_PREFIX_LENGTH] not in _HEADER_STARTS
+    ):
+        return Frame(3, "application/msgpack", None, None, bytes(data[_DEFAULT_PREFIX_LENGTH:]))
     marker = _VERSION_MARKER.match(data)
     if marker is not None:
         version = int(marker.group(1))

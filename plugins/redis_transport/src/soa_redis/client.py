@@ -15,6 +15,7 @@ from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
+from soa_redis._backend import PendingPop
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
 from soa_redis._envelope import (
@@ -40,6 +41,8 @@ _NO_MESSAGE: Final = ReceivedMessage(None, None, None)
 # A reply to a request is still expected this long after the request's own expiry (the Redis TTL
 # margin): a server may finish a job it dequeued just in time.
 _REPLY_GRACE_SECONDS: Final = 10.0
+# How long past its deadline a reply that started arriving may take to arrive whole.
+_LATE_READ_SECONDS: Final = 0.05
 
 
 @dataclass
@@ -52,6 +55,8 @@ class _ThreadState:
     outstanding: dict[Any, float] = field(default_factory=dict)
     # No entry of ``outstanding`` expires before this, so most prunes need not look at them.
     earliest_expiry: float = float("inf")
+    # A BLPOP of the reply queue written behind a request's push (one round trip for both), not yet read.
+    pending: PendingPop | None = None
 
     def expect(self, request_id: Any, until: float) -> None:
         self.outstanding[request_id] = until
@@ -88,6 +93,9 @@ class RedisClientTransport(ClientTransport):
         self.client_id = uuid.uuid4().hex
         self._request_key = request_queue_key(service_name)
         self._local = threading.local()
+        # Write the first wait for a reply behind the request's push. The wait takes the reply off Redis as soon as
+        # it comes, so tests that inspect replies on Redis turn this off.
+        self._first_wait_behind_push = True
 
     def _state(self) -> _ThreadState:
         state: _ThreadState | None = getattr(self._local, "state", None)
@@ -132,8 +140,21 @@ class RedisClientTransport(ClientTransport):
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
         if index is None:
             index = backend.host_for(self._request_key, "send", deadline)
-        core.push(index, self._request_key, frames, redis_ttl_seconds(expires_in, explicit), deadline)
-        if not _suppresses_response(body):
+        expects_reply = not _suppresses_response(body)
+        # With one host the reply queue is where the request goes: write the first wait for the reply behind the
+        # push. It stays pending (in this thread's state) until a receive reads it, even if this send fails.
+        pending = None
+        if expects_reply and state.pending is None and self._first_wait_behind_push and backend.host_count == 1:
+            pending = backend.pending_pop(index, state.reply_key, expires_in)
+        try:
+            core.push(index, self._request_key, frames, redis_ttl_seconds(expires_in, explicit), deadline, pending)
+        finally:
+            if pending is not None:
+                if pending.alive:
+                    state.pending = pending
+                else:
+                    backend.release_pop(pending)
+        if expects_reply:
             state.expect(request_id, time.monotonic() + expires_in + _REPLY_GRACE_SECONDS)
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
@@ -148,8 +169,19 @@ class RedisClientTransport(ClientTransport):
         key = state.reply_key
         index = core.backend.host_for(key, "receive", deadline)
         while True:
-            # One BLPOP blocks at most MAX_BLOCK_SECONDS: a longer wait takes several.
-            data = core.pop(index, key, deadline, precise=True)
+            pending = state.pending
+            if pending is not None and pending.inherited:
+                state.pending = pending = None  # the parent process reads it, not this one
+            if pending is not None:
+                done, data = self._wait_pending(state, pending, deadline)
+                if not done:
+                    raise MessageReceiveTimeout(
+                        f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
+                        f"in {time.monotonic() - started:.3f} s"
+                    )
+            else:
+                # One BLPOP blocks at most MAX_BLOCK_SECONDS: a longer wait takes several.
+                data = core.pop(index, key, deadline, precise=True)
             if data is None:
                 if time.monotonic() < deadline:
                     continue
@@ -180,6 +212,17 @@ class RedisClientTransport(ClientTransport):
                 continue
             state.outstanding.pop(request_id, None)
             return ReceivedMessage(request_id, meta, body)
+
+    def _wait_pending(self, state: _ThreadState, pending: PendingPop, deadline: float) -> tuple[bool, bytes | None]:
+        """Wait for the pending pop until ``deadline``; it stays pending only if the deadline came first."""
+        try:
+            done, data = self._core.backend.wait_pop(pending, deadline, _LATE_READ_SECONDS)
+        except BaseException:
+            state.pending = None
+            raise
+        if done:
+            state.pending = None
+        return done, data
 
     def _read(self, data: bytes, index: int, key: str, deadline: float, started: float) -> Envelope | None:
         """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""

@@ -10,8 +10,8 @@ from conformity import fields
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ReceivedMessage, ServerTransport
-from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge
-from soa_redis._backend import MIN_BLOCK_SECONDS
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooLarge, RequestTooLarge, TransportError
+from soa_redis._backend import MIN_BLOCK_SECONDS, PendingPop
 from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import SERVER_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
@@ -44,6 +44,8 @@ _logger = logging.getLogger(__name__)
 # With several hosts a worker blocks on one at a time; short blocks keep requests on the other
 # hosts from waiting long.
 _MULTI_HOST_BLOCK_SECONDS: Final = 0.5
+# How long after a pending pop should have ended Redis may answer it before it counts as stalled.
+_STALL_MARGIN_SECONDS: Final = 1.0
 
 
 class RedisServerTransport(ServerTransport):
@@ -64,6 +66,8 @@ class RedisServerTransport(ServerTransport):
         self._core = TransportCore(service_name, self.metrics, kwargs, SERVER_SETTINGS_SCHEMA, server=True)
         self._request_key = request_queue_key(service_name)
         self._checked_backend = False
+        # The BLPOP for the next request, written behind the last reply's push (one round trip for both).
+        self._pending: PendingPop | None = None
 
     # --- receiving ------------------------------------------------------------------------------
 
@@ -73,6 +77,13 @@ class RedisServerTransport(ServerTransport):
         core = self._core
         deadline = time.monotonic() + core.options.receive_timeout_in_seconds
         key = self._request_key
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.inherited:
+            data = core.backend.finish_pop(pending, deadline, pending.ends_at + _STALL_MARGIN_SECONDS, for_caller=False)
+            if data is not None:
+                message = self._interpret(data, pending.index)
+                if message is not None:
+                    return message
         while deadline - time.monotonic() >= MIN_BLOCK_SECONDS:
             # Each receive moves to the next host (PySOA's round-robin), so every host is served.
             index = core.backend.host_for(key, "receive", deadline)
@@ -171,7 +182,30 @@ class RedisServerTransport(ServerTransport):
 
         if index is None:
             index = backend.host_for(key, "send", deadline)
-        core.push(index, key, frames, redis_ttl_seconds(expires_in, False), deadline)
+        # With one host the next receive pops where this reply goes: write that BLPOP behind the push.
+        pending = None
+        if self._pending is None and backend.host_count == 1:
+            pending = backend.pending_pop(index, self._request_key, options.receive_timeout_in_seconds)
+        try:
+            core.push(index, key, frames, redis_ttl_seconds(expires_in, False), deadline, pending)
+        finally:
+            if pending is not None:
+                if pending.alive:
+                    self._pending = pending  # even if the push failed: Redis runs the pop anyway
+                else:
+                    backend.release_pop(pending)
+
+    def close(self) -> None:
+        """End a pending pop; a request it took goes back to the head of the queue for another worker."""
+        pending, self._pending = self._pending, None
+        if pending is None or pending.inherited:
+            return
+        try:
+            data = self._core.backend.release_pop(pending)
+            if data is not None:
+                self._core.backend.push_back(pending.index, self._request_key, data)
+        except TransportError as exc:
+            _logger.error("A request taken at shutdown could not be handed back to Redis: %s", exc)
 
     # --- start-up -----------------------------------------------------------------------------------
 
