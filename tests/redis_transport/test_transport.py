@@ -11,11 +11,12 @@ import pytest
 
 from pysoa.common.metrics import CountingMetricsRecorder
 from pysoa.common.transport.base import ReceivedMessage
-from pysoa.errors import (, MessageSendTimeout
+from pysoa.errors import (
     EncodeError,
     MessageReceiveError,
     MessageReceiveTimeout,
     MessageSendError,
+    MessageSendTimeout,
     MessageTooLarge,
     TransportConnectionError,
 )
