@@ -204,7 +204,7 @@ def test_a_full_queue_fails_within_the_calls_deadline(redis_server: RedisProcess
     client.send_request_message(2, {}, job())
     started = time.monotonic()
     # Refused as full; on a loaded machine the last retry's round trip may instead be cut by the deadline.
-    with pytest.raises((MessageSendError, MessageSendTimeout), match="was full after|Timed out sending"):
+    with pytest.raises((MessageSendError, MessageSendTimeout), match=r"was full after|Timed out sending"):
         client.send_request_message(3, {}, job(), 1.0)
     # PySOA's ten retries would block for minutes; this send gives up by its 1 s deadline.
     assert time.monotonic() - started < 1.5
