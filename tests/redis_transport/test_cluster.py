@@ -392,6 +392,6 @@ def test_tls_to_every_node_with_the_ca_and_refused_without(tmp_path: Path) -> No
             assert client.receive_response_message(2).body == response(n=number)
         untrusting = RedisClientTransport("tls-a", cluster={"hosts": seeds})
         with pytest.raises(RedisSendConnectionError, match="certificate verify failed"):
-            untrusting.send_request_message(9, {}, job(n=9), message_expiry_in_seconds=3)
+            untrusting.send_request_message(9, {}, job(n=9), message_expiry_in_seconds=10)
     finally:
         cluster.stop()

@@ -16,6 +16,7 @@ from pysoa.errors import (
     MessageReceiveError,
     MessageReceiveTimeout,
     MessageSendError,
+    MessageSendTimeout,
     MessageTooLarge,
     TransportConnectionError,
 )
@@ -206,7 +207,8 @@ def test_a_full_queue_fails_within_the_calls_deadline(redis_server: RedisProcess
     client.send_request_message(1, {}, job())
     client.send_request_message(2, {}, job())
     started = time.monotonic()
-    with pytest.raises(MessageSendError, match="was full after"):
+    # Refused as full; on a loaded machine the last retry's round trip may instead be cut by the deadline.
+    with pytest.raises((MessageSendError, MessageSendTimeout), match=r"was full after|Timed out sending"):
         client.send_request_message(3, {}, job(), 1.0)
     # PySOA's ten retries would block for minutes; this send gives up by its 1 s deadline.
     assert time.monotonic() - started < 1.5

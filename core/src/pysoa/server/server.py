@@ -536,6 +536,7 @@ class Server:
                     break
             request = self._action_request(job_request, name, action_request.body, switches, deadline)
             token = set_logging_action_name(name)
+            started = time.perf_counter()
             try:
                 if name in self._async_actions:
                     async with asyncio.timeout(harakiri_timeout or None):
@@ -554,6 +555,7 @@ class Server:
                 break
             finally:
                 clear_logging_action_name(token)
+            self.runtime_stats.action_finished(name, time.perf_counter() - started, response)
             responses.append(response)
             if response.errors and not continue_on_error:
                 break
@@ -947,7 +949,9 @@ class Server:
         try:
             self.perform_pre_request_actions()
             request_logged = self._log_request(body)
+            self.runtime_stats.job_started()
             response = await self.process_job_async(body) if isinstance(body, dict) else self._not_a_dict_response(body)
+            self.runtime_stats.job_finished(response)
             suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
             if not suppress:
                 await self._send_response_async(transport, route, request_id, meta, response)
