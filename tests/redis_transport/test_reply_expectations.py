@@ -104,6 +104,7 @@ def _first_chunk_only(redis_server: RedisProcess) -> tuple[RedisClientTransport,
     """A client whose reply queue holds only the first of a response's three chunks: ``(client, reply key, all
     frames, the response body)``."""
     client, server = transports(redis_server, chunk_messages_larger_than_bytes=102_400)
+    client._first_wait_behind_push = False  # the reply stays on Redis for the test to take apart
     big = response(blob="".join(chr(65 + i % 26) * 1000 for i in range(250)))
     client.send_request_message(1, {}, job())
     request_id, meta, _ = server.receive_request_message()
