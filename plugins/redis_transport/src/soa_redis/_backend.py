@@ -165,7 +165,8 @@ class PendingPop:
     @property
     def alive(self) -> bool:
         """Written, and its connection still open: its reply will come."""
-        return self.written and bool(self.lane.connection.is_connected)
+        # The socket itself: redis-py added `is_connected` only after 7.0, our lowest supported version.
+        return self.written and self.lane.connection._sock is not None
 
 
 class RedisBackend:
