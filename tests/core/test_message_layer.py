@@ -10,6 +10,7 @@ import pytest
 from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
 from pysoa.common.transport.message import (
     EnvelopeCodec,
+    MessageSizes,
     ResponseRouter,
     SerializerRegistry,
     deadline_after,
@@ -27,6 +28,46 @@ def test_an_envelope_round_trips() -> None:
     c = codec()
     envelope = c.decode(c.encode(7, {"reply_to": "q"}, {"a": [1, 2]}))
     assert (envelope.request_id, envelope.meta, envelope.body) == (7, {"reply_to": "q"}, {"a": [1, 2]})
+
+
+class Sizes:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.received: list[int] = []
+
+
+class Observer:
+    def __init__(self, sizes: Sizes) -> None:
+        self._sizes = sizes
+
+    def sent(self, size: int) -> None:
+        self._sizes.sent.append(size)
+
+    def received(self, size: int) -> None:
+        self._sizes.received.append(size)
+
+
+def test_a_codec_reports_the_bytes_it_encodes_and_decodes_to_the_observer_of_its_size_hook() -> None:
+    hook = MessageSizes()
+    c = EnvelopeCodec(SerializerRegistry(MsgpackSerializer()), 1000, "service 'x'", hook)
+    c.encode(1, {}, {"a": 1})  # nobody observes yet: nothing to tell
+    seen = Sizes()
+    hook.observer = Observer(seen)
+    blob = c.encode(2, {}, {"a": "b" * 50})
+    c.decode(blob)
+    assert seen.sent == seen.received == [len(blob)]
+
+
+def test_refused_and_undecodable_messages_are_not_reported() -> None:
+    hook = MessageSizes()
+    seen = Sizes()
+    hook.observer = Observer(seen)
+    c = EnvelopeCodec(SerializerRegistry(MsgpackSerializer()), 100, "service 'x'", hook)
+    with pytest.raises(MessageTooLarge):
+        c.encode(1, {}, {"blob": "x" * 200})
+    with pytest.raises(InvalidMessageError):
+        c.decode(b"\xc1")
+    assert (seen.sent, seen.received) == ([], [])
 
 
 def test_a_message_over_the_limit_is_refused_with_its_size_before_any_io() -> None:

@@ -884,6 +884,8 @@ class Server:
         transport = transport_class(
             self.service_name or "", self.metrics, self.forked_process_id or 1, **transport_config["kwargs"]
         )
+        # Middleware was bound to self.transport: what observes its message sizes observes this one's too.
+        transport.message_sizes.observer = self.transport.message_sizes.observer
         free = asyncio.Semaphore(slots)
         running: set[asyncio.Task[None]] = set()
         try:

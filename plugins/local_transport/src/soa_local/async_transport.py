@@ -19,6 +19,7 @@ from pysoa.errors import ConfigurationError, MessageReceiveTimeout
 from soa_local.transport import (
     _DEFAULT_MAX_MESSAGE_BYTES,
     _SETTINGS_SCHEMA,
+    _encoded_response,
     _received,
     _round_trip,
     build_local_server,
@@ -83,6 +84,8 @@ class AsyncLocalClientTransport(AsyncClientTransport):
         self.server = build_local_server(service_name, metrics, server_class, server_settings)
         self._codec = local_codec(service_name, serialize, serializer, maximum_message_size_in_bytes)
         self._server_transport = AsyncLocalServerTransport(service_name, metrics, client=self)
+        # Server middleware was bound to the transport the server built: report sizes to it.
+        self._server_transport.message_sizes = self.server.transport.message_sizes
         self._route = ReplyRoute(self)
         self._responses: asyncio.Queue[tuple[Any, Any, Any]] = asyncio.Queue()
         self.server.setup()
@@ -94,13 +97,15 @@ class AsyncLocalClientTransport(AsyncClientTransport):
         body: dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        request_id, meta, body = _round_trip(self._codec, request_id, meta, body)
+        request_id, meta, body = _round_trip(
+            self._codec, request_id, meta, body, self.message_sizes, self._server_transport.message_sizes
+        )
         await self.server.handle_request_async(
             self._server_transport, IncomingRequest(request_id, meta, body, self._route)
         )
 
     def _deliver(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
-        blob = body if self._codec is None else self._codec.encode(request_id, meta, body)
+        blob = _encoded_response(self._codec, request_id, meta, body, self._server_transport.message_sizes)
         self._responses.put_nowait((request_id, meta, blob))
 
     async def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
@@ -109,4 +114,4 @@ class AsyncLocalClientTransport(AsyncClientTransport):
             request_id, meta, blob = await asyncio.wait_for(self._responses.get(), timeout)
         except TimeoutError:
             raise MessageReceiveTimeout(f"No response from the local {self.service_name!r} in {timeout} s") from None
-        return _received(self._codec, request_id, meta, blob)
+        return _received(self._codec, request_id, meta, blob, self.message_sizes)

@@ -18,7 +18,7 @@ from conformity import fields
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.settings import resolve_python_path
 from pysoa.common.transport.base import NO_MESSAGE, ClientTransport, ReceivedMessage, ServerTransport
-from pysoa.common.transport.message import EnvelopeCodec, SerializerRegistry
+from pysoa.common.transport.message import EnvelopeCodec, MessageSizes, SerializerRegistry
 from pysoa.errors import ConfigurationError, InvalidMessageError, MessageReceiveTimeout
 from pysoa.plugins import get_plugin_manager
 
@@ -151,6 +151,8 @@ class LocalClientTransport(ClientTransport):
         self.server = build_local_server(service_name, metrics, server_class, server_settings)
         self._server_transport = LocalServerTransport(service_name, metrics)
         self._server_transport._client = self
+        # Server middleware was bound to the transport the server built: keep reporting sizes to it.
+        self._server_transport.message_sizes = self.server.transport.message_sizes
         self.server.transport = self._server_transport
         self._codec = local_codec(service_name, serialize, serializer, maximum_message_size_in_bytes)
         self.maximum_message_size_in_bytes = maximum_message_size_in_bytes
@@ -168,7 +170,9 @@ class LocalClientTransport(ClientTransport):
         body: dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        request_id, meta, body = _round_trip(self._codec, request_id, meta, body)
+        request_id, meta, body = _round_trip(
+            self._codec, request_id, meta, body, self.message_sizes, self._server_transport.message_sizes
+        )
         thread = threading.get_ident()
         with self._server_lock:
             self._server_transport._pending = ReceivedMessage(request_id, meta, body)
@@ -177,7 +181,7 @@ class LocalClientTransport(ClientTransport):
 
     def _deliver(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
         """Called by the server (under the server lock) with its response."""
-        blob = body if self._codec is None else self._codec.encode(request_id, meta, body)
+        blob = _encoded_response(self._codec, request_id, meta, body, self._server_transport.message_sizes)
         self._responses[self._sending_thread].append((request_id, meta, blob))
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
@@ -185,20 +189,46 @@ class LocalClientTransport(ClientTransport):
         if not queue:
             return NO_MESSAGE
         request_id, meta, blob = queue.popleft()
-        return _received(self._codec, request_id, meta, blob)
+        return _received(self._codec, request_id, meta, blob, self.message_sizes)
+
+
+# One codec does both sides' work here, so each side's size hook is told what that side would have
+# sent or received; without a codec there are no bytes to measure and nothing is reported.
 
 
 def _round_trip(
-    codec: EnvelopeCodec | None, request_id: Any, meta: dict[str, Any], body: dict[str, Any]
+    codec: EnvelopeCodec | None,
+    request_id: Any,
+    meta: dict[str, Any],
+    body: dict[str, Any],
+    client_sizes: MessageSizes,
+    server_sizes: MessageSizes,
 ) -> tuple[Any, dict[str, Any], Any]:
     """A request as the server would see it after a real transport (unchanged without a codec)."""
     if codec is None:
         return request_id, meta, body
-    envelope = codec.decode(codec.encode(request_id, meta, body))
+    blob = codec.encode(request_id, meta, body)
+    client_sizes.sent(len(blob))
+    server_sizes.received(len(blob))
+    envelope = codec.decode(blob)
     return envelope.request_id, envelope.meta or {}, envelope.body
 
 
-def _received(codec: EnvelopeCodec | None, request_id: Any, meta: Any, blob: Any) -> ReceivedMessage:
+def _encoded_response(
+    codec: EnvelopeCodec | None, request_id: Any, meta: dict[str, Any], body: dict[str, Any], server_sizes: MessageSizes
+) -> Any:
+    if codec is None:
+        return body
+    blob = codec.encode(request_id, meta, body)
+    server_sizes.sent(len(blob))
+    return blob
+
+
+def _received(
+    codec: EnvelopeCodec | None, request_id: Any, meta: Any, blob: Any, client_sizes: MessageSizes
+) -> ReceivedMessage:
+    if codec is not None:
+        client_sizes.received(len(blob))
     body = blob if codec is None else codec.decode(blob).body
     if not isinstance(body, dict):
         raise InvalidMessageError("The response body is not a dict")

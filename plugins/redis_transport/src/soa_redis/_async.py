@@ -270,6 +270,7 @@ class AsyncRedisClientTransport(AsyncClientTransport):
     def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, **kwargs: Any) -> None:
         super().__init__(service_name, metrics)
         self._redis = _AsyncRedis(service_name, self.metrics, kwargs, server=False)
+        self._redis.codec.sizes = self.message_sizes
         self.receive_timeout_in_seconds = self._redis.options.receive_timeout_in_seconds
         self.reply_to = make_reply_to(service_name, uuid.uuid4().hex, get_hex_thread_id())
         self._reply_key = queue_key(self.reply_to)
@@ -355,6 +356,7 @@ class AsyncRedisServerTransport(AsyncServerTransport):
     ) -> None:
         super().__init__(service_name, metrics, instance_index)
         self._redis = _AsyncRedis(service_name, self.metrics, kwargs, server=True)
+        self._redis.codec.sizes = self.message_sizes
         self._request_key = request_queue_key(service_name)
 
     async def receive_request_message(self) -> IncomingRequest:

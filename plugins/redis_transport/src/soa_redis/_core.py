@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
+from pysoa.common.transport.message import MessageSizes
 from pysoa.errors import (
     ConfigurationError,
     DecodeError,
@@ -71,6 +72,8 @@ class TransportCore:
         # The server refuses requests above its maximum before decoding them; a client reads
         # whatever size of response its servers were configured to send.
         self._decode_limit = self.options.maximum_message_size_in_bytes if server else None
+        # The owning transport's size hook (it replaces this one with its own ``message_sizes``).
+        self.sizes = MessageSizes()
 
     def count(self, name: str) -> None:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()
@@ -113,6 +116,7 @@ class TransportCore:
                 size,
                 threshold,
             )
+        self.sizes.sent(size)
         return payload
 
     def push(
@@ -195,10 +199,13 @@ class TransportCore:
     def decode(self, frame: Frame, payload: bytes | None = None) -> Any:
         """Deserialize a frame's payload (or a reassembled one) with the serializer its content type names."""
         serializer = self.serializer_for(frame.content_type)
+        blob = frame.payload if payload is None else payload
         try:
-            return serializer.blob_to_dict(frame.payload if payload is None else payload)
+            message = serializer.blob_to_dict(blob)
         except DecodeError as exc:
             raise InvalidMessageError(f"Cannot decode {serializer.mime_type} message: {exc}") from exc
+        self.sizes.received(len(blob))
+        return message
 
     def parse(self, data: bytes) -> Frame:
         try:

@@ -56,6 +56,7 @@ class AsyncZmqClientTransport(AsyncClientTransport):
             ),
             self.options.maximum_message_size_in_bytes,
             f"service {service_name!r}",
+            self.message_sizes,
         )
         self._content_type = default.mime_type.encode("ascii")
         self.receive_timeout_in_seconds = self.options.receive_timeout_in_seconds
@@ -154,6 +155,7 @@ class AsyncZmqClientTransport(AsyncClientTransport):
             message = serializer.blob_to_dict(frames[1])
         except DecodeError as exc:
             raise InvalidMessageError(f"Undecodable response from {self.service_name}: {exc}") from exc
+        self.message_sizes.received(len(frames[1]))
         return ReceivedMessage(*split_response(message))
 
     async def aclose(self) -> None:

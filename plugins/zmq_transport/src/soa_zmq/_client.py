@@ -237,6 +237,7 @@ class ZmqClientTransport(ClientTransport):
                 len(blob),
                 f"Request of {len(blob)} bytes exceeds maximum_message_size_in_bytes ({self._maximum_size})",
             )
+        self.message_sizes.sent(len(blob))
         expires_at = time.time() + expiry
         frames = [request_header(expires_at, self._content_type), blob]
         try:
@@ -379,6 +380,7 @@ class ZmqClientTransport(ClientTransport):
             message = serializer.blob_to_dict(blob)
         except DecodeError as exc:
             raise InvalidMessageError(f"Undecodable response from {self.service_name}: {exc}") from exc
+        self.message_sizes.received(len(blob))
         request_id, meta, body = split_response(message)
         state.outstanding.pop(request_id, None)
         return ReceivedMessage(request_id, meta, body)

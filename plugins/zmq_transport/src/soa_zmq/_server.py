@@ -276,6 +276,7 @@ class ZmqServerTransport(ServerTransport):
             message = serializer.blob_to_dict(blob)
         except DecodeError as exc:
             raise InvalidMessageError(f"Undecodable request: {exc}") from exc
+        self.message_sizes.received(len(blob))
         try:
             request_id, meta, body = split_request(message)
         except InvalidMessageError as exc:
@@ -319,6 +320,7 @@ class ZmqServerTransport(ServerTransport):
                 len(blob),
                 f"Response of {len(blob)} bytes exceeds maximum_message_size_in_bytes ({self._maximum_size})",
             )
+        self.message_sizes.sent(len(blob))
         header = self._response_headers.get(content_type)
         if header is None:
             header = self._response_headers[content_type] = response_header(content_type.encode("ascii"))

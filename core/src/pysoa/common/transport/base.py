@@ -15,6 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 from conformity import fields
 
 from pysoa.common.metrics import MetricsRecorder, NoOpMetricsRecorder
+from pysoa.common.transport.message import MessageSizes
 
 __all__ = ["ClientTransport", "ReceivedMessage", "ServerTransport", "Transport", "get_hex_thread_id"]
 
@@ -34,7 +35,11 @@ def get_hex_thread_id() -> str:
 
 
 class Transport:
-    """Common base. Subclasses set ``name`` (the plugin name) and ``settings_schema`` (their kwargs)."""
+    """Common base. Subclasses set ``name`` (the plugin name) and ``settings_schema`` (their kwargs).
+
+    ``message_sizes`` (a :class:`~pysoa.common.transport.message.MessageSizes`) is where a transport
+    reports the size of each envelope it serializes or deserializes, for metrics middleware.
+    """
 
     name: ClassVar[str] = ""
     settings_schema: ClassVar[fields.Base] = fields.SchemalessDictionary(key_type=fields.UnicodeString())
@@ -44,6 +49,8 @@ class Transport:
             raise ValueError("service_name must be a str")
         self.service_name = service_name
         self.metrics: MetricsRecorder = metrics if metrics is not None else NoOpMetricsRecorder()
+        # Where the transport reports the bytes of each envelope it sends and receives (metrics middleware listens).
+        self.message_sizes = MessageSizes()
 
 
 class ClientTransport(Transport, ABC):

@@ -8,6 +8,8 @@ I/O is the same everywhere, so it lives here once:
 * :class:`EnvelopeCodec`: serialize an envelope and check its size (:class:`MessageTooLarge`
   before any I/O), deserialize and take one apart (:class:`InvalidMessageError` for what is not an
   envelope);
+* :class:`MessageSizes`: where a transport reports the size of each envelope it sends or receives,
+  for whoever observes it (metrics middleware), at the cost of one ``None`` check while nobody does;
 * deadline arithmetic (:func:`deadline_after`, :func:`time_left`, :func:`expiry_seconds`) on the
   ``time.monotonic()`` clock;
 * :class:`ReplyRoute`: where a server transport sends a response, opaque to the server, so that
@@ -23,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from pysoa.common.serializer.base import Serializer
 from pysoa.errors import DecodeError, InvalidMessageError, MessageTooLarge
@@ -32,6 +34,8 @@ __all__ = [
     "UNKNOWN_CONTENT_TYPE_POLICY",
     "Envelope",
     "EnvelopeCodec",
+    "MessageSizeObserver",
+    "MessageSizes",
     "ReplyRoute",
     "ResponseRouter",
     "SerializerRegistry",
@@ -91,6 +95,45 @@ class SerializerRegistry:
         return serializer
 
 
+# --- message sizes -----------------------------------------------------------------------------------
+
+
+class MessageSizeObserver(Protocol):
+    """Told the size in bytes of each serialized envelope one transport sends or receives."""
+
+    def sent(self, size: int) -> None: ...
+
+    def received(self, size: int) -> None: ...
+
+
+class MessageSizes:
+    """The size hook of one transport instance (its ``message_sizes`` attribute, made by the transport base class).
+
+    The transport calls :meth:`sent` with the bytes of each envelope it serializes and
+    :meth:`received` with the bytes of each one it deserializes (the serializer's output, without
+    transport framing); an :class:`EnvelopeCodec` built with ``sizes`` does both itself. A client
+    transport sends requests and receives responses, a server transport the reverse. Whoever wants
+    the sizes (metrics middleware, in ``bind``) sets :attr:`observer`; one observer per transport.
+    Until then a report is one ``None`` check. Reports come from the thread or task that does the
+    I/O, so an observer records figures per transport, not per call.
+    """
+
+    __slots__ = ("observer",)
+
+    def __init__(self) -> None:
+        self.observer: MessageSizeObserver | None = None
+
+    def sent(self, size: int) -> None:
+        observer = self.observer
+        if observer is not None:
+            observer.sent(size)
+
+    def received(self, size: int) -> None:
+        observer = self.observer
+        if observer is not None:
+            observer.received(size)
+
+
 # --- envelopes ---------------------------------------------------------------------------------------
 
 
@@ -115,15 +158,23 @@ class EnvelopeCodec:
     """Serializes envelopes within a size limit, and reads them back.
 
     ``max_message_size_in_bytes`` bounds what :meth:`encode` produces; ``what`` names the peer in
-    error messages (usually the service name).
+    error messages (usually the service name). ``sizes`` (the transport's :class:`MessageSizes`)
+    is told the size of every envelope encoded (``sent``) and decoded (``received``).
     """
 
-    __slots__ = ("max_message_size_in_bytes", "serializers", "what")
+    __slots__ = ("max_message_size_in_bytes", "serializers", "sizes", "what")
 
-    def __init__(self, serializers: SerializerRegistry, max_message_size_in_bytes: int, what: str) -> None:
+    def __init__(
+        self,
+        serializers: SerializerRegistry,
+        max_message_size_in_bytes: int,
+        what: str,
+        sizes: MessageSizes | None = None,
+    ) -> None:
         self.serializers = serializers
         self.max_message_size_in_bytes = max_message_size_in_bytes
         self.what = what
+        self.sizes = sizes
 
     def encode(
         self, request_id: Any, meta: Mapping[str, Any], body: Any, serializer: Serializer | None = None
@@ -138,6 +189,8 @@ class EnvelopeCodec:
                 f"Message of {size} bytes for {self.what} exceeds the maximum of "
                 f"{self.max_message_size_in_bytes} bytes",
             )
+        if self.sizes is not None:
+            self.sizes.sent(size)
         return payload
 
     def decode(self, payload: bytes, content_type: str | None = None) -> Envelope:
@@ -147,6 +200,8 @@ class EnvelopeCodec:
             message = serializer.blob_to_dict(payload)
         except DecodeError as exc:
             raise InvalidMessageError(f"Cannot decode {serializer.mime_type} message: {exc}") from exc
+        if self.sizes is not None:
+            self.sizes.received(len(payload))
         return split_envelope(message)
 
 
