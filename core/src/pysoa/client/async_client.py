@@ -78,6 +78,8 @@ class AsyncServiceHandler:
             service_name, self.metrics, **transport_config["kwargs"]
         )
         self.middleware: list[AsyncClientMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
+        for middleware in self.middleware:
+            middleware.bind(service_name, self.transport)
         send: AsyncRequestMiddlewareTask = self._base_send_request
         receive: AsyncResponseMiddlewareTask = self._base_get_response
         for middleware in reversed(self.middleware):

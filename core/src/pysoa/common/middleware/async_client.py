@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from conformity import fields
 
 from pysoa.common.types import JobRequest, JobResponse
+
+if TYPE_CHECKING:
+    from pysoa.common.transport.async_base import AsyncClientTransport
 
 __all__ = ["AsyncClientMiddleware", "AsyncRequestMiddlewareTask", "AsyncResponseMiddlewareTask"]
 
@@ -34,6 +37,13 @@ class AsyncClientMiddleware:
 
     def __init__(self, **kwargs: Any) -> None:
         pass
+
+    def bind(self, service_name: str, transport: AsyncClientTransport) -> None:
+        """Called once, right after construction, with the service this instance serves and its transport.
+
+        The default does nothing. As with ``ClientMiddleware.bind``, middleware that labels what it
+        records (traces, metrics) by service or transport overrides it.
+        """
 
     def request(self, send_request: AsyncRequestMiddlewareTask) -> AsyncRequestMiddlewareTask:
         return send_request
