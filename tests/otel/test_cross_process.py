@@ -8,19 +8,24 @@ one standalone ``otel_back`` worker.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry import baggage, context
+from opentelemetry import baggage, context, trace
 from opentelemetry.trace import SpanKind
 
 from pysoa.client import Client
+from pysoa.client.async_client import AsyncClient
 from tests.redis_transport.servers import RedisProcess, start_redis
 
 from .conftest import Telemetry
@@ -32,13 +37,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    def __init__(self, server_path: str, settings: dict[str, Any], span_file: Path, log: Path) -> None:
+    def __init__(
+        self, server_path: str, settings: dict[str, Any], span_file: Path, log: Path, metrics_dir: Path | None = None
+    ) -> None:
         self.span_file = span_file
         self.log = log
+        env = dict(os.environ)
+        if metrics_dir is not None:
+            env["SOA_TEST_METRICS_DIR"] = str(metrics_dir)
         with log.open("w") as stderr:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.otel.worker", server_path, json.dumps(settings), str(span_file)],
                 cwd=REPO,
+                env=env,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
@@ -214,3 +225,152 @@ def test_the_trace_continues_over_zeromq_too(telemetry: Telemetry, tmp_path: Pat
     assert server_job["parent_id"] == format(client_job.context.span_id, "016x")
     assert server_job["attributes"]["soa.transport"] == "zmq"
     assert one(spans, f"{BACK}/hello", "SERVER")["parent_id"] == server_job["span_id"]
+
+
+# --- asyncio: an AsyncClient, and a front worker running async actions two at a time ------------------
+
+
+@dataclass
+class AsyncWorkers:
+    front: Worker
+    back: Worker
+    metrics: Path
+    redis: RedisProcess
+
+
+@pytest.fixture(scope="module")
+def async_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsyncWorkers]:
+    """Their own Redis: the sync workers of this module serve the same service names."""
+    directory = tmp_path_factory.mktemp("otel-async-workers")
+    redis = start_redis(directory / "redis")
+    transport = {"name": "redis", "kwargs": {"url": redis.url, "receive_timeout_in_seconds": 1}}
+    harakiri = {"timeout": 0, "shutdown_grace": 5}
+    back_settings = {"transport": transport, "middleware": ["otel"], "harakiri": harakiri}
+    front_settings = {
+        **back_settings,
+        "async_jobs_per_worker": 2,
+        "client_routing": {BACK: {"transport": transport, "middleware": ["otel"]}},
+    }
+    back: Worker | None = None
+    front: Worker | None = None
+    try:
+        back = Worker("tests.otel.services:BackServer", back_settings, directory / "back.jsonl", directory / "back.log")
+        front = Worker(
+            "tests.otel.async_services:AsyncFrontServer",
+            front_settings,
+            directory / "front.jsonl",
+            directory / "front.log",
+            metrics_dir=directory / "metrics",
+        )
+        yield AsyncWorkers(front, back, directory / "metrics", redis)
+    finally:
+        for worker in (front, back):
+            if worker is not None:
+                worker.stop()
+        redis.stop()
+
+
+def async_routing(workers: AsyncWorkers) -> dict[str, Any]:
+    return {FRONT: {"transport": {"name": "redis", "kwargs": {"url": workers.redis.url}}, "middleware": ["otel"]}}
+
+
+def test_a_two_hop_call_through_an_async_action_over_redis_is_one_trace(
+    telemetry: Telemetry, async_workers: AsyncWorkers
+) -> None:
+    front, back = async_workers.front, async_workers.back
+
+    async def main() -> Any:
+        token = context.attach(baggage.set_baggage("tenant", "async"))
+        try:
+            async with AsyncClient(async_routing(async_workers)) as client:
+                return await client.call_action(FRONT, "relay", {}, timeout=15)
+        finally:
+            context.detach(token)
+
+    response = asyncio.run(main())
+    assert response.body["back"]["tenant"] == "async"  # baggage crossed both hops
+
+    client_job = next(span for span in telemetry.finished() if span.name == f"{FRONT}/job")
+    assert client_job.context is not None
+    assert client_job.kind == SpanKind.CLIENT
+    trace_id = format(client_job.context.trace_id, "032x")
+    front_spans = wait_for_spans(front, trace_id, 4)
+    back_spans = wait_for_spans(back, trace_id, 2)
+    front_job = one(front_spans, f"{FRONT}/job", "SERVER")
+    front_action = one(front_spans, f"{FRONT}/relay", "SERVER")
+    chained_job = one(front_spans, f"{BACK}/job", "CLIENT")
+    back_job = one(back_spans, f"{BACK}/job", "SERVER")
+    assert front_job["parent_id"] == format(client_job.context.span_id, "016x")
+    assert front_action["parent_id"] == front_job["span_id"]
+    assert chained_job["parent_id"] == front_action["span_id"]  # await request.client.call_action(...)
+    assert one(front_spans, f"{BACK}/hello", "CLIENT")["parent_id"] == chained_job["span_id"]
+    assert back_job["parent_id"] == chained_job["span_id"]
+    assert one(back_spans, f"{BACK}/hello", "SERVER")["parent_id"] == back_job["span_id"]
+    assert response.body["back"]["trace_id"] == trace_id
+
+
+def test_concurrent_async_jobs_in_one_worker_each_continue_their_own_trace(
+    telemetry: Telemetry, async_workers: AsyncWorkers
+) -> None:
+    front, back = async_workers.front, async_workers.back
+    tracer = trace.get_tracer("tests")
+    group = uuid.uuid4().hex
+
+    async def call(client: AsyncClient, caller: str) -> Any:
+        with tracer.start_as_current_span(caller):
+            return await client.call_action(FRONT, "rendezvous", {"group": group, "parties": 2}, timeout=15)
+
+    async def main() -> list[Any]:
+        async with AsyncClient(async_routing(async_workers)) as client:
+            return list(await asyncio.gather(call(client, "a"), call(client, "b")))
+
+    responses = asyncio.run(main())  # both answered: the worker had both jobs inside the action at once
+
+    client_jobs = [span for span in telemetry.finished() if span.name == f"{FRONT}/job"]
+    assert len(client_jobs) == 2
+    assert len({span.context.trace_id for span in client_jobs if span.context}) == 2
+    for client_job in client_jobs:
+        assert client_job.context is not None
+        trace_id = format(client_job.context.trace_id, "032x")
+        front_spans = wait_for_spans(front, trace_id, 4)
+        back_spans = wait_for_spans(back, trace_id, 2)
+        front_job = one(front_spans, f"{FRONT}/job", "SERVER")
+        front_action = one(front_spans, f"{FRONT}/rendezvous", "SERVER")
+        assert front_job["parent_id"] == format(client_job.context.span_id, "016x")
+        assert front_action["parent_id"] == front_job["span_id"]
+        chained_job = one(front_spans, f"{BACK}/job", "CLIENT")
+        assert chained_job["parent_id"] == front_action["span_id"]
+        assert one(back_spans, f"{BACK}/job", "SERVER")["parent_id"] == chained_job["span_id"]
+        [body] = [response.body for response in responses if response.body["trace_id"] == trace_id]
+        assert body["span_id"] == front_action["span_id"]
+        assert body["back_trace_id"] == trace_id
+
+
+def test_an_async_worker_records_message_sizes_and_queue_wait(
+    telemetry: Telemetry, async_workers: AsyncWorkers
+) -> None:
+    from soa_otel.prometheus import collect, render
+
+    from .test_prometheus import sample
+
+    metrics_dir = async_workers.metrics
+
+    async def main() -> None:
+        async with AsyncClient(async_routing(async_workers)) as client:
+            await client.call_action(FRONT, "relay", {}, timeout=15)
+
+    def figure(name: str) -> float:
+        return sample(render(collect(metrics_dir)), name, rpc_service=FRONT, soa_transport="redis")
+
+    asyncio.run(main())  # the worker has answered at least this call
+    deadline = time.monotonic() + 15
+    names = (
+        "rpc_server_request_size_bytes_count",
+        "rpc_server_response_size_bytes_count",
+        "soa_server_queue_wait_seconds_count",
+    )
+    while not all(figure(name) >= 1 for name in names) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for name in names:
+        assert figure(name) >= 1, name
+    assert figure("rpc_server_request_size_bytes_sum") > 0

@@ -1,14 +1,16 @@
 """A server worker with the OpenTelemetry SDK: ``python -m tests.otel.worker CLASS_PATH SETTINGS_JSON SPAN_FILE``.
 
 Sets up a global tracer provider whose spans are appended to SPAN_FILE as JSON lines (one span a
-line, written as each span ends), so the test process can read the worker's spans. Prints
-``READY`` once the server is set up, then serves until SIGTERM.
+line, written as each span ends), so the test process can read the worker's spans. With
+``SOA_TEST_METRICS_DIR`` set, its metrics are exported there too (soa_otel.prometheus's worker files,
+read back with ``collect``). Prints ``READY`` once the server is set up, then serves until SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -61,6 +63,12 @@ def main() -> None:
     provider.add_span_processor(SimpleSpanProcessor(JSONLinesSpanExporter(Path(sys.argv[3]))))
     trace.set_tracer_provider(provider)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    metrics_directory = os.environ.get("SOA_TEST_METRICS_DIR")
+    if metrics_directory:
+        from soa_otel.prometheus import export_worker_metrics
+
+        export_worker_metrics(metrics_directory, interval=0.2)
 
     class Worker(server_class):  # type: ignore[misc, valid-type]
         def setup(self) -> None:

@@ -18,7 +18,7 @@ import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
@@ -28,10 +28,14 @@ from pysoa.common.constants import ERROR_CODE_SERVER_ERROR
 from pysoa.common.types import ActionResponse, Error, JobResponse
 from pysoa.version import __version__
 
+if TYPE_CHECKING:
+    from pysoa.common.transport.base import Transport
+
 __all__ = [
     "CONTEXT_KEY",
     "DURATION_BUCKETS",
     "RPC_SYSTEM",
+    "SIZE_BUCKETS",
     "ClientJob",
     "RPCTelemetry",
     "ServerAction",
@@ -61,6 +65,21 @@ DURATION_BUCKETS: tuple[float, ...] = (
     10.0,
     30.0,
 )
+# Bytes: from an empty job's envelope (~100 bytes) to the largest messages transports allow by default.
+SIZE_BUCKETS: tuple[float, ...] = (
+    128,
+    512,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+)
+
 _INSTRUMENTATION = "soa_otel"
 
 
@@ -121,6 +140,23 @@ def _watch_in_flight(telemetry: RPCTelemetry, meter: metrics.Meter) -> None:
                 description="Jobs a server is running now",
             )
         )
+
+
+class _SizeRecorder:
+    """A transport's message size observer (see ``pysoa.common.transport.message.MessageSizes``)."""
+
+    __slots__ = ("_attributes", "_received", "_sent")
+
+    def __init__(self, sent: metrics.Histogram, received: metrics.Histogram, attributes: dict[str, str]) -> None:
+        self._sent = sent
+        self._received = received
+        self._attributes = attributes
+
+    def sent(self, size: int) -> None:
+        self._sent.record(size, self._attributes)
+
+    def received(self, size: int) -> None:
+        self._received.record(size, self._attributes)
 
 
 @dataclass
@@ -207,10 +243,38 @@ class RPCTelemetry:
             unit="{failure}",
             description="Sends and receives that raised a transport error, by exception class",
         )
+        self._meter = meter
         # Jobs in flight: a plain integer per call, read by the SDK only when metrics are collected.
         self.jobs_in_flight = 0
         if server:
             _watch_in_flight(self, meter)
+
+    def observe_message_sizes(self, transport: Transport, client: bool) -> None:
+        """Record the size of every envelope ``transport`` sends and receives (``rpc.{client,server}.*.size``).
+
+        The transport reports them through its ``message_sizes`` hook; one that never reports (a
+        third-party transport that does not call it, the local transport with ``serialize: False``)
+        simply records nothing.
+        """
+        sizes = getattr(transport, "message_sizes", None)
+        if sizes is None:
+            return
+        side = "client" if client else "server"
+        request = self._meter.create_histogram(
+            f"rpc.{side}.request.size",
+            unit="By",
+            description="Size of each serialized request envelope",
+            explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
+        )
+        response = self._meter.create_histogram(
+            f"rpc.{side}.response.size",
+            unit="By",
+            description="Size of each serialized response envelope",
+            explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
+        )
+        # A client sends requests and receives responses; a server the reverse.
+        sent, received = (request, response) if client else (response, request)
+        sizes.observer = _SizeRecorder(sent, received, self.base_attributes)
 
     def _job_attributes(self, context: Mapping[str, Any], action_names: list[str]) -> dict[str, Any]:
         """A job span's attributes, given at its start (one validation pass, no lock taken per attribute)."""

@@ -47,6 +47,7 @@ class OTelClientMiddleware(ClientMiddleware):
         from soa_otel._telemetry import RPCTelemetry
 
         self._telemetry = RPCTelemetry(service_name, type(transport).name or type(transport).__name__)
+        self._telemetry.observe_message_sizes(transport, client=True)
 
     def request(self, send_request: ClientRequestMiddlewareTask) -> ClientRequestMiddlewareTask:
         telemetry = self._telemetry

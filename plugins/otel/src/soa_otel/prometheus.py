@@ -199,6 +199,8 @@ def _metric_name(name: str, unit: str, kind: str) -> str:
     base = "".join(c if c.isalnum() else "_" for c in name)
     if unit == "s" and not base.endswith("_seconds"):
         base += "_seconds"
+    if unit == "By" and not base.endswith("_bytes"):
+        base += "_bytes"
     if kind == "counter":
         base += "_total"
     return base

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformity import fields
 
-from pysoa.common.middleware.server import ActionMiddlewareTask, JobMiddlewareTask, ServerMiddleware
+from pysoa.common.middleware.server import (
+    ActionMiddlewareTask,
+    AsyncActionMiddlewareTask,
+    AsyncJobMiddlewareTask,
+    JobMiddlewareTask,
+    ServerMiddleware,
+)
 from pysoa.common.types import ActionResponse, JobResponse
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ class OTelServerMiddleware(ServerMiddleware):
         from soa_otel._telemetry import RPCTelemetry
 
         self._telemetry = RPCTelemetry(service_name, type(transport).name or type(transport).__name__, server=True)
+        self._telemetry.observe_message_sizes(transport, client=False)
 
     def _bound(self) -> RPCTelemetry:
         if self._telemetry is None:
@@ -44,19 +51,35 @@ class OTelServerMiddleware(ServerMiddleware):
         return self._telemetry
 
     def job(self, process_job: JobMiddlewareTask) -> JobMiddlewareTask:
-        from soa_otel._telemetry import CONTEXT_KEY
-
         telemetry = self._bound()
 
         def run_job(job_request: EnrichedJobRequest) -> JobResponse:
-            client = job_request.client
-            if client is not None:
-                # The job's client copied the request context, headers included; chained calls must
-                # get fresh ones (or none), never the caller's.
-                client.context.pop(CONTEXT_KEY, None)
+            _forget_callers_headers(job_request.client)
             job = telemetry.start_server_job(job_request.context, [action.action for action in job_request.actions])
             try:
                 response = process_job(job_request)
+            except BaseException as exc:
+                telemetry.finish_server_job(job, None, exc)
+                raise
+            telemetry.finish_server_job(job, response, None)
+            return response
+
+        return run_job
+
+    def async_job(self, process_job: AsyncJobMiddlewareTask) -> AsyncJobMiddlewareTask:
+        """As :meth:`job`, for a worker running jobs concurrently: each job runs in its own task.
+
+        OpenTelemetry's current context lives in ``contextvars``, which every task has its own copy
+        of, so concurrent jobs each see their own span as the current one (and so do their actions
+        and the calls those make).
+        """
+        telemetry = self._bound()
+
+        async def run_job(job_request: EnrichedJobRequest) -> JobResponse:
+            _forget_callers_headers(job_request.client)
+            job = telemetry.start_server_job(job_request.context, [action.action for action in job_request.actions])
+            try:
+                response = await process_job(job_request)
             except BaseException as exc:
                 telemetry.finish_server_job(job, None, exc)
                 raise
@@ -69,6 +92,8 @@ class OTelServerMiddleware(ServerMiddleware):
         telemetry = self._bound()
 
         def run_action(request: EnrichedActionRequest) -> ActionResponse:
+            # An async action's request.client is an AsyncClient of its own, with the job's context.
+            _forget_callers_headers(request.client)
             action = telemetry.start_server_action(request.action)
             try:
                 response = process_action(request)
@@ -79,3 +104,33 @@ class OTelServerMiddleware(ServerMiddleware):
             return response
 
         return run_action
+
+    def async_action(self, process_action: AsyncActionMiddlewareTask) -> AsyncActionMiddlewareTask:
+        telemetry = self._bound()
+
+        async def run_action(request: EnrichedActionRequest) -> ActionResponse:
+            _forget_callers_headers(request.client)
+            action = telemetry.start_server_action(request.action)
+            try:
+                response = await process_action(request)
+            except BaseException as exc:  # an ActionError, a crash, or harakiri's timeout cancelling the task
+                telemetry.finish_server_action(action, None, exc)
+                raise
+            telemetry.finish_server_action(action, response, None)
+            return response
+
+        return run_action
+
+
+def _forget_callers_headers(client: Any) -> None:
+    """Drop the caller's trace headers from the context a chained client copied from the request.
+
+    Chained calls must carry fresh headers (soa-otel in the client routing's middleware puts them
+    in) or none, never the caller's: a hop without soa-otel would otherwise make the next server a
+    child of the caller's span.
+    """
+    from soa_otel._telemetry import CONTEXT_KEY
+
+    context = getattr(client, "context", None)
+    if isinstance(context, dict):
+        context.pop(CONTEXT_KEY, None)
