@@ -190,3 +190,30 @@ def test_a_cancelled_call_ends_its_spans_and_is_no_transport_failure(telemetry: 
     assert job.attributes is not None
     assert job.attributes["error.type"] == "CancelledError"
     assert telemetry.total("soa.client.transport.failures", **on_redis) == failures_before
+
+
+def test_a_request_too_large_to_send_is_a_transport_failure_on_both_clients(telemetry: Telemetry) -> None:
+    """The send side of transport failures: the request never leaves, its spans end with the exception's class."""
+    from pysoa.errors import MessageTooLarge
+
+    routing = local(BackServer, ["otel"], ["otel"])
+    routing["transport"]["kwargs"]["maximum_message_size_in_bytes"] = 200
+    key = {"rpc.service": BACK, "soa.transport": "local", "error.type": "MessageTooLarge"}
+    before = telemetry.total("soa.client.transport.failures", **key)
+
+    with pytest.raises(MessageTooLarge):
+        Client({BACK: routing}).call_action(BACK, "hello", {"name": "x" * 500}, timeout=10)
+
+    async def main() -> None:
+        async with AsyncClient({BACK: routing}) as client:
+            await client.call_action(BACK, "hello", {"name": "x" * 500}, timeout=10)
+
+    with pytest.raises(MessageTooLarge):
+        asyncio.run(main())
+    assert telemetry.total("soa.client.transport.failures", **key) == before + 2
+    jobs = [span for span in telemetry.finished() if span.name == f"{BACK}/job"]
+    assert [span.kind for span in jobs] == [SpanKind.CLIENT, SpanKind.CLIENT]  # no server ever saw them
+    for job in jobs:
+        assert job.status.status_code == StatusCode.ERROR
+        assert job.attributes is not None
+        assert job.attributes["error.type"] == "MessageTooLarge"
