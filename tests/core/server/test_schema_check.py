@@ -26,6 +26,9 @@ BODY = fields.Dictionary(
 BOUNDED = fields.Dictionary(
     {"count": fields.Integer(gte=1), "code": fields.UnicodeString(min_length=2, allow_blank=False)},
 )
+NUMBERS = fields.Dictionary(
+    {"ids": fields.List(fields.Integer(), min_length=1), "maybe": fields.List(fields.Nullable(fields.Float()))}
+)
 OPEN = fields.Dictionary({"id": fields.Integer()}, allow_extra_keys=True)
 
 VALID = {"id": 1, "name": "x", "flag": False, "tags": ["a", "b"]}
@@ -82,6 +85,10 @@ def test_valid_values_pass_without_running_conformity(monkeypatch: pytest.Monkey
         (BOUNDED, {"count": 1, "code": "  "}),
         (BOUNDED, {"count": 1, "code": "a"}),
         (BOUNDED, {"count": 1, "code": "ab"}),
+        (NUMBERS, {"ids": [1, 2], "maybe": [None, 1.5, 2]}),
+        (NUMBERS, {"ids": [1, True], "maybe": []}),
+        (NUMBERS, {"ids": [], "maybe": [False]}),
+        (NUMBERS, {"ids": [1], "maybe": [None, "1"]}),
         (OPEN, {"id": 1, "more": 2}),
         (OPEN, {"id": "1", "more": 2}),
         (fields.Dictionary(OrderedDict([("b", fields.Integer()), ("a", fields.Integer())])), {"a": "x", "b": "y"}),

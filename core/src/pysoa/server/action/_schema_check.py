@@ -43,15 +43,15 @@ def schema_errors(schema: fields.Base, value: Any) -> list[SchemaError]:
 
 def _compile(field: fields.Base) -> _Check | None:
     """A predicate true only for values ``field`` accepts, or ``None`` for fields it does not cover."""
+    leaf = _leaf(field)
+    if leaf is not None:
+        types, exclude_bool = leaf
+        if exclude_bool:
+            return lambda value: isinstance(value, types) and not isinstance(value, bool)
+        return lambda value: isinstance(value, types)
     kind = type(field)  # exact types: a subclass may override errors()
     if kind is fields.Anything:
         return lambda _value: True
-    if kind is fields.Boolean:
-        return lambda value: isinstance(value, bool)
-    if kind is fields.Integer or kind is fields.Float:
-        return _number_check(cast(fields.Integer, field))
-    if kind is fields.UnicodeString:
-        return _string_check(cast(fields.UnicodeString, field))
     if kind is fields.Nullable:
         inner = _compile(cast(fields.Nullable, field).field)
         return None if inner is None else (lambda value: value is None or inner(value))
@@ -62,34 +62,52 @@ def _compile(field: fields.Base) -> _Check | None:
     return None
 
 
-def _number_check(field: fields.Integer) -> _Check | None:
-    if field.gt is not None or field.gte is not None or field.lt is not None or field.lte is not None:
-        return None
-    valid_types = field.valid_type
-    return lambda value: isinstance(value, valid_types) and not isinstance(value, bool)
+# A field whose check is one isinstance(): (the accepted types, whether bool is excluded from them).
+_Leaf = tuple[type | tuple[type, ...], bool]
 
 
-def _string_check(field: fields.UnicodeString) -> _Check | None:
-    if field.min_length is not None or field.max_length is not None or not field.allow_blank:
+def _leaf(field: fields.Base) -> _Leaf | None:
+    kind = type(field)
+    if kind is fields.Boolean:
+        return bool, False
+    if kind is fields.UnicodeString:
+        string = cast(fields.UnicodeString, field)
+        if string.min_length is None and string.max_length is None and string.allow_blank:
+            return str, False
         return None
-    return lambda value: isinstance(value, str)
+    if kind is fields.Integer or kind is fields.Float:
+        number = cast(fields.Integer, field)
+        if number.gt is None and number.gte is None and number.lt is None and number.lte is None:
+            return number.valid_type, True  # Conformity rejects bools as numbers
+    return None
 
 
 def _list_check(field: fields.List) -> _Check | None:
     if field.additional_validator is not None:
         return None
-    contents = _compile(field.contents)
-    if contents is None:
-        return None
     min_length = field.min_length or 0
     max_length = field.max_length
+    leaf = _leaf(field.contents)
+    contents = None if leaf is not None else _compile(field.contents)
+    if leaf is None and contents is None:
+        return None
 
     def check(value: Any) -> bool:
         if not isinstance(value, list) or len(value) < min_length:
             return False
         if max_length is not None and len(value) > max_length:
             return False
-        return all(contents(item) for item in value)
+        if leaf is not None:
+            types, exclude_bool = leaf
+            for item in value:  # noqa: SIM110 - a loop costs less than all() over a generator
+                if not isinstance(item, types) or (exclude_bool and isinstance(item, bool)):
+                    return False
+            return True
+        assert contents is not None
+        for item in value:  # noqa: SIM110 - a loop costs less than all() over a generator
+            if not contents(item):
+                return False
+        return True
 
     return check
 
@@ -97,12 +115,17 @@ def _list_check(field: fields.List) -> _Check | None:
 def _dictionary_check(field: fields.Dictionary) -> _Check | None:
     if field.additional_validator is not None:
         return None
-    keys: list[tuple[Any, _Check]] = []
+    leaves: list[tuple[Any, type | tuple[type, ...], bool]] = []
+    others: list[tuple[Any, _Check]] = []
     for key, value_field in field.contents.items():
+        leaf = _leaf(value_field)
+        if leaf is not None:
+            leaves.append((key, *leaf))
+            continue
         value_check = _compile(value_field)
         if value_check is None:
             return None
-        keys.append((key, value_check))
+        others.append((key, value_check))
     required = frozenset(field.contents) - frozenset(field.optional_keys)
     known = frozenset(field.contents)
     allow_extra_keys = bool(field.allow_extra_keys)
@@ -114,7 +137,12 @@ def _dictionary_check(field: fields.Dictionary) -> _Check | None:
             return False
         if not required.issubset(value):
             return False
-        for key, value_check in keys:  # noqa: SIM110 - a loop costs less than all() over a generator
+        for key, types, exclude_bool in leaves:
+            if key in value:
+                item = value[key]
+                if not isinstance(item, types) or (exclude_bool and isinstance(item, bool)):
+                    return False
+        for key, value_check in others:  # noqa: SIM110 - a loop costs less than all() over a generator
             if key in value and not value_check(value[key]):
                 return False
         return True
