@@ -11,6 +11,7 @@ from pysoa.client import Client
 from pysoa.common.types import ActionResponse, Error, JobResponse
 from pysoa.errors import ActionError
 from pysoa.server import Server
+from pysoa.server._job_steps import has_errors
 from pysoa.server.runtime_stats import BUCKET_BOUNDS, MAX_ACTIONS, OTHER, ActionLatencies, RuntimeStats
 
 
@@ -53,7 +54,7 @@ def test_jobs_count_as_errors_with_job_or_action_errors() -> None:
         JobResponse(actions=[ActionResponse("a", errors=[Error(code="Y", message="y")])]),
     ):
         stats.job_started()
-        stats.job_finished(response)
+        stats.job_finished(has_errors(response))
     figures = stats.figures()
     assert (figures["jobs"], figures["jobs_with_errors"], figures["in_flight"]) == (3, 2, 0)
 

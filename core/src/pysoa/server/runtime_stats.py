@@ -15,7 +15,7 @@ import os
 import time
 from typing import Any
 
-from pysoa.common.types import ActionResponse, JobResponse
+from pysoa.common.types import ActionResponse
 
 __all__ = ["BUCKET_BOUNDS", "MAX_ACTIONS", "ActionLatencies", "RuntimeStats"]
 
@@ -86,11 +86,11 @@ class RuntimeStats:
     def job_started(self) -> None:
         self.in_flight += 1
 
-    def job_finished(self, response: JobResponse) -> None:
-        """A job was answered; it counts as an error if it has job errors or any action has errors."""
+    def job_finished(self, failed: bool) -> None:
+        """A job was answered; ``failed`` when it has job errors or any action has errors."""
         self.in_flight -= 1
         self.jobs += 1
-        if response.errors or any(action.errors for action in response.actions):
+        if failed:
             self.errors += 1
 
     def action_finished(self, name: str, seconds: float, response: ActionResponse) -> None:

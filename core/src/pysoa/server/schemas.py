@@ -76,8 +76,11 @@ def _looks_valid(job: Any) -> bool:
     if type(context.get("correlation_id")) is not str:
         return False
     switches = context.get("switches")
-    if type(switches) is not list or any(type(s) is not int for s in switches):
+    if type(switches) is not list:
         return False
+    for switch in switches:  # loops, not any() over generators: this runs for every job
+        if type(switch) is not int:
+            return False
     for key in ("caller", "calling_service"):
         if key in context and type(context[key]) is not str:
             return False
@@ -86,8 +89,11 @@ def _looks_valid(job: Any) -> bool:
             return False
         if len(action) == 2:
             body = action.get("body")
-            if type(body) is not dict or any(type(k) is not str for k in body):
+            if type(body) is not dict:
                 return False
+            for key in body:
+                if type(key) is not str:
+                    return False
         elif len(action) != 1:
             return False
     return True

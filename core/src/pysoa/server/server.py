@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextvars
 import inspect
 import logging
 import logging.config
@@ -21,15 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
 from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
-    ERROR_CODE_ACTION_TIMEOUT,
-    ERROR_CODE_DEADLINE_EXCEEDED,
     ERROR_CODE_INVALID,
-    ERROR_CODE_JOB_TIMEOUT,
     ERROR_CODE_REQUEST_TOO_LARGE,
     ERROR_CODE_RESPONSE_NOT_SERIALIZABLE,
     ERROR_CODE_RESPONSE_TOO_LARGE,
-    ERROR_CODE_SERVER_ERROR,
-    ERROR_CODE_UNKNOWN,
 )
 from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.logging import (
@@ -62,6 +58,15 @@ from pysoa.errors import (
 from pysoa.plugins import get_plugin_manager
 from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
+from pysoa.server._job_steps import (
+    JobActions,
+    deadline_exceeded,
+    has_errors,
+    job_timed_out,
+    server_error,
+    unknown_action,
+    with_correlation_id,
+)
 from pysoa.server._outage import TransportOutage
 from pysoa.server.action.introspection import IntrospectionAction
 from pysoa.server.action.status import make_default_status_action_class
@@ -103,29 +108,20 @@ class HarakiriInterrupt(BaseException):
     """
 
 
-def _with_correlation_id(response: JobResponse, context: Mapping[str, Any]) -> JobResponse:
-    correlation_id = context.get("correlation_id")
-    if correlation_id is not None:
-        response.context["correlation_id"] = correlation_id
+def _enter_request_log_context(request_id: Any, body: Any) -> contextvars.Token[Any]:
+    """Put the request's id and context on its log records until the token is cleared."""
+    context = body.get("context") if isinstance(body, dict) else None
+    return set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+
+
+def _suppresses_response(body: Any) -> bool:
+    return isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
+
+
+def _checked_action_response(name: str, response: Any) -> ActionResponse:
+    if not isinstance(response, ActionResponse):
+        raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
     return response
-
-
-def _deadline_exceeded(what: str, late_by: float) -> Error:
-    return Error(
-        code=ERROR_CODE_DEADLINE_EXCEEDED,
-        message=f"The request's deadline passed {late_by:.3f} s before the {what} could start; it was not run.",
-        is_caller_error=False,
-    )
-
-
-def _server_error(exc: BaseException, variables: Mapping[str, Any] | None = None) -> Error:
-    return Error(
-        code=ERROR_CODE_SERVER_ERROR,
-        message=f"Internal server error: {exc}",
-        traceback="".join(traceback.format_exception(exc)),
-        variables=dict(variables) if variables else None,
-        is_caller_error=False,
-    )
 
 
 class Server:
@@ -207,6 +203,7 @@ class Server:
         self._last_signal: int | None = None
         self._last_signal_time = 0.0
         self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
+        self._harakiri_timeout: int = settings["harakiri"]["timeout"]
         # Tests and the local transport skip per-request Django database clean-up.
         self._skip_django_database_cleanup = False
 
@@ -285,13 +282,9 @@ class Server:
             return refusal
         try:
             response = self._job_stack(self._enrich_job(job_request, deadline))
-        except HarakiriInterrupt:
-            response = self._job_timed_out()
-        except JobError as exc:
-            response = JobResponse(errors=exc.errors)
-        except Exception as exc:
+        except (HarakiriInterrupt, Exception) as exc:
             response = self._job_failed(exc)
-        return _with_correlation_id(response, job_request["context"])
+        return with_correlation_id(response, job_request["context"])
 
     def _admit_job(self, job_request: dict[str, Any]) -> tuple[JobResponse | None, float | None]:
         """``(refusal, deadline)``: the answer to a job that must not run (invalid, out of time), or its deadline."""
@@ -310,8 +303,8 @@ class Server:
                 self.stats["deadline_exceeded.job"] += 1
                 if self.metrics is not None:
                     self.metrics.counter("server.error.deadline_exceeded").increment()
-                refusal = JobResponse(errors=[_deadline_exceeded("job", now - deadline)])
-                return _with_correlation_id(refusal, job_request["context"]), None
+                refusal = JobResponse(errors=[deadline_exceeded("job", now - deadline)])
+                return with_correlation_id(refusal, job_request["context"]), None
         return None, deadline
 
     def _enrich_job(self, job_request: dict[str, Any], deadline: float | None) -> EnrichedJobRequest:
@@ -327,22 +320,16 @@ class Server:
             deadline=deadline,
         )
 
-    def _job_timed_out(self) -> JobResponse:
-        self.stats["harakiri.job"] += 1
-        return JobResponse(
-            errors=[
-                Error(
-                    code=ERROR_CODE_JOB_TIMEOUT,
-                    message="The service job ran for too long and had to be interrupted (probably a middleware issue).",
-                    is_caller_error=False,
-                )
-            ]
-        )
-
-    def _job_failed(self, exc: Exception) -> JobResponse:
+    def _job_failed(self, exc: BaseException) -> JobResponse:
+        """The answer to a job whose middleware (or the job loop itself) raised ``exc``."""
+        if isinstance(exc, JobError):
+            return JobResponse(errors=exc.errors)
+        if isinstance(exc, HarakiriInterrupt):
+            self.stats["harakiri.job"] += 1
+            return job_timed_out()
         self.logger.exception("Unhandled error while processing job")
         self.stats["error.unhandled"] += 1
-        return JobResponse(errors=[_server_error(exc)])
+        return JobResponse(errors=[server_error(exc)])
 
     def execute_job(self, job_request: EnrichedJobRequest) -> JobResponse:
         """Run the job's actions in order; stop after the first with errors unless ``continue_on_error``.
@@ -350,36 +337,18 @@ class Server:
         An action whose turn comes after the job's deadline is not run: it gets a
         ``DEADLINE_EXCEEDED`` error and the job stops there, even with ``continue_on_error``.
         """
-        control = job_request.control
-        context = job_request.context
-        continue_on_error = control.get("continue_on_error", False)
-        switches = RequestSwitchSet(context["switches"])
-        # Job middleware may hand on a request object of its own making, without a deadline.
-        deadline: float | None = getattr(job_request, "deadline", None)
-        responses: list[ActionResponse] = []
-        for action_request in job_request.actions:
-            name = action_request.action
-            if deadline is not None:
-                late_by = time.monotonic() - deadline
-                if late_by >= 0:
-                    self.stats["deadline_exceeded.action"] += 1
-                    responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
-                    break
-            request = self._action_request(job_request, name, action_request.body, switches, deadline)
-            token = set_logging_action_name(name)
+        job = JobActions(job_request, self._action_request, self.stats, self.runtime_stats)
+        while (request := job.next_request()) is not None:
+            token = set_logging_action_name(request.action)
             try:
-                started = time.perf_counter()
                 response = self._run_action(request)
-                self.runtime_stats.action_finished(name, time.perf_counter() - started, response)
             except HarakiriInterrupt:
-                responses.append(self._action_timed_out(name))
-                break  # the worker is going down: run nothing more, even with continue_on_error
+                job.interrupted()
+                break
             finally:
                 clear_logging_action_name(token)
-            responses.append(response)
-            if response.errors and not continue_on_error:
-                break
-        return JobResponse(actions=responses)
+            job.finished(response)
+        return job.response()
 
     def _action_request(
         self,
@@ -406,57 +375,37 @@ class Server:
         request._server = self
         return request
 
-    def _action_timed_out(self, name: str) -> ActionResponse:
-        self.stats["harakiri.action"] += 1
-        return ActionResponse(
-            name,
-            errors=[
-                Error(
-                    code=ERROR_CODE_ACTION_TIMEOUT,
-                    message=f'The action "{name}" ran for too long and had to be interrupted.',
-                    is_caller_error=False,
-                )
-            ],
-        )
-
     def _run_action(self, request: EnrichedActionRequest) -> ActionResponse:
+        """Run one action (through the action middleware), an ``async def`` one on the event loop thread."""
         name = request.action
         factory = self.get_action_factory(name)
         if factory is None:
-            return ActionResponse(
-                name,
-                errors=[
-                    Error(
-                        code=ERROR_CODE_UNKNOWN,
-                        message=f'The action "{name}" was not found on this server.',
-                        field="action",
-                        is_caller_error=True,
-                    )
-                ],
-            )
+            return unknown_action(name)
         try:
-            action: Callable[[EnrichedActionRequest], ActionResponse] = factory(self.settings)
+            action: Callable[[EnrichedActionRequest], Any] = factory(self.settings)
             if self._action_middleware:
                 if name in self._async_actions:
                     action = self._awaited(action)  # sync middleware sees an ActionResponse
                 for middleware in reversed(self._action_middleware):
                     action = middleware.action(action)
-            response: Any = action(request)
-            if not isinstance(response, ActionResponse):
-                if not inspect.isawaitable(response):
-                    raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
+            response = action(request)
+            if type(response) is ActionResponse:
+                return response
+            if inspect.isawaitable(response):
                 response = self._await_on_event_loop(response)
-                if not isinstance(response, ActionResponse):
-                    raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
-            return response
-        except ActionError as exc:
-            return ActionResponse(name, errors=exc.errors)
-        except JobError:
-            raise
+            return _checked_action_response(name, response)
         except Exception as exc:
-            self.logger.exception("Unhandled error in action %s", name)
-            self.stats["error.action"] += 1
-            return ActionResponse(name, errors=[_server_error(exc)])
+            return self._action_failed(name, exc)
+
+    def _action_failed(self, name: str, exc: Exception) -> ActionResponse:
+        """The response of action ``name`` that raised ``exc``; a :class:`JobError` ends the job instead."""
+        if isinstance(exc, ActionError):
+            return ActionResponse(name, errors=exc.errors)
+        if isinstance(exc, JobError):
+            raise exc
+        self.logger.exception("Unhandled error in action %s", name)
+        self.stats["error.action"] += 1
+        return ActionResponse(name, errors=[server_error(exc)])
 
     # --- async actions ------------------------------------------------------------------------
 
@@ -512,56 +461,42 @@ class Server:
             return refusal
         try:
             response = await self._async_job_stack(self._enrich_job(job_request, deadline))
-        except JobError as exc:
-            response = JobResponse(errors=exc.errors)
         except Exception as exc:
             response = self._job_failed(exc)
-        return _with_correlation_id(response, job_request["context"])
+        return with_correlation_id(response, job_request["context"])
 
     async def execute_job_async(self, job_request: EnrichedJobRequest) -> JobResponse:
         """:meth:`execute_job`, awaiting ``async def`` actions; a sync action runs on the event loop, alone."""
-        control = job_request.control
-        continue_on_error = control.get("continue_on_error", False)
-        switches = RequestSwitchSet(job_request.context["switches"])
-        deadline: float | None = getattr(job_request, "deadline", None)
-        harakiri_timeout = self.settings["harakiri"]["timeout"]
-        responses: list[ActionResponse] = []
-        for action_request in job_request.actions:
-            name = action_request.action
-            if deadline is not None:
-                late_by = time.monotonic() - deadline
-                if late_by >= 0:
-                    self.stats["deadline_exceeded.action"] += 1
-                    responses.append(ActionResponse(name, errors=[_deadline_exceeded(f'action "{name}"', late_by)]))
-                    break
-            request = self._action_request(job_request, name, action_request.body, switches, deadline)
-            token = set_logging_action_name(name)
-            started = time.perf_counter()
+        job = JobActions(job_request, self._action_request, self.stats, self.runtime_stats)
+        harakiri_timeout = self._harakiri_timeout
+        while (request := job.next_request()) is not None:
+            token = set_logging_action_name(request.action)
             try:
-                if name in self._async_actions:
+                if request.action in self._async_actions:
                     async with asyncio.timeout(harakiri_timeout or None):
                         response = await self._run_action_async(request)
                 else:
-                    # It blocks the event loop; harakiri's alarm is what can interrupt it.
-                    if harakiri_timeout:
-                        signal.alarm(harakiri_timeout)
-                    try:
-                        response = self._run_action(request)
-                    finally:
-                        if harakiri_timeout:
-                            signal.alarm(0)
+                    response = self._run_action_under_alarm(request, harakiri_timeout)
             except (HarakiriInterrupt, TimeoutError):
-                responses.append(self._action_timed_out(name))
+                job.interrupted()
                 break
             finally:
                 clear_logging_action_name(token)
-            self.runtime_stats.action_finished(name, time.perf_counter() - started, response)
-            responses.append(response)
-            if response.errors and not continue_on_error:
-                break
-        return JobResponse(actions=responses)
+            job.finished(response)
+        return job.response()
+
+    def _run_action_under_alarm(self, request: EnrichedActionRequest, harakiri_timeout: int) -> ActionResponse:
+        """A sync action in the concurrent worker: it blocks the event loop, so harakiri's alarm is what can stop it."""
+        if not harakiri_timeout:
+            return self._run_action(request)
+        signal.alarm(harakiri_timeout)
+        try:
+            return self._run_action(request)
+        finally:
+            signal.alarm(0)
 
     async def _run_action_async(self, request: EnrichedActionRequest) -> ActionResponse:
+        """:meth:`_run_action` for an ``async def`` action, through the async action middleware."""
         name = request.action
         factory = self.get_action_factory(name)
         assert factory is not None  # only entries of action_class_map are async actions
@@ -575,18 +510,9 @@ class Server:
             stack: Callable[[EnrichedActionRequest], Awaitable[ActionResponse]] = call
             for middleware in reversed(self._async_action_middleware):
                 stack = middleware.async_action(stack)
-            response = await stack(request)
-            if not isinstance(response, ActionResponse):
-                raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
-            return response
-        except ActionError as exc:
-            return ActionResponse(name, errors=exc.errors)
-        except JobError:
-            raise
+            return _checked_action_response(name, await stack(request))
         except Exception as exc:
-            self.logger.exception("Unhandled error in action %s", name)
-            self.stats["error.action"] += 1
-            return ActionResponse(name, errors=[_server_error(exc)])
+            return self._action_failed(name, exc)
 
     # --- the transport loop -----------------------------------------------------------------
 
@@ -602,21 +528,33 @@ class Server:
             return
         if meta is None:
             meta = {}
-        context = body.get("context") if isinstance(body, dict) else None
-        token = set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+        token = _enter_request_log_context(request_id, body)
         try:
-            self.perform_pre_request_actions()
-            request_logged = self._log_request(body)
-            self.runtime_stats.job_started()
+            request_logged = self._job_started(body)
             response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
-            self.runtime_stats.job_finished(response)
-            suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
-            if not suppress:
+            failed = self._job_finished(response)
+            if not _suppresses_response(body):
                 self._send_response(request_id, meta, response)
-            self._log_response(body, response, request_logged)
+            self._log_response(body, response, request_logged, failed)
         finally:
-            clear_logging_request_context(token)
-            self.perform_post_request_actions()
+            self._request_done(token)
+
+    def _job_started(self, body: Any) -> bool:
+        """Per-request hooks, the request log line and figures; whether the request was logged."""
+        self.perform_pre_request_actions()
+        request_logged = self._log_request(body)
+        self.runtime_stats.job_started()
+        return request_logged
+
+    def _job_finished(self, response: JobResponse) -> bool:
+        """Count the answered job; whether it failed."""
+        failed = has_errors(response)
+        self.runtime_stats.job_finished(failed)
+        return failed
+
+    def _request_done(self, token: contextvars.Token[Any]) -> None:
+        clear_logging_request_context(token)
+        self.perform_post_request_actions()
 
     def _not_a_dict_response(self, body: Any) -> JobResponse:
         return JobResponse(
@@ -664,7 +602,7 @@ class Server:
             return response.to_dict(include_caller), include_caller
         except Exception as exc:
             self.stats["error.response_conversion"] += 1
-            fallback = JobResponse(errors=[_server_error(exc, {"job_response": repr(response)})])
+            fallback = JobResponse(errors=[server_error(exc, {"job_response": repr(response)})])
             return fallback.to_dict(include_caller), include_caller
 
     def _unsendable_response_body(
@@ -697,8 +635,7 @@ class Server:
             return True
         return False
 
-    def _log_response(self, request: Any, response: JobResponse, request_logged: bool) -> None:
-        failed = bool(response.errors) or any(a.errors for a in response.actions)
+    def _log_response(self, request: Any, response: JobResponse, request_logged: bool, failed: bool) -> None:
         level = self._error_level if failed else self._success_level
         if not self.job_logger.isEnabledFor(level):
             return
@@ -946,23 +883,18 @@ class Server:
                 transport, route, request_id, meta, self._malformed_request_response(refusal)
             )
             return
-        context = body.get("context") if isinstance(body, dict) else None
-        token = set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+        token = _enter_request_log_context(request_id, body)
         try:
-            self.perform_pre_request_actions()
-            request_logged = self._log_request(body)
-            self.runtime_stats.job_started()
+            request_logged = self._job_started(body)
             response = await self.process_job_async(body) if isinstance(body, dict) else self._not_a_dict_response(body)
-            self.runtime_stats.job_finished(response)
-            suppress = isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
-            if not suppress:
+            failed = self._job_finished(response)
+            if not _suppresses_response(body):
                 await self._send_response_async(transport, route, request_id, meta, response)
-            self._log_response(body, response, request_logged)
+            self._log_response(body, response, request_logged, failed)
         except Exception:
             self.logger.exception("Could not answer request %r", request_id)
         finally:
-            clear_logging_request_context(token)
-            self.perform_post_request_actions()
+            self._request_done(token)
 
     async def _send_response_async(
         self,
@@ -982,7 +914,7 @@ class Server:
 
     def _serve(self, outage: TransportOutage) -> None:
         """The one-job-at-a-time loop: receive a request, run its job, send the response, repeat."""
-        harakiri_timeout = self.settings["harakiri"]["timeout"]
+        harakiri_timeout = self._harakiri_timeout
         while not self.shutting_down:
             if harakiri_timeout:
                 signal.alarm(harakiri_timeout)

@@ -26,7 +26,12 @@ from pysoa.common.transport.async_base import AsyncClientTransport
 from pysoa.common.transport.base import ReceivedMessage
 from pysoa.common.types import Error
 from pysoa.errors import UnknownPluginError
-from pysoa.test.stub_service import StubClientTransport, StubServer, _server_class_name
+from pysoa.test.stub_service import (
+    StubClientTransport,
+    _local_stub_service,
+    _stub_service_transport,
+    _stub_transport_config,
+)
 
 __all__ = ["AsyncStubClient", "AsyncStubClientSettings", "AsyncStubClientTransport"]
 
@@ -54,20 +59,11 @@ class AsyncStubClientTransport(AsyncClientTransport):
         action_map: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(service_name, metrics)
-        server_class = type(
-            _server_class_name(service_name), (StubServer,), {"service_name": service_name, "__module__": __name__}
-        )
-        self._local = _async_local_transport()(
-            service_name,
-            metrics,
-            server_class=server_class,  # type: ignore[call-arg]
-            server_settings={},
-            serialize=False,
+        self._local: AsyncClientTransport
+        self._local, self.server = _local_stub_service(
+            _async_local_transport(), service_name, metrics, action_map, __name__
         )
         self.receive_timeout_in_seconds = self._local.receive_timeout_in_seconds
-        self.server: StubServer = getattr(self._local, "server")  # noqa: B009 - the base class has no .server
-        for action, response in (action_map or {}).items():
-            self.stub_action(action, body=response.get("body"), errors=response.get("errors"))
 
     def stub_action(
         self,
@@ -113,9 +109,7 @@ class AsyncStubClient(AsyncClient):
 
     @staticmethod
     def _stub_config(action_map: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        return {
-            "transport": {"path": f"{__name__}:AsyncStubClientTransport", "kwargs": {"action_map": dict(action_map)}}
-        }
+        return _stub_transport_config(f"{__name__}:AsyncStubClientTransport", action_map)
 
     def stub_action(
         self,
@@ -125,11 +119,9 @@ class AsyncStubClient(AsyncClient):
         errors: Iterable[Mapping[str, Any] | Error] | None = None,
     ) -> None:
         """Answer ``action`` of ``service`` with ``body`` (or fail it with ``errors``); adds the service if new."""
-        if service not in self.settings:
-            config = self._stub_config({})
-            self.settings[service] = AsyncStubClientSettings(config)
-            self.config[service] = config
-        transport = self._get_handler(service).transport
+        transport = _stub_service_transport(
+            self, service, AsyncStubClientSettings, f"{__name__}:AsyncStubClientTransport"
+        )
         if not isinstance(transport, AsyncStubClientTransport):
             raise TypeError(f"Service {service!r} of this AsyncStubClient does not use AsyncStubClientTransport")
         transport.stub_action(action, body=body, errors=errors)

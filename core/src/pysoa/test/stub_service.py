@@ -40,7 +40,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
-from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeAlias, TypeVar, cast
 from unittest import mock
 
 from conformity import fields
@@ -73,6 +73,7 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T", bound=type)
+_L = TypeVar("_L")
 
 Errors: TypeAlias = Iterable[Mapping[str, Any]] | Iterable[Error]
 """The errors a stub returns: :class:`~pysoa.common.types.Error` objects or dicts of their fields."""
@@ -340,6 +341,51 @@ def _server_class_name(service_name: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in words) + "Server"
 
 
+def _local_stub_service(
+    local_transport_class: Callable[..., _L],
+    service_name: str,
+    metrics: MetricsRecorder | None,
+    action_map: Mapping[str, Mapping[str, Any]] | None,
+    module: str,
+) -> tuple[_L, StubServer]:
+    """A local transport (sync or async side) to a new :class:`StubServer`, stubbed per ``action_map``.
+
+    It does not serialize: stub bodies may hold anything. ``module`` names where the server class is said to live.
+    """
+    server_class = type(
+        _server_class_name(service_name), (StubServer,), {"service_name": service_name, "__module__": module}
+    )
+    local = local_transport_class(service_name, metrics, server_class=server_class, server_settings={}, serialize=False)
+    server: StubServer = getattr(local, "server")  # noqa: B009 - the transport base classes have no .server
+    for action, response in (action_map or {}).items():
+        server.stub_action(action, body=response.get("body"), errors=response.get("errors"))
+    return local, server
+
+
+class _StubbableClient(Protocol):
+    """What :func:`_stub_service_transport` needs of a client, sync or async."""
+
+    settings: dict[str, Any]
+    config: dict[str, Any]
+
+    def _get_handler(self, service_name: str) -> Any: ...
+
+
+def _stub_service_transport(
+    client: _StubbableClient, service: str, settings_class: Callable[[dict[str, Any]], Any], transport_path: str
+) -> Any:
+    """The transport of ``service`` on a stub client, after adding the service (with no stubs) if it is new."""
+    if service not in client.settings:
+        config = _stub_transport_config(transport_path, {})
+        client.settings[service] = settings_class(config)
+        client.config[service] = config
+    return client._get_handler(service).transport
+
+
+def _stub_transport_config(transport_path: str, action_map: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {"transport": {"path": transport_path, "kwargs": {"action_map": dict(action_map)}}}
+
+
 class StubClientTransport(ClientTransport):
     """A client transport to an in-process :class:`StubServer` for its service.
 
@@ -374,18 +420,10 @@ class StubClientTransport(ClientTransport):
         action_map: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(service_name, metrics)
-        server_class = type(
-            _server_class_name(service_name),
-            (StubServer,),
-            {"service_name": service_name, "__module__": __name__},
+        self._local: ClientTransport
+        self._local, self.server = _local_stub_service(
+            require_local_transport(), service_name, metrics, action_map, __name__
         )
-        local_transport_class: Any = require_local_transport()
-        self._local: ClientTransport = local_transport_class(
-            service_name, metrics, server_class=server_class, server_settings={}, serialize=False
-        )
-        self.server: StubServer = getattr(self._local, "server")  # noqa: B009 - ClientTransport has no .server
-        for action, response in (action_map or {}).items():
-            self.stub_action(action, body=response.get("body"), errors=response.get("errors"))
 
     def stub_action(
         self,
@@ -442,7 +480,7 @@ class StubClient(Client):
 
     @staticmethod
     def _stub_config(action_map: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        return {"transport": {"path": f"{__name__}:StubClientTransport", "kwargs": {"action_map": dict(action_map)}}}
+        return _stub_transport_config(f"{__name__}:StubClientTransport", action_map)
 
     def stub_action(
         self,
@@ -452,11 +490,7 @@ class StubClient(Client):
         errors: Iterable[Mapping[str, Any] | Error] | None = None,
     ) -> None:
         """Answer ``action`` of ``service`` with ``body`` (or fail it with ``errors``); adds the service if new."""
-        if service not in self.settings:
-            config = self._stub_config({})
-            self.settings[service] = StubClientSettings(config)
-            self.config[service] = config
-        transport = self._get_handler(service).transport
+        transport = _stub_service_transport(self, service, StubClientSettings, f"{__name__}:StubClientTransport")
         if not isinstance(transport, StubClientTransport):
             raise TypeError(f"Service {service!r} of this StubClient does not use StubClientTransport")
         transport.stub_action(action, body=body, errors=errors)

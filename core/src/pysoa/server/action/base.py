@@ -11,6 +11,7 @@ from conformity import fields
 
 from pysoa.common.types import ActionResponse, Error
 from pysoa.errors import ActionError, ResponseValidationError
+from pysoa.server.action._schema_check import schema_errors
 from pysoa.server.types import ActionInterface, EnrichedActionRequest
 
 __all__ = ["Action"]
@@ -45,7 +46,7 @@ class Action(ActionInterface):
 
     def __call__(self, action_request: EnrichedActionRequest) -> Any:
         if self.request_schema is not None:
-            errors = self.request_schema.errors(action_request.body)
+            errors = schema_errors(self.request_schema, action_request.body)
             if errors:
                 raise ActionError(
                     [Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=True) for e in errors]
@@ -63,7 +64,7 @@ class Action(ActionInterface):
         if body is None:
             body = {}
         if self.response_schema is not None:
-            errors = self.response_schema.errors(body)
+            errors = schema_errors(self.response_schema, body)
             if errors:
                 raise ResponseValidationError(action_request.action, errors)
         return ActionResponse(action=action_request.action, body=body)

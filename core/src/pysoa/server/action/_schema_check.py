@@ -1,0 +1,150 @@
+"""A fast yes-check in front of Conformity for the request and response schemas of actions.
+
+Walking a Conformity schema builds generators, pointers and lists even when the value is valid,
+which for a small action costs more than the rest of the server's work on a job. For the common
+field types (dictionaries, lists, strings, numbers, booleans, ``Nullable``, ``Anything``) this
+module builds a plain-Python predicate that is true only when Conformity would report no errors.
+A value the predicate rejects, and any schema using another field type (or a subclass, or an
+``additional_validator``), goes through Conformity itself, so errors keep Conformity's exact
+codes, messages and pointers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+from conformity import fields
+from conformity.error import Error as SchemaError
+
+__all__ = ["schema_errors"]
+
+_Check = Callable[[Any], bool]
+
+# Compiled checks by schema identity; each entry holds its schema, so an id is never reused while cached.
+# Bounded, in case an application builds schemas on the fly: beyond it, schemas are just run by Conformity.
+_MAX_CACHED: Final = 1024
+_checks: dict[int, tuple[fields.Base, _Check | None]] = {}
+
+
+def schema_errors(schema: fields.Base, value: Any) -> list[SchemaError]:
+    """``schema.errors(value)``, answered without Conformity when the value is plainly valid."""
+    entry = _checks.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        check = _compile(schema)
+        if len(_checks) < _MAX_CACHED:
+            _checks[id(schema)] = (schema, check)
+    else:
+        check = entry[1]
+    if check is not None and check(value):
+        return []
+    return list(schema.errors(value) or ())
+
+
+def _compile(field: fields.Base) -> _Check | None:
+    """A predicate true only for values ``field`` accepts, or ``None`` for fields it does not cover."""
+    leaf = _leaf(field)
+    if leaf is not None:
+        types, exclude_bool = leaf
+        if exclude_bool:
+            return lambda value: isinstance(value, types) and not isinstance(value, bool)
+        return lambda value: isinstance(value, types)
+    kind = type(field)  # exact types: a subclass may override errors()
+    if kind is fields.Anything:
+        return lambda _value: True
+    if kind is fields.Nullable:
+        inner = _compile(cast(fields.Nullable, field).field)
+        return None if inner is None else (lambda value: value is None or inner(value))
+    if kind is fields.List:
+        return _list_check(cast(fields.List, field))
+    if kind is fields.Dictionary:
+        return _dictionary_check(cast(fields.Dictionary, field))
+    return None
+
+
+# A field whose check is one isinstance(): (the accepted types, whether bool is excluded from them).
+_Leaf = tuple[type | tuple[type, ...], bool]
+
+
+def _leaf(field: fields.Base) -> _Leaf | None:
+    kind = type(field)
+    if kind is fields.Boolean:
+        return bool, False
+    if kind is fields.UnicodeString:
+        string = cast(fields.UnicodeString, field)
+        if string.min_length is None and string.max_length is None and string.allow_blank:
+            return str, False
+        return None
+    if kind is fields.Integer or kind is fields.Float:
+        number = cast(fields.Integer, field)
+        if number.gt is None and number.gte is None and number.lt is None and number.lte is None:
+            return number.valid_type, True  # Conformity rejects bools as numbers
+    return None
+
+
+def _list_check(field: fields.List) -> _Check | None:
+    if field.additional_validator is not None:
+        return None
+    min_length = field.min_length or 0
+    max_length = field.max_length
+    leaf = _leaf(field.contents)
+    contents = None if leaf is not None else _compile(field.contents)
+    if leaf is None and contents is None:
+        return None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, list) or len(value) < min_length:
+            return False
+        if max_length is not None and len(value) > max_length:
+            return False
+        if leaf is not None:
+            types, exclude_bool = leaf
+            for item in value:  # noqa: SIM110 - a loop costs less than all() over a generator
+                if not isinstance(item, types) or (exclude_bool and isinstance(item, bool)):
+                    return False
+            return True
+        assert contents is not None
+        for item in value:  # noqa: SIM110 - a loop costs less than all() over a generator
+            if not contents(item):
+                return False
+        return True
+
+    return check
+
+
+def _dictionary_check(field: fields.Dictionary) -> _Check | None:
+    if field.additional_validator is not None:
+        return None
+    leaves: list[tuple[Any, type | tuple[type, ...], bool]] = []
+    others: list[tuple[Any, _Check]] = []
+    for key, value_field in field.contents.items():
+        leaf = _leaf(value_field)
+        if leaf is not None:
+            leaves.append((key, *leaf))
+            continue
+        value_check = _compile(value_field)
+        if value_check is None:
+            return None
+        others.append((key, value_check))
+    required = frozenset(field.contents) - frozenset(field.optional_keys)
+    known = frozenset(field.contents)
+    allow_extra_keys = bool(field.allow_extra_keys)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        if not allow_extra_keys and not known.issuperset(value):
+            return False
+        if not required.issubset(value):
+            return False
+        for key, types, exclude_bool in leaves:
+            if key in value:
+                item = value[key]
+                if not isinstance(item, types) or (exclude_bool and isinstance(item, bool)):
+                    return False
+        for key, value_check in others:  # noqa: SIM110 - a loop costs less than all() over a generator
+            if key in value and not value_check(value[key]):
+                return False
+        return True
+
+    return check

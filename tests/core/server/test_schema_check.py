@@ -1,0 +1,118 @@
+"""The fast yes-check in front of Conformity gives exactly Conformity's answer, for valid and invalid values."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from conformity import fields
+from conformity.error import Error as SchemaError
+
+from pysoa.server.action import _schema_check
+from pysoa.server.action._schema_check import schema_errors
+
+BODY = fields.Dictionary(
+    {
+        "id": fields.Integer(),
+        "ratio": fields.Nullable(fields.Float()),
+        "name": fields.UnicodeString(),
+        "flag": fields.Boolean(),
+        "tags": fields.List(fields.UnicodeString(), max_length=2),
+        "extra": fields.Anything(),
+    },
+    optional_keys=("extra", "ratio"),
+)
+BOUNDED = fields.Dictionary(
+    {"count": fields.Integer(gte=1), "code": fields.UnicodeString(min_length=2, allow_blank=False)},
+)
+NUMBERS = fields.Dictionary(
+    {"ids": fields.List(fields.Integer(), min_length=1), "maybe": fields.List(fields.Nullable(fields.Float()))}
+)
+OPEN = fields.Dictionary({"id": fields.Integer()}, allow_extra_keys=True)
+
+VALID = {"id": 1, "name": "x", "flag": False, "tags": ["a", "b"]}
+
+
+def _errors(schema: fields.Base, value: Any) -> list[tuple[str, str, str | None]]:
+    return [(e.code, e.message, e.pointer) for e in schema_errors(schema, value)]
+
+
+def _conformity(schema: fields.Base, value: Any) -> list[tuple[str, str, str | None]]:
+    return [(e.code, e.message, e.pointer) for e in schema.errors(value)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        VALID,
+        {**VALID, "extra": object(), "ratio": None},
+        {**VALID, "ratio": 2},
+        {**VALID, "ratio": 2.5},
+        {**VALID, "id": True},  # a bool is not an Integer
+        {**VALID, "id": 1.0},
+        {**VALID, "ratio": "2"},
+        {**VALID, "name": b"x"},
+        {**VALID, "flag": 0},
+        {**VALID, "tags": ["a", "b", "c"]},
+        {**VALID, "tags": ("a",)},
+        {**VALID, "tags": ["a", 1]},
+        {**VALID, "unknown": 1},
+        {k: v for k, v in VALID.items() if k != "name"},
+        [VALID],
+        None,
+    ],
+)
+def test_same_answer_as_conformity(value: Any) -> None:
+    assert _errors(BODY, value) == _conformity(BODY, value)
+
+
+def test_valid_values_pass_without_running_conformity(monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = fields.Dictionary({"id": fields.Integer(), "tags": fields.List(fields.Integer())})
+
+    def refuse(_value: Any) -> list[Any]:
+        raise AssertionError("Conformity ran for a valid value")
+
+    schema_errors(schema, {"id": 1, "tags": [1]})  # compiles the check
+    monkeypatch.setattr(schema, "errors", refuse)
+    assert schema_errors(schema, {"id": 1, "tags": [2, 3]}) == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        (BOUNDED, {"count": 0, "code": "ab"}),
+        (BOUNDED, {"count": 1, "code": "  "}),
+        (BOUNDED, {"count": 1, "code": "a"}),
+        (BOUNDED, {"count": 1, "code": "ab"}),
+        (NUMBERS, {"ids": [1, 2], "maybe": [None, 1.5, 2]}),
+        (NUMBERS, {"ids": [1, True], "maybe": []}),
+        (NUMBERS, {"ids": [], "maybe": [False]}),
+        (NUMBERS, {"ids": [1], "maybe": [None, "1"]}),
+        (OPEN, {"id": 1, "more": 2}),
+        (OPEN, {"id": "1", "more": 2}),
+        (fields.Dictionary(OrderedDict([("b", fields.Integer()), ("a", fields.Integer())])), {"a": "x", "b": "y"}),
+        (fields.SchemalessDictionary(), {1: 2}),
+    ],
+)
+def test_fields_with_bounds_or_other_types_keep_conformity_answers(schema: fields.Base, value: Any) -> None:
+    assert _errors(schema, value) == _conformity(schema, value)
+
+
+def test_additional_validators_always_run() -> None:
+    class NoZero(fields.AdditionalCollectionValidator[Any]):
+        def errors(self, value: Any) -> list[Any]:
+            return [SchemaError("zero")] if value.get("id") == 0 else []
+
+    schema = fields.Dictionary({"id": fields.Integer()}, additional_validator=NoZero())
+    assert _errors(schema, {"id": 0}) == _conformity(schema, {"id": 0}) != []
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_schema_check, "_checks", {})
+    monkeypatch.setattr(_schema_check, "_MAX_CACHED", 2)
+    schemas = [fields.Dictionary({"id": fields.Integer()}) for _ in range(4)]
+    for schema in schemas:
+        assert schema_errors(schema, {"id": 1}) == []
+        assert _errors(schema, {"id": "1"}) == _conformity(schema, {"id": "1"}) != []
+    assert len(_schema_check._checks) == 2
