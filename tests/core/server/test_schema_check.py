@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from conformity import fields
 from conformity.error import Error as SchemaError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pysoa.server.action import _schema_check
 from pysoa.server.action._schema_check import schema_errors
@@ -116,3 +118,88 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert schema_errors(schema, {"id": 1}) == []
         assert _errors(schema, {"id": "1"}) == _conformity(schema, {"id": "1"}) != []
     assert len(_schema_check._checks) == 2
+
+
+# --- Differential check: random schemas of the covered field types against random values -------------------------
+
+_SCALAR_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, allow_infinity=False, width=16),
+    st.text(max_size=3),
+    st.binary(max_size=2),
+)
+_VALUES = st.recursive(
+    _SCALAR_VALUES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner),
+        st.dictionaries(st.sampled_from(["a", "b", "c", 1]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+_SCALAR_FIELDS = st.one_of(
+    st.builds(fields.Anything),
+    st.builds(fields.Boolean),
+    st.builds(fields.Integer),
+    st.builds(fields.Float),
+    st.builds(fields.Integer, gte=st.integers(-1, 1)),
+    st.builds(fields.UnicodeString),
+    st.builds(fields.UnicodeString, allow_blank=st.booleans()),
+    st.builds(fields.UnicodeString, max_length=st.integers(0, 2)),
+)
+
+
+def _containers(inner: st.SearchStrategy[fields.Base]) -> st.SearchStrategy[fields.Base]:
+    return st.one_of(
+        st.builds(fields.Nullable, inner),
+        st.builds(
+            fields.List,
+            inner,
+            min_length=st.one_of(st.none(), st.integers(0, 1)),
+            max_length=st.one_of(st.none(), st.integers(1, 3)),
+        ),
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3).flatmap(
+            lambda contents: st.builds(
+                fields.Dictionary,
+                st.just(contents),
+                optional_keys=st.lists(st.sampled_from(sorted(contents) or ["a"]), max_size=2).map(tuple),
+                allow_extra_keys=st.booleans(),
+            )
+        ),
+    )
+
+
+_FIELDS = st.recursive(_SCALAR_FIELDS, _containers, max_leaves=6)
+
+
+# Enough examples that every covered field meets its edge values (checked by breaking the fast check on purpose).
+@settings(max_examples=600)
+@given(schema=_FIELDS, value=_VALUES)
+def test_random_schemas_give_conformity_s_answer(schema: fields.Base, value: Any) -> None:
+    assert _errors(schema, value) == _conformity(schema, value)
+
+
+@settings(max_examples=600)
+@given(schema=_FIELDS, data=st.data())
+def test_random_schemas_give_conformity_s_answer_for_values_shaped_like_them(schema: fields.Base, data: Any) -> None:
+    # Values drawn blindly rarely satisfy a dictionary schema; these are built from the schema, so the fast path
+    # (a yes) is exercised as often as Conformity's (a no).
+    value = data.draw(_value_for(schema))
+    assert _errors(schema, value) == _conformity(schema, value)
+
+
+def _value_for(field: fields.Base) -> st.SearchStrategy[Any]:
+    if isinstance(field, fields.Nullable):
+        return st.one_of(st.none(), _value_for(field.field))
+    if isinstance(field, fields.List):
+        return st.lists(_value_for(field.contents), max_size=3)
+    if isinstance(field, fields.Dictionary):
+        keys = sorted(field.contents, key=str)
+        return st.fixed_dictionaries(
+            {key: _value_for(field.contents[key]) for key in keys if key not in field.optional_keys},
+            optional={key: _value_for(field.contents[key]) for key in keys if key in field.optional_keys},
+        )
+    # The edges the scalar fields decide on (blank, bool against numbers, int against float), then anything.
+    return st.one_of(st.sampled_from(["", "x", "xyz", 0, 1, -1, True, 1.5, None, b""]), _VALUES)
