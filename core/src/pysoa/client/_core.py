@@ -61,7 +61,7 @@ class HandlerCore(Generic[_Settings, _Send, _Receive]):
     @staticmethod
     def new_meta() -> dict[str, Any]:
         """The envelope meta of a new request (middleware may add to it)."""
-        return {"client_version": _CLIENT_VERSION}
+        return {"client_version": list(_CLIENT_VERSION)}
 
 
 _Handler = TypeVar("_Handler")

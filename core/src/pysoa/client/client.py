@@ -514,47 +514,26 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
 
     # --- blocking calls ----------------------------------------------------------------------------------
 
-    def call_action(
-        self,
-        service_name: str,
-        action: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        expansions: Mapping[str, Any] | None = None,
-        raise_job_errors: bool = True,
-        raise_action_errors: bool = True,
-        timeout: float | None = None,
-        switches: Iterable[Any] | None = None,
-        correlation_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        control_extra: Mapping[str, Any] | None = None,
-    ) -> Any:
+    def call_action(self, service_name: str, action: str, body: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """Call one action and return its :class:`ActionResponse`.
 
         Raises :class:`CallActionError` when the action fails and :class:`CallJobError` when the job
         does (unless ``raise_action_errors`` / ``raise_job_errors`` are false; with job errors not
-        raised, the list of job :class:`Error` objects is returned instead).
+        raised, the list of job :class:`Error` objects is returned instead). The keyword arguments
+        are those of :meth:`call_action_future`.
         """
-        return action_outcome(
-            self.call_actions(
-                service_name,
-                [{"action": action, "body": body or {}}],
-                expansions=expansions,
-                raise_job_errors=raise_job_errors,
-                raise_action_errors=raise_action_errors,
-                timeout=timeout,
-                switches=switches,
-                correlation_id=correlation_id,
-                context=context,
-                control_extra=control_extra,
-            )
-        )
+        return action_outcome(self._call_actions(service_name, [{"action": action, "body": body or {}}], **kwargs))
 
     def call_actions(
+        self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
+    ) -> Any:
+        """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`."""
+        return self._call_actions(service_name, actions, **kwargs)
+
+    def _call_actions(
         self,
         service_name: str,
         actions: Iterable[Mapping[str, Any] | ActionRequest],
-        *,
         expansions: Mapping[str, Any] | None = None,
         raise_job_errors: bool = True,
         raise_action_errors: bool = True,
@@ -564,11 +543,8 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         continue_on_error: bool = False,
         context: Mapping[str, Any] | None = None,
         control_extra: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`.
-
-        The blocking path: no future, the wait ends at the deadline set when the job was sent.
-        """
+    ) -> JobResponse:
+        """The blocking call: no future, and the wait ends at the deadline set when the job was sent."""
         self._check_expansions(expansions)
         timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(

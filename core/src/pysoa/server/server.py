@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
+from pysoa.client._chain import chained_context
 from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
@@ -108,6 +109,12 @@ def _with_correlation_id(response: JobResponse, context: Mapping[str, Any]) -> J
     if correlation_id is not None:
         response.context["correlation_id"] = correlation_id
     return response
+
+
+def _chained(job_request: EnrichedJobRequest) -> Mapping[str, Any]:
+    """The context that client calls made while the job runs carry: that of its ``request.client``."""
+    client = job_request.client
+    return job_request.context if client is None else client.context
 
 
 def _deadline_exceeded(what: str, late_by: float) -> Error:
@@ -283,8 +290,11 @@ class Server:
         refusal, deadline = self._admit_job(job_request)
         if refusal is not None:
             return refusal
+        enriched = self._enrich_job(job_request, deadline)
         try:
-            response = self._job_stack(self._enrich_job(job_request, deadline))
+            # Client calls made while the job runs carry its context along, whichever client makes them.
+            with chained_context(_chained(enriched)):
+                response = self._job_stack(enriched)
         except HarakiriInterrupt:
             response = self._job_timed_out()
         except JobError as exc:
@@ -510,8 +520,11 @@ class Server:
         refusal, deadline = self._admit_job(job_request)
         if refusal is not None:
             return refusal
+        enriched = self._enrich_job(job_request, deadline)
         try:
-            response = await self._async_job_stack(self._enrich_job(job_request, deadline))
+            # Set in this job's own task: concurrent jobs of one worker never see each other's context.
+            with chained_context(_chained(enriched)):
+                response = await self._async_job_stack(enriched)
         except JobError as exc:
             response = JobResponse(errors=exc.errors)
         except Exception as exc:
