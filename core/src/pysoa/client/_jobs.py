@@ -128,9 +128,9 @@ def raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action
     if response.errors and raise_job_errors:
         raise CallJobError(response.errors)
     if raise_action_errors:
-        failed = [action for action in response.actions if action.errors]
-        if failed:
-            raise CallActionError(failed)
+        for action in response.actions:
+            if action.errors:
+                raise CallActionError([failed for failed in response.actions if failed.errors])
 
 
 def jobs_per_action(service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest]) -> list[dict[str, Any]]:

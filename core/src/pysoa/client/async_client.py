@@ -129,8 +129,9 @@ class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewar
             raise MessageReceiveTimeout(f"No response to request {request_id} is outstanding for {self.service_name}")
         self._ensure_reader()
         try:
-            # shield: a timeout must not cancel the future before abandon() looks at it.
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            # A timeout cancels the future; the reader drops a response whose future is done.
+            async with asyncio.timeout(timeout):
+                return await future
         except TimeoutError:
             raise MessageReceiveTimeout(f"No response from {self.service_name!r} after waiting {timeout} s") from None
 
