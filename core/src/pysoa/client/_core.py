@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 from pysoa.client._jobs import build_job, capped_timeout
 from pysoa.common.settings import SettingsError, SOASettings
 from pysoa.common.types import ActionRequest
-from pysoa.errors import CallActionError, CallJobError, ImproperlyConfigured, InvalidExpansionKey
+from pysoa.errors import CallActionError, CallJobError, ImproperlyConfigured, InvalidExpansionKey, MessageReceiveTimeout
 from pysoa.version import __version_info__
 
 if TYPE_CHECKING:
@@ -141,6 +141,18 @@ class ClientCore(Generic[_Settings, _Handler]):
         if self._deadline is None:
             return timeout
         return capped_timeout(self._deadline, timeout, service_name)
+
+    def _parallel_timeout(
+        self, timeout: float | None, catch_transport_errors: bool
+    ) -> tuple[float | None, MessageReceiveTimeout | None]:
+        """``(timeout of each parallel job, None)``; with no time left before this client's deadline
+        and ``catch_transport_errors``, ``(timeout, the error every job answers with)``."""
+        try:
+            return self._call_timeout(timeout, None), None
+        except MessageReceiveTimeout as exc:
+            if not catch_transport_errors:
+                raise
+            return timeout, exc
 
     def _settings_for(self, service_name: str) -> _Settings:
         """The settings of ``service_name``, to build its handler; an unknown service is a configuration error."""

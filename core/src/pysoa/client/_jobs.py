@@ -18,6 +18,7 @@ __all__ = [
     "action_outcomes",
     "build_job",
     "capped_timeout",
+    "checked_responses",
     "jobs_per_action",
     "new_correlation_id",
     "raise_for_errors",
@@ -131,6 +132,16 @@ def raise_for_errors(response: JobResponse, raise_job_errors: bool, raise_action
         for action in response.actions:
             if action.errors:
                 raise CallActionError([failed for failed in response.actions if failed.errors])
+
+
+def checked_responses(
+    results: Iterable[JobResponse | TransportError], raise_job_errors: bool, raise_action_errors: bool
+) -> list[JobResponse]:
+    """The job responses among parallel results, once none has an error that is to be raised."""
+    responses = [result for result in results if isinstance(result, JobResponse)]
+    for response in responses:
+        raise_for_errors(response, raise_job_errors, raise_action_errors)
+    return responses
 
 
 def jobs_per_action(service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from conformity import fields
 from conformity.settings import SettingsData, SettingsSchema
 
 from pysoa.client._core import ClientCore, HandlerCore
-from pysoa.client._jobs import action_outcome, action_outcomes, jobs_per_action, raise_for_errors
+from pysoa.client._jobs import action_outcome, action_outcomes, checked_responses, jobs_per_action, raise_for_errors
 from pysoa.common.middleware.async_client import (
     AsyncClientMiddleware,
     AsyncRequestMiddlewareTask,
@@ -355,16 +355,11 @@ class AsyncClient(ClientCore[AsyncClientSettings, AsyncServiceHandler]):
         instead of being raised (and the other jobs are still awaited).
         """
         self._check_expansions(expansions)
-        deadline = deadline_after(timeout)
         jobs = list(jobs)
-        try:
-            timeout = self._call_timeout(timeout, None)
-        except MessageReceiveTimeout as exc:
-            if not catch_transport_errors:
-                raise
-            return [exc for _ in jobs]
-        if timeout:
-            deadline = deadline_after(timeout)
+        timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
+        if out_of_time is not None:
+            return [out_of_time for _ in jobs]
+        deadline = deadline_after(timeout)
 
         sent: list[tuple[AsyncServiceHandler, Any] | TransportError] = []
         try:
@@ -401,15 +396,12 @@ class AsyncClient(ClientCore[AsyncClientSettings, AsyncServiceHandler]):
             if isinstance(outcome, TransportError) and not catch_transport_errors:
                 raise outcome
             results.append(outcome)
-        for result in results:
-            if isinstance(result, JobResponse):
-                raise_for_errors(result, raise_job_errors, raise_action_errors)
+        responses = checked_responses(results, raise_job_errors, raise_action_errors)
         if expansions:
-            for result in results:
-                if isinstance(result, JobResponse):
-                    await self._expand(
-                        result.actions, expansions, timeout, switches, correlation_id, context, control_extra
-                    )
+            for response in responses:
+                await self._expand(
+                    response.actions, expansions, timeout, switches, correlation_id, context, control_extra
+                )
         return results
 
     async def call_actions_parallel(

@@ -9,7 +9,14 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from pysoa.client._core import ClientCore, HandlerCore
-from pysoa.client._jobs import action_outcome, action_outcomes, build_job, jobs_per_action, raise_for_errors
+from pysoa.client._jobs import (
+    action_outcome,
+    action_outcomes,
+    build_job,
+    checked_responses,
+    jobs_per_action,
+    raise_for_errors,
+)
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
 from pysoa.common.middleware.client import ClientRequestMiddlewareTask, ClientResponseMiddlewareTask
@@ -415,15 +422,9 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         instead of being raised.
         """
         self._check_expansions(expansions)
+        timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
         call_deadline = deadline_after(timeout)
         sent: list[PendingJob | TransportError] = []
-        out_of_time: MessageReceiveTimeout | None = None
-        try:
-            timeout = self._call_timeout(timeout, None)
-        except MessageReceiveTimeout as exc:
-            if not catch_transport_errors:
-                raise
-            out_of_time = exc
         for job in jobs:
             if out_of_time is not None:
                 sent.append(out_of_time)
@@ -464,15 +465,12 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
                         _abandon_all(sent[index + 1 :])
                         raise
                     results.append(exc)
-            for result in results:
-                if isinstance(result, JobResponse):
-                    raise_for_errors(result, raise_job_errors, raise_action_errors)
+            responses = checked_responses(results, raise_job_errors, raise_action_errors)
             if expansions:
-                for result in results:
-                    if isinstance(result, JobResponse):
-                        self._expand(
-                            result.actions, expansions, timeout, switches, correlation_id, context, control_extra
-                        )
+                for response in responses:
+                    self._expand(
+                        response.actions, expansions, timeout, switches, correlation_id, context, control_extra
+                    )
             return list(results)
 
         return FutureSOAResponse(get_response, lambda: _abandon_all(sent))
