@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from pysoa.client._jobs import build_job, capped_timeout
 from pysoa.common.settings import SettingsError, SOASettings
-from pysoa.common.types import ActionRequest
+from pysoa.common.types import ActionRequest, JobRequest
 from pysoa.errors import CallActionError, CallJobError, ImproperlyConfigured, InvalidExpansionKey, MessageReceiveTimeout
 from pysoa.version import __version_info__
 
@@ -58,10 +58,20 @@ class HandlerCore(Generic[_Settings, _Send, _Receive]):
         self._has_middleware = bool(self.middleware)
         self.request_counter = itertools.count(random.randint(1, 1000000))
 
+    def new_request(self, job_request: JobRequest | dict[str, Any]) -> tuple[int, dict[str, Any], Any]:
+        """``(request id, envelope meta, the job as middleware sees it)`` for a request about to be sent.
+
+        Middleware sees a :class:`JobRequest`, as in PySOA, and may add to the meta; without
+        middleware the job dict goes straight to the transport.
+        """
+        if self._has_middleware and not isinstance(job_request, JobRequest):
+            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
+        return next(self.request_counter), {"client_version": list(_CLIENT_VERSION)}, job_request
+
     @staticmethod
-    def new_meta() -> dict[str, Any]:
-        """The envelope meta of a new request (middleware may add to it)."""
-        return {"client_version": list(_CLIENT_VERSION)}
+    def wire_body(job_request: JobRequest | dict[str, Any]) -> dict[str, Any]:
+        """The job as the transport sends it (middleware may have passed on a :class:`JobRequest`)."""
+        return job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
 
 
 _Handler = TypeVar("_Handler")

@@ -77,12 +77,9 @@ class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewar
         expect_response: bool = True,
     ) -> Any:
         """Send a job; returns its request id. Its response is routed from the moment it is sent."""
-        request_id = next(self.request_counter)
-        meta = self.new_meta()
+        request_id, meta, job_request = self.new_request(job_request)
         if expect_response:
             self._router.expect(request_id, asyncio.get_running_loop().create_future())
-        if self._has_middleware and not isinstance(job_request, JobRequest):
-            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             await self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
@@ -97,8 +94,9 @@ class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewar
         job_request: JobRequest | dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
-        await self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+        await self.transport.send_request_message(
+            request_id, meta, self.wire_body(job_request), message_expiry_in_seconds
+        )
 
     # --- receiving ---------------------------------------------------------------------------------
 

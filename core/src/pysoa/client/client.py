@@ -136,13 +136,9 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         expect_response: bool = True,
     ) -> Any:
         """Send a job; returns its request id."""
-        request_id = next(self.request_counter)
-        meta = self.new_meta()
+        request_id, meta, job_request = self.new_request(job_request)
         if expect_response:
             self._router.expect(request_id, threading.get_ident())
-        # Middleware sees a JobRequest, as in PySOA; without middleware the dict goes straight out.
-        if self._has_middleware and not isinstance(job_request, JobRequest):
-            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
@@ -157,8 +153,7 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         job_request: JobRequest | dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
-        self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+        self.transport.send_request_message(request_id, meta, self.wire_body(job_request), message_expiry_in_seconds)
 
     # --- receiving ---------------------------------------------------------------------------------
 
