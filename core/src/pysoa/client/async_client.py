@@ -10,35 +10,25 @@ request: the response, should it still come, is dropped.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import random
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, ClassVar
 
 from conformity import fields
 from conformity.settings import SettingsData, SettingsSchema
 
-from pysoa.client._jobs import build_job, capped_timeout, raise_for_errors
+from pysoa.client._core import ClientCore, HandlerCore
+from pysoa.client._jobs import action_outcome, action_outcomes, checked_responses, jobs_per_action, raise_for_errors
 from pysoa.common.middleware.async_client import (
     AsyncClientMiddleware,
     AsyncRequestMiddlewareTask,
     AsyncResponseMiddlewareTask,
 )
-from pysoa.common.settings import SettingsError, SOASettings
+from pysoa.common.settings import SOASettings
 from pysoa.common.transport.async_base import AsyncClientTransport
 from pysoa.common.transport.message import ResponseRouter, deadline_after, time_left
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
-from pysoa.errors import (
-    CallActionError,
-    CallJobError,
-    ImproperlyConfigured,
-    InvalidExpansionKey,
-    InvalidMessageError,
-    MessageReceiveTimeout,
-    TransportError,
-)
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, TransportError
 from pysoa.plugins.reference import PluginReference
-from pysoa.version import __version_info__
 
 __all__ = ["AsyncClient", "AsyncClientSettings", "AsyncServiceHandler"]
 
@@ -65,30 +55,14 @@ class AsyncClientSettings(SOASettings):
     }
 
 
-class AsyncServiceHandler:
+class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewareTask, AsyncResponseMiddlewareTask]):
     """One per service per client: the transport, the middleware stacks and the routing of responses."""
 
+    transport: AsyncClientTransport
+    middleware: list[AsyncClientMiddleware]
+
     def __init__(self, service_name: str, settings: AsyncClientSettings) -> None:
-        self.service_name = service_name
-        self.settings = settings
-        metrics_config = settings["metrics"]
-        self.metrics = metrics_config["object"](**metrics_config.get("kwargs", {})) if metrics_config else None
-        transport_config = settings["transport"]
-        self.transport: AsyncClientTransport = transport_config["object"](
-            service_name, self.metrics, **transport_config["kwargs"]
-        )
-        self.middleware: list[AsyncClientMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
-        for middleware in self.middleware:
-            middleware.bind(service_name, self.transport)
-        send: AsyncRequestMiddlewareTask = self._base_send_request
-        receive: AsyncResponseMiddlewareTask = self._base_get_response
-        for middleware in reversed(self.middleware):
-            send = middleware.request(send)
-            receive = middleware.response(receive)
-        self._send_stack = send
-        self._receive_stack = receive
-        self._has_middleware = bool(self.middleware)
-        self.request_counter = itertools.count(random.randint(1, 1000000))
+        super().__init__(service_name, settings, self._base_send_request, self._base_get_response)
         self._router: ResponseRouter[asyncio.Future[JobResponse], JobResponse] = ResponseRouter()
         # Requests sent with send_request and not yet handed out by get_all_responses, in send order.
         self._unclaimed: dict[Any, None] = {}
@@ -103,12 +77,9 @@ class AsyncServiceHandler:
         expect_response: bool = True,
     ) -> Any:
         """Send a job; returns its request id. Its response is routed from the moment it is sent."""
-        request_id = next(self.request_counter)
-        meta: dict[str, Any] = {"client_version": list(__version_info__)}
+        request_id, meta, job_request = self.new_request(job_request)
         if expect_response:
             self._router.expect(request_id, asyncio.get_running_loop().create_future())
-        if self._has_middleware and not isinstance(job_request, JobRequest):
-            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             await self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
@@ -123,8 +94,9 @@ class AsyncServiceHandler:
         job_request: JobRequest | dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
-        await self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+        await self.transport.send_request_message(
+            request_id, meta, self.wire_body(job_request), message_expiry_in_seconds
+        )
 
     # --- receiving ---------------------------------------------------------------------------------
 
@@ -155,8 +127,9 @@ class AsyncServiceHandler:
             raise MessageReceiveTimeout(f"No response to request {request_id} is outstanding for {self.service_name}")
         self._ensure_reader()
         try:
-            # shield: a timeout must not cancel the future before abandon() looks at it.
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            # A timeout cancels the future; the reader drops a response whose future is done.
+            async with asyncio.timeout(timeout):
+                return await future
         except TimeoutError:
             raise MessageReceiveTimeout(f"No response from {self.service_name!r} after waiting {timeout} s") from None
 
@@ -222,7 +195,7 @@ class AsyncServiceHandler:
         await self.transport.aclose()
 
 
-class AsyncClient:
+class AsyncClient(ClientCore[AsyncClientSettings, AsyncServiceHandler]):
     """Calls actions of services from asyncio code. ``config`` maps each service name to its client settings.
 
     The settings are those of :class:`~pysoa.client.Client`, and so are the call methods, as
@@ -232,65 +205,7 @@ class AsyncClient:
 
     settings_class: ClassVar[type[AsyncClientSettings]] = AsyncClientSettings
     handler_class: ClassVar[type[AsyncServiceHandler]] = AsyncServiceHandler
-
-    ImproperlyConfigured = ImproperlyConfigured
-    InvalidExpansionKey = InvalidExpansionKey
-    JobError = CallJobError
-    CallJobError = CallJobError
-    CallActionError = CallActionError
-
-    _deadline: float | None = None
-
-    def __init__(
-        self,
-        config: Mapping[str, Mapping[str, Any]] | None,
-        expansion_config: Mapping[str, Any] | None = None,
-        settings_class: type[AsyncClientSettings] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.config = dict(config or {})
-        settings_class = settings_class or self.settings_class
-        self.settings: dict[str, AsyncClientSettings] = {}
-        for service_name, service_config in self.config.items():
-            try:
-                self.settings[service_name] = settings_class(service_config)
-            except SettingsError as exc:
-                raise type(exc)(f'Invalid async client settings for service "{service_name}": {exc}') from exc
-        self.context: dict[str, Any] = dict(context or {})
-        self.handlers: dict[str, AsyncServiceHandler] = {}
-        self.expansion_converter = None
-        if expansion_config:
-            from pysoa.client.expander import ExpansionConverter, ExpansionSettings
-
-            expansion_settings = ExpansionSettings(expansion_config)
-            self.expansion_converter = ExpansionConverter(
-                type_routes=expansion_settings["type_routes"],
-                type_expansions=expansion_settings["type_expansions"],
-            )
-
-    # --- views ---------------------------------------------------------------------------------------
-
-    def with_context(self, context: Mapping[str, Any]) -> AsyncClient:
-        """A client sharing this one's settings, transports and routing, with another base context."""
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view.context = dict(context)
-        return view
-
-    @property
-    def deadline(self) -> float | None:
-        """The ``time.monotonic()`` instant this client's calls must finish by, or ``None``."""
-        return self._deadline
-
-    def with_deadline(self, deadline: float | None) -> AsyncClient:
-        """A view whose calls end by ``deadline``, a ``time.monotonic()`` instant (as ``Client.with_deadline``)."""
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view._deadline = deadline
-        return view
-
-    def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
-        return capped_timeout(self._deadline, timeout, service_name)
+    _settings_label: ClassVar[str] = "async client"
 
     async def aclose(self) -> None:
         """Close the transports this client opened; a later call opens new ones."""
@@ -307,38 +222,10 @@ class AsyncClient:
 
     def _get_handler(self, service_name: str) -> AsyncServiceHandler:
         handler = self.handlers.get(service_name)
-        if handler is not None:
-            return handler
-        if not isinstance(service_name, str):
-            raise ValueError("Called service name must be a string")
-        settings = self.settings.get(service_name)
-        if settings is None:
-            raise self.ImproperlyConfigured(f'Unrecognized service name "{service_name}"')
-        handler = self.handlers[service_name] = self.handler_class(service_name, settings)
+        if handler is None:
+            settings = self._settings_for(service_name)
+            handler = self.handlers[service_name] = self.handler_class(service_name, settings)
         return handler
-
-    def _make_job(
-        self,
-        actions: Iterable[Mapping[str, Any] | ActionRequest],
-        switches: Iterable[Any] | None,
-        correlation_id: str | None,
-        continue_on_error: bool,
-        context: Mapping[str, Any] | None,
-        control_extra: Mapping[str, Any] | None,
-        timeout: float | None,
-        suppress_response: bool,
-    ) -> dict[str, Any]:
-        return build_job(
-            self.context,
-            actions,
-            switches,
-            correlation_id,
-            continue_on_error,
-            context,
-            control_extra,
-            timeout,
-            suppress_response,
-        )
 
     async def _call_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> JobResponse:
         """Send one job and await its response, ending at the deadline set when it was sent.
@@ -444,9 +331,7 @@ class AsyncClient:
             context=context,
             control_extra=control_extra,
         )
-        if response.errors:
-            return response.errors  # only reached with raise_job_errors=False
-        return response.actions[0]
+        return action_outcome(response)
 
     async def call_jobs_parallel(
         self,
@@ -468,16 +353,11 @@ class AsyncClient:
         instead of being raised (and the other jobs are still awaited).
         """
         self._check_expansions(expansions)
-        deadline = deadline_after(timeout)
         jobs = list(jobs)
-        try:
-            timeout = self._call_timeout(timeout, None)
-        except MessageReceiveTimeout as exc:
-            if not catch_transport_errors:
-                raise
-            return [exc for _ in jobs]
-        if timeout:
-            deadline = deadline_after(timeout)
+        timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
+        if out_of_time is not None:
+            return [out_of_time for _ in jobs]
+        deadline = deadline_after(timeout)
 
         sent: list[tuple[AsyncServiceHandler, Any] | TransportError] = []
         try:
@@ -514,15 +394,12 @@ class AsyncClient:
             if isinstance(outcome, TransportError) and not catch_transport_errors:
                 raise outcome
             results.append(outcome)
-        for result in results:
-            if isinstance(result, JobResponse):
-                raise_for_errors(result, raise_job_errors, raise_action_errors)
+        responses = checked_responses(results, raise_job_errors, raise_action_errors)
         if expansions:
-            for result in results:
-                if isinstance(result, JobResponse):
-                    await self._expand(
-                        result.actions, expansions, timeout, switches, correlation_id, context, control_extra
-                    )
+            for response in responses:
+                await self._expand(
+                    response.actions, expansions, timeout, switches, correlation_id, context, control_extra
+                )
         return results
 
     async def call_actions_parallel(
@@ -541,7 +418,7 @@ class AsyncClient:
     ) -> list[ActionResponse | list[Error] | TransportError]:
         """Each action becomes its own job, so several servers can run them at once; results in input order."""
         results = await self.call_jobs_parallel(
-            [{"service_name": service_name, "actions": [action]} for action in actions],
+            jobs_per_action(service_name, actions),
             expansions=expansions,
             raise_job_errors=raise_job_errors,
             raise_action_errors=raise_action_errors,
@@ -552,22 +429,9 @@ class AsyncClient:
             context=context,
             control_extra=control_extra,
         )
-        items: list[ActionResponse | list[Error] | TransportError] = []
-        for result in results:
-            if isinstance(result, TransportError):
-                items.append(result)
-            elif result.errors:
-                items.append(result.errors)
-            else:
-                items.append(result.actions[0])
-        return items
+        return action_outcomes(results)
 
     # --- expansions ----------------------------------------------------------------------------------
-
-    def _check_expansions(self, expansions: Mapping[str, Any] | None) -> None:
-        """Raise :class:`InvalidExpansionKey` for an unknown expansion before anything is sent."""
-        if expansions and self.expansion_converter is not None:
-            self.expansion_converter.dict_to_trees(expansions)
 
     async def _expand(
         self,

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import itertools
-import random
 import threading
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from pysoa.client._jobs import build_job, capped_timeout, raise_for_errors
+from pysoa.client._core import ClientCore, HandlerCore
+from pysoa.client._jobs import (
+    action_outcome,
+    action_outcomes,
+    build_job,
+    checked_responses,
+    jobs_per_action,
+    raise_for_errors,
+)
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
-from pysoa.common.settings import SettingsError
+from pysoa.common.middleware.client import ClientRequestMiddlewareTask, ClientResponseMiddlewareTask
 from pysoa.common.transport.base import ClientTransport
-from pysoa.common.transport.message import ResponseRouter
+from pysoa.common.transport.message import ResponseRouter, deadline_after, time_left
 from pysoa.common.types import ActionRequest, ActionResponse, Error, JobRequest, JobResponse
-from pysoa.errors import (
-    CallActionError,
-    CallJobError,
-    ImproperlyConfigured,
-    InvalidExpansionKey,
-    InvalidMessageError,
-    MessageReceiveTimeout,
-    TransportError,
-)
-from pysoa.version import __version_info__
+from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, TransportError
 
 __all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]
 
@@ -112,7 +109,7 @@ class PendingJob:
         self.handler.abandon(self.request_id)
 
 
-class ServiceHandler:
+class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, ClientResponseMiddlewareTask]):
     """One per service per client: the transport, the middleware stacks, and response routing.
 
     Responses are routed by request id: while a thread waits for one request's response, responses
@@ -121,27 +118,11 @@ class ServiceHandler:
     responses to the requests sent from that thread.
     """
 
+    transport: ClientTransport
+    middleware: list[ClientMiddleware]
+
     def __init__(self, service_name: str, settings: ClientSettings) -> None:
-        self.service_name = service_name
-        self.settings = settings
-        metrics_config = settings["metrics"]
-        self.metrics = metrics_config["object"](**metrics_config.get("kwargs", {})) if metrics_config else None
-        transport_config = settings["transport"]
-        self.transport: ClientTransport = transport_config["object"](
-            service_name, self.metrics, **transport_config["kwargs"]
-        )
-        self.middleware: list[ClientMiddleware] = [m["object"](**m["kwargs"]) for m in settings["middleware"]]
-        for middleware in self.middleware:
-            middleware.bind(service_name, self.transport)
-        send: Callable[[Any, dict[str, Any], JobRequest, float | None], None] = self._base_send_request
-        receive: Callable[[float | None], tuple[Any, JobResponse | None]] = self._base_get_response
-        for middleware in reversed(self.middleware):
-            send = middleware.request(send)
-            receive = middleware.response(receive)
-        self._send_stack = send
-        self._receive_stack = receive
-        self._has_middleware = bool(self.middleware)
-        self.request_counter = itertools.count(random.randint(1, 1000000))
+        super().__init__(service_name, settings, self._base_send_request, self._base_get_response)
         # request id -> ident of the thread that sent it (that thread's transport queue gets the reply),
         # and responses one waiter received on behalf of another
         self._router: ResponseRouter[int, JobResponse] = ResponseRouter()
@@ -155,13 +136,9 @@ class ServiceHandler:
         expect_response: bool = True,
     ) -> Any:
         """Send a job; returns its request id."""
-        request_id = next(self.request_counter)
-        meta: dict[str, Any] = {"client_version": list(__version_info__)}
+        request_id, meta, job_request = self.new_request(job_request)
         if expect_response:
             self._router.expect(request_id, threading.get_ident())
-        # Middleware sees a JobRequest, as in PySOA; without middleware the dict goes straight out.
-        if self._has_middleware and not isinstance(job_request, JobRequest):
-            job_request = JobRequest(job_request["control"], job_request["context"], job_request["actions"])
         try:
             self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
@@ -176,8 +153,7 @@ class ServiceHandler:
         job_request: JobRequest | dict[str, Any],
         message_expiry_in_seconds: float | None = None,
     ) -> None:
-        body = job_request.to_dict() if isinstance(job_request, JobRequest) else job_request
-        self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+        self.transport.send_request_message(request_id, meta, self.wire_body(job_request), message_expiry_in_seconds)
 
     # --- receiving ---------------------------------------------------------------------------------
 
@@ -257,7 +233,7 @@ class ServiceHandler:
             yield rid, self.wait_for(rid, receive_timeout_in_seconds)
 
 
-class Client:
+class Client(ClientCore[ClientSettings, ServiceHandler]):
     """Calls actions of services. ``config`` maps each service name to its client settings.
 
     A client is safe to share between threads. ``context`` is the base context of every request.
@@ -268,15 +244,7 @@ class Client:
     settings_class: ClassVar[type[ClientSettings]] = ClientSettings
     handler_class: ClassVar[type[ServiceHandler]] = ServiceHandler
 
-    ImproperlyConfigured = ImproperlyConfigured
-    InvalidExpansionKey = InvalidExpansionKey
-    JobError = CallJobError
-    CallJobError = CallJobError
-    CallActionError = CallActionError
     FutureResponse = FutureSOAResponse
-
-    # The instant (``time.monotonic()``) by which every call of this client must be answered.
-    _deadline: float | None = None
 
     def __init__(
         self,
@@ -285,54 +253,8 @@ class Client:
         settings_class: type[ClientSettings] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
-        self.config = dict(config or {})
-        settings_class = settings_class or self.settings_class
-        self.settings: dict[str, ClientSettings] = {}
-        for service_name, service_config in self.config.items():
-            try:
-                self.settings[service_name] = settings_class(service_config)
-            except SettingsError as exc:
-                raise type(exc)(f'Invalid client settings for service "{service_name}": {exc}') from exc
-        self.context: dict[str, Any] = dict(context or {})
-        self.handlers: dict[str, ServiceHandler] = {}
+        super().__init__(config, expansion_config, settings_class, context)
         self._handlers_lock = threading.Lock()
-        self.expansion_converter = None
-        if expansion_config:
-            from pysoa.client.expander import ExpansionConverter, ExpansionSettings
-
-            expansion_settings = ExpansionSettings(expansion_config)
-            self.expansion_converter = ExpansionConverter(
-                type_routes=expansion_settings["type_routes"],
-                type_expansions=expansion_settings["type_expansions"],
-            )
-
-    def with_context(self, context: Mapping[str, Any]) -> Client:
-        """A client sharing this one's settings, transports and response routing, with another base context."""
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view.context = dict(context)
-        return view
-
-    @property
-    def deadline(self) -> float | None:
-        """The ``time.monotonic()`` instant this client's calls must finish by, or ``None``."""
-        return self._deadline
-
-    def with_deadline(self, deadline: float | None) -> Client:
-        """A client sharing this one's settings, transports, routing and context, whose calls end by ``deadline``.
-
-        ``deadline`` is a ``time.monotonic()`` instant. Each call's timeout becomes the time left
-        less :data:`CALL_MARGIN_SECONDS` (or its own timeout, when shorter), and a call made with no
-        time left raises :class:`MessageReceiveTimeout` without sending anything.
-        """
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view._deadline = deadline
-        return view
-
-    def _call_timeout(self, timeout: float | None, service_name: str | None) -> float | None:
-        """The timeout a call really gets: its own, capped by this client's deadline (``None``: parallel jobs)."""
-        return capped_timeout(self._deadline, timeout, service_name)
 
     def close(self) -> None:
         """Close the transports this client opened; a later call opens new ones.
@@ -355,42 +277,14 @@ class Client:
         handler = self.handlers.get(service_name)
         if handler is not None:
             return handler
-        if not isinstance(service_name, str):
-            raise ValueError("Called service name must be a string")
+        settings = self._settings_for(service_name)
         with self._handlers_lock:
             handler = self.handlers.get(service_name)
             if handler is None:
-                settings = self.settings.get(service_name)
-                if settings is None:
-                    raise self.ImproperlyConfigured(f'Unrecognized service name "{service_name}"')
-                handler = self.handler_class(service_name, settings)
-                self.handlers[service_name] = handler
+                handler = self.handlers[service_name] = self.handler_class(service_name, settings)
         return handler
 
-    # --- building requests ----------------------------------------------------------------------
-
-    def _make_job(
-        self,
-        actions: Iterable[Mapping[str, Any] | ActionRequest],
-        switches: Iterable[Any] | None,
-        correlation_id: str | None,
-        continue_on_error: bool,
-        context: Mapping[str, Any] | None,
-        control_extra: Mapping[str, Any] | None,
-        timeout: float | None,
-        suppress_response: bool,
-    ) -> dict[str, Any]:
-        return build_job(
-            self.context,
-            actions,
-            switches,
-            correlation_id,
-            continue_on_error,
-            context,
-            control_extra,
-            timeout,
-            suppress_response,
-        )
+    # --- sending ------------------------------------------------------------------------------------
 
     def _send_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> PendingJob:
         """Send one job expecting a response. Every call method goes through here (test stubs hook in here)."""
@@ -459,11 +353,11 @@ class Client:
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         pending = self._send_job(service_name, job, timeout)
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> JobResponse:
-            response = pending.wait(wait_timeout or _time_left(deadline), give_up_on_timeout)
+            response = pending.wait(wait_timeout or time_left(deadline), give_up_on_timeout)
             raise_for_errors(response, raise_job_errors, raise_action_errors)
             if expansions:
                 self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
@@ -499,10 +393,7 @@ class Client:
         )
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> ActionResponse | list[Error]:
-            response: JobResponse = future._resolve(wait_timeout, give_up_on_timeout)
-            if response.errors:
-                return response.errors  # only reached with raise_job_errors=False
-            return response.actions[0]
+            return action_outcome(future._resolve(wait_timeout, give_up_on_timeout))
 
         return FutureSOAResponse(get_response, future._abandon)
 
@@ -526,15 +417,9 @@ class Client:
         instead of being raised.
         """
         self._check_expansions(expansions)
-        call_deadline = _deadline(timeout)
+        timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
+        call_deadline = deadline_after(timeout)
         sent: list[PendingJob | TransportError] = []
-        out_of_time: MessageReceiveTimeout | None = None
-        try:
-            timeout = self._call_timeout(timeout, None)
-        except MessageReceiveTimeout as exc:
-            if not catch_transport_errors:
-                raise
-            out_of_time = exc
         for job in jobs:
             if out_of_time is not None:
                 sent.append(out_of_time)
@@ -554,7 +439,7 @@ class Client:
         results: list[JobResponse | TransportError] = []
 
         def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> list[JobResponse | TransportError]:
-            deadline = _deadline(wait_timeout) if wait_timeout else call_deadline
+            deadline = deadline_after(wait_timeout) if wait_timeout else call_deadline
             for index in range(len(results), len(sent)):
                 item = sent[index]
                 if isinstance(item, TransportError):
@@ -575,15 +460,12 @@ class Client:
                         _abandon_all(sent[index + 1 :])
                         raise
                     results.append(exc)
-            for result in results:
-                if isinstance(result, JobResponse):
-                    raise_for_errors(result, raise_job_errors, raise_action_errors)
+            responses = checked_responses(results, raise_job_errors, raise_action_errors)
             if expansions:
-                for result in results:
-                    if isinstance(result, JobResponse):
-                        self._expand(
-                            result.actions, expansions, timeout, switches, correlation_id, context, control_extra
-                        )
+                for response in responses:
+                    self._expand(
+                        response.actions, expansions, timeout, switches, correlation_id, context, control_extra
+                    )
             return list(results)
 
         return FutureSOAResponse(get_response, lambda: _abandon_all(sent))
@@ -604,7 +486,7 @@ class Client:
     ) -> FutureSOAResponse:
         """Each action becomes its own job, so several servers can run them at once."""
         future = self.call_jobs_parallel_future(
-            [{"service_name": service_name, "actions": [action]} for action in actions],
+            jobs_per_action(service_name, actions),
             expansions=expansions,
             raise_job_errors=raise_job_errors,
             raise_action_errors=raise_action_errors,
@@ -619,16 +501,7 @@ class Client:
         def get_response(
             wait_timeout: float | None, give_up_on_timeout: bool
         ) -> Generator[ActionResponse | list[Error] | TransportError]:
-            results = future._resolve(wait_timeout, give_up_on_timeout)
-            items: list[ActionResponse | list[Error] | TransportError] = []
-            for result in results:
-                if isinstance(result, TransportError):
-                    items.append(result)
-                elif result.errors:
-                    items.append(result.errors)
-                else:
-                    items.append(result.actions[0])
-            return (item for item in items)
+            return (item for item in action_outcomes(future._resolve(wait_timeout, give_up_on_timeout)))
 
         return FutureSOAResponse(get_response, future._abandon)
 
@@ -639,15 +512,43 @@ class Client:
 
         Raises :class:`CallActionError` when the action fails and :class:`CallJobError` when the job
         does (unless ``raise_action_errors`` / ``raise_job_errors`` are false; with job errors not
-        raised, the list of job :class:`Error` objects is returned instead).
+        raised, the list of job :class:`Error` objects is returned instead). The keyword arguments
+        are those of :meth:`call_action_future`.
         """
-        return self.call_action_future(service_name, action, body, **kwargs)._resolve(None, give_up_on_timeout=True)
+        return action_outcome(self._call_actions(service_name, [{"action": action, "body": body or {}}], **kwargs))
 
     def call_actions(
         self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
     ) -> Any:
         """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`."""
-        return self.call_actions_future(service_name, actions, **kwargs)._resolve(None, give_up_on_timeout=True)
+        return self._call_actions(service_name, actions, **kwargs)
+
+    def _call_actions(
+        self,
+        service_name: str,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        continue_on_error: bool = False,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> JobResponse:
+        """The blocking call: no future, and the wait ends at the deadline set when the job was sent."""
+        self._check_expansions(expansions)
+        timeout = self._call_timeout(timeout, service_name)
+        job = build_job(
+            self.context, actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+        )
+        deadline = deadline_after(timeout)
+        response = self._send_job(service_name, job, timeout).wait(time_left(deadline))
+        raise_for_errors(response, raise_job_errors, raise_action_errors)
+        if expansions:
+            self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
+        return response
 
     def call_actions_parallel(
         self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
@@ -662,11 +563,6 @@ class Client:
         return self.call_jobs_parallel_future(jobs, **kwargs)._resolve(None, give_up_on_timeout=True)
 
     # --- expansions ------------------------------------------------------------------------------------
-
-    def _check_expansions(self, expansions: Mapping[str, Any] | None) -> None:
-        """Raise :class:`InvalidExpansionKey` for an unknown expansion before anything is sent."""
-        if expansions and self.expansion_converter is not None:
-            self.expansion_converter.dict_to_trees(expansions)
 
     def _expand(
         self,
@@ -693,19 +589,6 @@ class Client:
             context=context,
             control_extra=control_extra,
         )
-
-
-def _deadline(timeout: float | None) -> float | None:
-    """The monotonic time ``timeout`` seconds from now (``None``/0: no timeout, the transport's own)."""
-    return time.monotonic() + timeout if timeout else None
-
-
-def _time_left(deadline: float | None) -> float | None:
-    """Seconds until ``deadline``: a call's wait ends at the deadline set when it was sent, not a
-    full timeout after its (possibly slow) send."""
-    if deadline is None:
-        return None
-    return max(deadline - time.monotonic(), 0.0)
 
 
 def _abandon_all(sent: Iterable[PendingJob | TransportError]) -> None:

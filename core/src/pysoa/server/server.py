@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
+from pysoa.client._chain import chained_context
 from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_INVALID,
@@ -122,6 +123,12 @@ def _checked_action_response(name: str, response: Any) -> ActionResponse:
     if not isinstance(response, ActionResponse):
         raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
     return response
+
+
+def _chained(job_request: EnrichedJobRequest) -> Mapping[str, Any]:
+    """The context that client calls made while the job runs carry: that of its ``request.client``."""
+    client = job_request.client
+    return job_request.context if client is None else client.context
 
 
 class Server:
@@ -281,7 +288,10 @@ class Server:
         if refusal is not None:
             return refusal
         try:
-            response = self._job_stack(self._enrich_job(job_request, deadline))
+            enriched = self._enrich_job(job_request, deadline)
+            # Client calls made while the job runs carry its context along, whichever client makes them.
+            with chained_context(_chained(enriched)):
+                response = self._job_stack(enriched)
         except (HarakiriInterrupt, Exception) as exc:
             response = self._job_failed(exc)
         return with_correlation_id(response, job_request["context"])
@@ -460,7 +470,10 @@ class Server:
         if refusal is not None:
             return refusal
         try:
-            response = await self._async_job_stack(self._enrich_job(job_request, deadline))
+            enriched = self._enrich_job(job_request, deadline)
+            # Set in this job's own task: concurrent jobs of one worker never see each other's context.
+            with chained_context(_chained(enriched)):
+                response = await self._async_job_stack(enriched)
         except Exception as exc:
             response = self._job_failed(exc)
         return with_correlation_id(response, job_request["context"])
