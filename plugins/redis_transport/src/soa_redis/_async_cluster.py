@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import select
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar, cast
@@ -53,7 +54,12 @@ T = TypeVar("T")
 
 
 class _OpeningErrorsTagged(Connection):
-    """A connection whose failures to open (connect, TLS, handshake) say that no command was sent."""
+    """A connection whose failures to open (connect, TLS, handshake) say that no command was sent.
+
+    A pooled connection the server has closed meanwhile (its master died) is reopened before a
+    command is written to it, as redis-py's sync pool does: the command then fails to open a
+    connection, provably unsent and retried, instead of failing after its write.
+    """
 
     async def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
         try:
@@ -61,6 +67,23 @@ class _OpeningErrorsTagged(Connection):
         except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
             setattr(exc, _NOT_SENT, True)
             raise
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if self.is_connected and self._closed_or_stale():
+            await self.disconnect()
+        await super().send_packed_command(command, check_health)
+
+    def _closed_or_stale(self) -> bool:
+        """Whether an idle connection has input before a command is written: the peer closed it (or left data)."""
+        transport = self._writer.transport if self._writer is not None else None
+        if transport is None or transport.is_closing() or (self._reader is not None and self._reader.at_eof()):
+            return True
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        # The event loop may not have seen the close yet: ask the socket itself, without reading.
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
 
 
 class _SSLOpeningErrorsTagged(SSLConnection, _OpeningErrorsTagged):
