@@ -61,23 +61,32 @@ class _OpeningErrorsTagged(Connection):
     connection, provably unsent and retried, instead of failing after its write.
     """
 
+    _opening = False
+
     async def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        self._opening = True
         try:
             await super().connect_check_health(check_health, retry_socket_connect)
         except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
             setattr(exc, _NOT_SENT, True)
             raise
+        finally:
+            self._opening = False
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if self.is_connected and self._closed_or_stale():
+        # Not during the handshake (its commands are written by connect itself).
+        if self.is_connected and not self._opening and self._closed_by_server():
             await self.disconnect()
         await super().send_packed_command(command, check_health)
 
-    def _closed_or_stale(self) -> bool:
-        """Whether an idle connection has input before a command is written: the peer closed it (or left data)."""
+    def _closed_by_server(self) -> bool:
+        """Whether an idle connection has input before a command is written: the server closed it."""
         transport = self._writer.transport if self._writer is not None else None
         if transport is None or transport.is_closing() or (self._reader is not None and self._reader.at_eof()):
             return True
+        if isinstance(self, SSLConnection):
+            # TLS records (session tickets) may be pending on a healthy socket: only the loop's view counts.
+            return False
         sock = transport.get_extra_info("socket")
         if sock is None:
             return False
