@@ -10,6 +10,7 @@ reply channel of the requesting broker. ``concurrent`` calls gather ``actions`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,10 @@ REQUEST_LIST = "bench:faststream:echo"
 
 
 def serve(port: int) -> None:
-    broker = RedisBroker(f"redis://127.0.0.1:{port}/0")
+    # FastStream logs every message at INFO on stdout: that costs CPU the soa-core servers (logging at
+    # WARNING) do not spend, and fills the stdout pipe the bench stops reading after READY, which stalls
+    # the server. Its per-message lines go to DEBUG, below its logger's level; start-up and errors stay.
+    broker = RedisBroker(f"redis://127.0.0.1:{port}/0", log_level=logging.DEBUG)
 
     @broker.subscriber(list=REQUEST_LIST)
     async def echo(body: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,24 @@ def test_a_higher_is_better_goal_needs_at_least_its_bound() -> None:
     assert rows["job of 20 actions ≥ 2x PySOA 1.4.9 actions/s"]["status"] == "met"
 
 
+def test_the_async_targets_are_compared_with_threads_and_with_faststream() -> None:
+    records = [
+        _m("soa-redis", "conc_100", 1, actions_per_s=4000.0, p50_us=25_000.0, cpu_per_action_us=300.0),
+        _m("soa-redis-async", "conc_100", 1, actions_per_s=6000.0, p50_us=16_000.0, cpu_per_action_us=200.0),
+        _m("faststream-redis", "conc_100", 1, actions_per_s=3000.0, p50_us=33_000.0, cpu_per_action_us=400.0),
+    ]
+    summary = summarize(records)
+    rows = {row["goal"]: row for row in summary.goal_rows()}
+    threads = rows["100 calls in flight: AsyncClient calls/s ≥ 1x the sync client with 100 threads"]
+    assert (threads["ratio"], threads["status"]) == (1.5, "met")
+    faststream = rows["100 calls in flight: AsyncClient calls/s ≥ 1x FastStream's Redis request/reply"]
+    assert (faststream["ratio"], faststream["status"]) == (2.0, "met")
+    assert rows["100 calls in flight: AsyncClient CPU per call ≤ 1x FastStream's, all processes"]["ratio"] == 0.5
+    text = markdown(summary, {"machine": {"nproc": 2}}, {}, "make bench")
+    row = "| soa-redis-async (soa-core / Redis, AsyncClient (redis.asyncio)) | 16.00 | 6,000 | 200.0 |"
+    assert row + " 1.50x | 2.00x | 0.50x |" in text
+
+
 def test_markdown_lists_failures_and_targets_not_measured() -> None:
     records = [
         _m("soa-local", "lat_100B", 1, p50_us=30.0, mean_us=35.0),

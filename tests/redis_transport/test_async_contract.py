@@ -12,8 +12,14 @@ from pysoa.client import Client
 from pysoa.server import Server
 from pysoa.test.contract import Connect, ServerProcesses, TransportContract
 from tests.aio.blocking import LoopThread, async_connect
+from tests.redis_transport.cluster_servers import start_redis_cluster
 from tests.redis_transport.servers import start_redis
-from tests.redis_transport.test_contract import _RedisWorkers, redis_workers  # noqa: F401 - a fixture
+from tests.redis_transport.test_contract import (  # noqa: F401 - fixtures
+    _RedisClusterWorkers,
+    _RedisWorkers,
+    redis_cluster_workers,
+    redis_workers,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -44,11 +50,29 @@ class TestAsyncClientRedisJsonV2(TestAsyncClientRedisMsgpackV3):
     typed_values = False
 
 
+class TestAsyncClientRedisCluster(TransportContract):
+    """AsyncClient over a Redis Cluster (3 masters, 3 replicas), served by sync workers."""
+
+    @pytest.fixture
+    def connect(
+        self,
+        redis_cluster_workers: _RedisClusterWorkers,  # noqa: F811
+        event_loop_thread: LoopThread,
+    ) -> Iterator[Connect]:
+        def transport(server_class: type[Server]) -> dict[str, Any]:
+            redis_cluster_workers.start(server_class)
+            return {"name": "redis", "kwargs": {"cluster": {"hosts": redis_cluster_workers.seeds}}}
+
+        connect, close_all = async_connect(event_loop_thread, transport)
+        yield connect
+        close_all()
+
+
 class _ConcurrentWorkers(ServerProcesses):
     """One worker per service with ``async_jobs_per_worker`` set: sync actions go through the concurrent loop."""
 
-    def __init__(self, url: str) -> None:
-        self.transport = {"name": "redis", "kwargs": {"url": url, "receive_timeout_in_seconds": 0.5}}
+    def __init__(self, backend: dict[str, Any]) -> None:
+        self.transport = {"name": "redis", "kwargs": {**backend, "receive_timeout_in_seconds": 0.5}}
         super().__init__(
             lambda _server_class: {
                 "transport": self.transport,
@@ -62,12 +86,24 @@ class _ConcurrentWorkers(ServerProcesses):
 @pytest.fixture(scope="module")
 def concurrent_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ConcurrentWorkers]:
     server = start_redis(tmp_path_factory.mktemp("contract-concurrent-redis"))
-    workers = _ConcurrentWorkers(server.url)
+    workers = _ConcurrentWorkers({"url": server.url})
     try:
         yield workers
     finally:
         workers.stop()
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def concurrent_cluster_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ConcurrentWorkers]:
+    """Concurrent workers (the async server transport) on a Redis Cluster of 3 masters and 3 replicas."""
+    cluster = start_redis_cluster(tmp_path_factory.mktemp("contract-concurrent-cluster"))
+    workers = _ConcurrentWorkers({"cluster": {"hosts": cluster.seeds[:2]}})
+    try:
+        yield workers
+    finally:
+        workers.stop()
+        cluster.stop()
 
 
 class TestSyncClientConcurrentWorkerRedis(TransportContract):
@@ -86,6 +122,22 @@ class TestAsyncClientConcurrentWorkerRedis(TransportContract):
         def transport(server_class: type[Server]) -> dict[str, Any]:
             concurrent_workers.start(server_class)
             return concurrent_workers.transport
+
+        connect, close_all = async_connect(event_loop_thread, transport)
+        yield connect
+        close_all()
+
+
+class TestAsyncClientConcurrentWorkerRedisCluster(TransportContract):
+    """Async on both sides over a Redis Cluster: AsyncClient and concurrent workers."""
+
+    @pytest.fixture
+    def connect(
+        self, concurrent_cluster_workers: _ConcurrentWorkers, event_loop_thread: LoopThread
+    ) -> Iterator[Connect]:
+        def transport(server_class: type[Server]) -> dict[str, Any]:
+            concurrent_cluster_workers.start(server_class)
+            return concurrent_cluster_workers.transport
 
         connect, close_all = async_connect(event_loop_thread, transport)
         yield connect

@@ -10,7 +10,10 @@ sync soa-core peers talk to it unchanged. What differs:
 * message expiry is checked against the local clock (``__expiry__``), without measuring the Redis
   clock: the pair a sync soa-core sender adds is honoured through its ``__expiry__``;
 * with Sentinel, the service names must be configured (masters are not discovered); failover is
-  followed on the next connection, without the sync transport's retries.
+  followed on the next connection, without the sync transport's retries;
+* with Redis Cluster (``cluster`` settings or ``backend_type: redis.cluster``), the cluster is one logical
+  host, as in the sync transport, and failover is waited out within the caller's deadline
+  (:mod:`soa_redis._async_cluster`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pysoa.errors import (
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
+from soa_redis._async_cluster import AsyncRedisCluster
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA, SERVER_SETTINGS_SCHEMA, backend_config, transport_options
 from soa_redis._envelope import (
     is_expired,
@@ -113,6 +117,7 @@ class _AsyncRedis:
         self.role: Final = "server" if server else "client"
         self.options = transport_options(settings, server)
         config = backend_config(settings)
+        self.cluster: AsyncRedisCluster | None = None
         if config.sentinel and config.sentinel_services is None:
             raise ConfigurationError(
                 f"The async Redis transport of service {service_name!r} needs the Sentinel service names "
@@ -143,11 +148,17 @@ class _AsyncRedis:
             for name, label in zip(config.sentinel_services, self.labels, strict=True):
                 # The master is looked up through the Sentinels on each new connection (no I/O here).
                 self._add_host(functools.partial(_master_for, sentinel, name), config.connection_kwargs, label)
+        elif config.cluster:
+            # One logical host: the cluster client finds each queue's master by its key's slot.
+            kwargs = {**_without_retries(config.connection_kwargs)}
+            self.cluster = AsyncRedisCluster(config, kwargs, _PUSH_SCRIPT)
+            self.labels = (self.cluster.label,)
         else:
             self.labels = config.labels
             for host, label in zip(config.hosts, config.labels, strict=True):
                 self._add_host(_standard, host, label)
-        self._round_robin = RoundRobin(len(self.commands))
+        self.host_count = len(self.labels)
+        self._round_robin = RoundRobin(self.host_count)
         self._scripts = [client.register_script(_PUSH_SCRIPT) for client in self.commands]
 
     def _add_host(
@@ -168,7 +179,7 @@ class _AsyncRedis:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()
 
     def host_for(self, key: str) -> int:
-        count = len(self.commands)
+        count = self.host_count
         if count == 1:
             return 0
         if is_reply_queue_key(key):
@@ -185,7 +196,10 @@ class _AsyncRedis:
         while True:
             try:
                 async with asyncio.timeout_at(deadline):
-                    pushed = await self._scripts[index](keys=[key], args=[ttl_seconds, capacity, *frames])
+                    if self.cluster is not None:
+                        pushed = await self.cluster.push(key, frames, ttl_seconds, capacity, deadline)
+                    else:
+                        pushed = await self._scripts[index](keys=[key], args=[ttl_seconds, capacity, *frames])
             except TimeoutError:
                 raise MessageSendTimeout(
                     f"Redis at {self.labels[index]} did not take the message for {key!r} before the deadline"
@@ -206,10 +220,12 @@ class _AsyncRedis:
 
     async def pop(self, index: int, key: str, block: float) -> bytes | None:
         """One BLPOP of at most ``block`` seconds (at least 1 ms); ``None`` if nothing came."""
+        block = min(block, _MAX_BLOCK_SECONDS)
+        if self.cluster is not None:
+            # Retries what was not run (failover) until the end of this block, already translated.
+            return await self.cluster.pop(key, block, time.monotonic() + block)
         try:
-            result = await self.blocking[index].blpop(
-                [key], timeout=round(max(min(block, _MAX_BLOCK_SECONDS), 0.001), 3)
-            )
+            result = await self.blocking[index].blpop([key], timeout=round(max(block, 0.001), 3))
         except redis_errors.RedisError as exc:
             raise self._translate(exc, "receive", key, index) from exc
         return None if result is None else cast(bytes, result[1])
@@ -241,6 +257,8 @@ class _AsyncRedis:
             raise InvalidMessageError(f"Malformed chunked message: {exc}") from exc
 
     async def aclose(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.aclose()
         for client in (*self.commands, *self.blocking):
             await client.aclose()
         if self._sentinel is not None:
@@ -362,7 +380,7 @@ class AsyncRedisServerTransport(AsyncServerTransport):
     async def receive_request_message(self) -> IncomingRequest:
         redis = self._redis
         deadline = time.monotonic() + redis.options.receive_timeout_in_seconds
-        several = len(redis.commands) > 1
+        several = redis.host_count > 1
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
