@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from conformity import fields
@@ -49,6 +50,8 @@ async def square_via_client(request: Any) -> dict[str, Any]:
 
 
 async def slow(request: Any) -> dict[str, Any]:
+    if "started_marker" in request.body:  # lets a test in another process see that the job is under way
+        Path(request.body["started_marker"]).touch()
     await asyncio.sleep(request.body["seconds"])
     return {"slept": request.body["seconds"], "token": request.body.get("token")}
 

@@ -36,7 +36,7 @@ from pysoa.errors import (
 from pysoa.plugins import get_plugin_manager
 from soa_zmq._protocol import RESPONSE, parse_header, request_header, response_header, split_response
 from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
-from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket
+from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket, recv_frames, send_frames
 
 __all__ = ["ZmqClientTransport"]
 
@@ -241,7 +241,7 @@ class ZmqClientTransport(ClientTransport):
         expires_at = time.time() + expiry
         frames = [request_header(expires_at, self._content_type), blob]
         try:
-            state.socket.send_multipart(frames, zmq.NOBLOCK)
+            send_frames(state.socket, frames)
         except zmq.Again:
             self._send_blocking(state, frames, expiry)
         except zmq.ZMQError as exc:
@@ -292,7 +292,7 @@ class ZmqClientTransport(ClientTransport):
                         )
                 if sock in events:
                     try:
-                        sock.send_multipart(frames, zmq.NOBLOCK)
+                        send_frames(sock, frames)
                         return
                     except zmq.Again:
                         continue
@@ -325,19 +325,23 @@ class ZmqClientTransport(ClientTransport):
         if not state.outstanding:
             return NO_MESSAGE
         sock = state.socket
-        started = 0.0
-        deadline = 0.0
+        timeout = self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
+        started = time.monotonic()
+        deadline = started + timeout
         while True:
+            # One blocking receive bounded by RCVTIMEO: no poller, and no zmq.Again raised when the
+            # response is not there yet (both cost more per call than the receive itself).
+            sock.setsockopt(zmq.RCVTIMEO, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                frames = recv_frames(sock)
             except zmq.Again:
-                if not deadline:
-                    timeout = (
-                        self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
-                    )
-                    started = time.monotonic()
-                    deadline = started + timeout
-                frames = self._wait_for_response(state, deadline, started)
+                if time.monotonic() < deadline:
+                    continue  # libzmq counts whole milliseconds of its own clock: never give up early
+                # The requests stay expected (until their expiry and grace): a later receive may get them.
+                raise MessageReceiveTimeout(
+                    f"nothing arrived from {self.service_name!r} at {self.options.endpoint} "
+                    f"after {time.monotonic() - started:.3f} s"
+                ) from None
             except zmq.ZMQError as exc:
                 raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
             if len(frames) == 2 and len(frames[1]) > self._maximum_size:
@@ -351,19 +355,6 @@ class ZmqClientTransport(ClientTransport):
                 )
                 continue
             return self._decode(state, frames)
-
-    def _wait_for_response(self, state: _ThreadState, deadline: float, started: float) -> list[bytes]:
-        sock = state.socket
-        try:
-            if sock.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)), zmq.POLLIN):
-                return sock.recv_multipart(zmq.NOBLOCK)
-        except zmq.ZMQError as exc:
-            raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
-        # The requests stay expected (until their expiry and grace): a later receive may get them.
-        raise MessageReceiveTimeout(
-            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} "
-            f"after {time.monotonic() - started:.3f} s"
-        )
 
     def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
         if len(frames) != 2:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final, cast
 
 import zmq
 
 from pysoa.errors import ConfigurationError, TransportConnectionError
 
-__all__ = ["apply_common_options", "bind", "connect", "get_context", "open_socket", "remove_ipc_file"]
+__all__ = [
+    "NOBLOCK",
+    "apply_common_options",
+    "bind",
+    "connect",
+    "get_context",
+    "open_socket",
+    "readable",
+    "recv_frames",
+    "remove_ipc_file",
+    "send_frames",
+]
 
 _context: zmq.Context[Any] | None = None
 _context_pid = 0
@@ -103,3 +115,35 @@ def connect(sock: zmq.Socket[Any], endpoint: str) -> None:
         sock.connect(endpoint)
     except zmq.ZMQError as exc:
         raise ConfigurationError(f"Cannot connect to {endpoint}: {exc}") from exc
+
+
+# Plain ints: pyzmq's flag constants are enum members, and combining them runs Python code per frame.
+NOBLOCK: Final = int(zmq.NOBLOCK)
+_SNDMORE: Final = int(zmq.SNDMORE)
+_RCVMORE: Final = int(zmq.RCVMORE)
+_EVENTS: Final = int(zmq.EVENTS)
+_POLLIN: Final = int(zmq.POLLIN)
+
+
+def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = NOBLOCK) -> None:
+    """``sock.send_multipart(frames, flags)`` for ``bytes`` frames, at a fraction of its per-frame cost.
+
+    A multipart message is atomic: only its first frame can meet a full queue (``zmq.Again``), so a
+    failure never leaves a partial message behind.
+    """
+    last = len(frames) - 1
+    for index, frame in enumerate(frames):
+        sock.send(frame, flags | _SNDMORE if index < last else flags)
+
+
+def recv_frames(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
+    """``sock.recv_multipart(flags)``, cheaper: the later frames of a message are there with its first."""
+    frames: list[bytes] = [sock.recv(flags)]
+    while sock.getsockopt(_RCVMORE):
+        frames.append(sock.recv(NOBLOCK))
+    return frames
+
+
+def readable(sock: zmq.Socket[Any]) -> bool:
+    """Whether a message waits: cheaper than the ``zmq.Again`` a receive raises when none does."""
+    return bool(cast(int, sock.getsockopt(_EVENTS)) & _POLLIN)

@@ -11,6 +11,7 @@ from pysoa.plugins import hookimpl
 @hookimpl
 def pysoa_register_transports() -> Sequence[type[Transport]]:
     from soa_zmq._async_client import AsyncZmqClientTransport
+    from soa_zmq._async_server import AsyncZmqServerTransport
     from soa_zmq.transport import ZmqClientTransport, ZmqServerTransport
 
-    return [ZmqClientTransport, ZmqServerTransport, AsyncZmqClientTransport]
+    return [ZmqClientTransport, ZmqServerTransport, AsyncZmqClientTransport, AsyncZmqServerTransport]

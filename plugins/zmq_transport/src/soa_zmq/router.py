@@ -57,7 +57,16 @@ from soa_zmq._protocol import (
     control_header,
     expires_at_of,
 )
-from soa_zmq._sockets import apply_common_options, bind, open_socket, remove_ipc_file
+from soa_zmq._sockets import (
+    NOBLOCK,
+    apply_common_options,
+    bind,
+    open_socket,
+    readable,
+    recv_frames,
+    remove_ipc_file,
+    send_frames,
+)
 
 __all__ = ["Router", "RouterConfig", "main", "spawn_router", "stop_router"]
 
@@ -318,16 +327,15 @@ class Router:
 
     def _drain_backend(self, backend: zmq.Socket[Any], frontend: zmq.Socket[Any]) -> None:
         for _ in range(_BATCH):
-            try:
-                frames = backend.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
+            if not readable(backend):
                 return
+            frames = recv_frames(backend, NOBLOCK)
             worker = frames[0]
             count = len(frames)
             kind = _kind(frames[2]) if count == 4 else _kind(frames[1]) if count == 2 else _kind(frames[2])
             if count == 4 and kind == RESPONSE:
                 try:
-                    frontend.send_multipart(frames[1:], zmq.NOBLOCK)
+                    send_frames(frontend, frames[1:])
                 except zmq.ZMQError as exc:
                     # The client left (EHOSTUNREACH), or its queue is full because it stopped
                     # reading (EAGAIN): drop the response, never block the router.
@@ -368,12 +376,9 @@ class Router:
 
     def _drain_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
         for _ in range(_BATCH):
-            if not self.ready:
+            if not self.ready or not readable(frontend):
                 return
-            try:
-                frames = frontend.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+            frames = recv_frames(frontend, NOBLOCK)
             # [client, header, envelope]
             if len(frames) != 3 or _kind(frames[1]) != REQUEST:
                 self.stats["malformed"] += 1
@@ -392,7 +397,7 @@ class Router:
         while self.ready:
             worker, _seen = self.ready.popitem(last=False)
             try:
-                backend.send_multipart([worker, *request], zmq.NOBLOCK)
+                send_frames(backend, [worker, *request])
             except zmq.ZMQError as exc:
                 # EHOSTUNREACH: its connection is gone. EAGAIN: its queue is full, so it is not idle.
                 self.stats["workers_lost"] += 1
