@@ -77,6 +77,7 @@ class TransportCore:
             self.options.maximum_message_size_in_bytes,
             f"service {service_name!r}",
         )
+        # The shared registry's policy: unknown content types decode with the default, uncached.
         self.serializer_for = self.codec.serializers.serializer_for
         self._oversize_threshold = self.options.log_messages_larger_than_bytes
 
