@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import redis
@@ -304,6 +303,11 @@ class RedisBackend:
 
         The measurement gives up at ``deadline`` (default: a few seconds from now).
         """
+        hosts = self._hosts
+        if hosts is not None:  # the common case, checked without the arguments a lookup needs
+            offset = hosts[index].clock_offset
+            if offset is not None and time.monotonic() - hosts[index].clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
+                return offset
         if deadline is None:
             deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
         host = self._all_hosts("receive", "TIME", deadline)[index]
@@ -336,8 +340,7 @@ class RedisBackend:
             if len(frames) == 1:
                 lane = host.lanes.take()
                 try:
-                    with _command_deadline(host):
-                        return _push_one(host, lane, key, frames[0], ttl_seconds, capacity)
+                    return _push_one(host, lane, key, frames[0], ttl_seconds, capacity)
                 finally:
                     host.lanes.give_back(lane)
             sent_at = time.time()
@@ -346,7 +349,9 @@ class RedisBackend:
             host.record_clock(int(seconds) + int(microseconds) / 1e6, sent_at, time.time())
             return int(pushed) == 1
 
-        return self._call_with_failover("send", key, host.label, deadline, attempt)
+        return self._call_with_failover(
+            "send", key, host.label, deadline, attempt, command_timeout=host.command_timeout
+        )
 
     def pop(
         self, index: int, key: str, block: float, deadline: float, socket_deadline: float, for_caller: bool
@@ -383,13 +388,19 @@ class RedisBackend:
         def attempt() -> bytes | None:
             lane = host.lanes.take()
             try:
-                with _command_deadline(host):
-                    return lane.lpop(key)
+                return lane.lpop(key)
             finally:
                 host.lanes.give_back(lane)
 
         return self._call_with_failover(
-            "receive", key, host.label, deadline, attempt, socket_deadline, timeout_at_deadline=True
+            "receive",
+            key,
+            host.label,
+            deadline,
+            attempt,
+            socket_deadline,
+            timeout_at_deadline=True,
+            command_timeout=host.command_timeout,
         )
 
     # --- a push and the next blocking pop in one round trip ------------------------------------------------
@@ -417,23 +428,24 @@ class RedisBackend:
         host, lane = pending.host, pending.lane
 
         def attempt() -> bool:
-            with _command_deadline(host):
-                stale = _clock_stale(host)
-                sent_at = time.time() if stale else 0.0
-                length, now = lane.push_then_blpop(
-                    key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
-                )
-                if stale:
-                    _record_time(host, now, sent_at)
-                if length <= capacity:
-                    return True
-                other = host.lanes.take()
-                try:
-                    return other.remove_last(key, frame) == 0
-                finally:
-                    host.lanes.give_back(other)
+            stale = _clock_stale(host)
+            sent_at = time.time() if stale else 0.0
+            length, now = lane.push_then_blpop(
+                key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
+            )
+            if stale:
+                _record_time(host, now, sent_at)
+            if length <= capacity:
+                return True
+            other = host.lanes.take()
+            try:
+                return other.remove_last(key, frame) == 0
+            finally:
+                host.lanes.give_back(other)
 
-        return self._call_with_failover("send", key, host.label, deadline, attempt)
+        return self._call_with_failover(
+            "send", key, host.label, deadline, attempt, command_timeout=host.command_timeout
+        )
 
     def finish_pop(
         self, pending: PendingPop, deadline: float, socket_deadline: float, for_caller: bool
@@ -530,12 +542,18 @@ class RedisBackend:
         call: Callable[[], T],
         socket_deadline: float | None = None,
         timeout_at_deadline: bool = False,
+        command_timeout: float | None = None,
     ) -> T:
+        """Run ``call`` with its Redis I/O bounded by ``socket_deadline`` (default ``deadline``) and, for a
+        non-blocking command, by ``command_timeout`` from the start of each attempt (as the command client's
+        socket timeout would bound it). Retries only while a Sentinel failover is under way (nothing was sent)."""
         failover: FailoverWait | None = None
         started = time.monotonic()
+        bound = deadline if socket_deadline is None else socket_deadline
         while True:
             try:
-                with io_deadline(deadline if socket_deadline is None else socket_deadline):
+                limit = bound if command_timeout is None else min(bound, time.monotonic() + command_timeout)
+                with io_deadline(limit):
                     return call()
             except redis_errors.RedisError as exc:
                 now = time.monotonic()
@@ -581,12 +599,6 @@ class RedisBackend:
         if self._sentinel is not None:
             for node in self._sentinel.sentinels:
                 node.connection_pool.disconnect()
-
-
-def _command_deadline(host: _Host) -> Any:
-    """Bound a lane's (non-blocking) command by the command socket timeout too, as the command client would be."""
-    timeout = host.command_timeout
-    return nullcontext() if timeout is None else io_deadline(time.monotonic() + float(timeout))
 
 
 def _clock_stale(host: _Host) -> bool:

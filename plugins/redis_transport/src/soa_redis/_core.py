@@ -9,10 +9,9 @@ from typing import Any, Final
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
-from pysoa.common.transport.message import MessageSizes
+from pysoa.common.transport.message import Envelope, EnvelopeCodec, MessageSizes, SerializerRegistry
 from pysoa.errors import (
     ConfigurationError,
-    DecodeError,
     InvalidMessageError,
     MessageSendError,
     MessageTooLarge,
@@ -68,55 +67,54 @@ class TransportCore:
             self.default_serializer: Serializer = reference["object"](**reference["kwargs"])
         except TypeError as exc:
             raise ConfigurationError(f"Invalid default_serializer_config kwargs: {exc}") from exc
-        self._serializers: dict[str, Serializer] = {self.default_serializer.mime_type: self.default_serializer}
         # The server refuses requests above its maximum before decoding them; a client reads
         # whatever size of response its servers were configured to send.
         self._decode_limit = self.options.maximum_message_size_in_bytes if server else None
-        # The owning transport's size hook (it replaces this one with its own ``message_sizes``).
-        self.sizes = MessageSizes()
+        self.codec = EnvelopeCodec(
+            SerializerRegistry(
+                self.default_serializer, self._decode_limit, get_plugin_manager().serializer_for_mime_type
+            ),
+            self.options.maximum_message_size_in_bytes,
+            f"service {service_name!r}",
+            # The owning transport's size hook replaces this one (see ``sizes``).
+            sizes=MessageSizes(),
+        )
+        # The shared registry's policy: unknown content types decode with the default, uncached.
+        self.serializer_for = self.codec.serializers.serializer_for
+        self._oversize_threshold = self.options.log_messages_larger_than_bytes
+
+    @property
+    def sizes(self) -> MessageSizes:
+        """The size hook the codec reports each envelope sent and received to: the owning transport's."""
+        sizes = self.codec.sizes
+        assert sizes is not None
+        return sizes
+
+    @sizes.setter
+    def sizes(self, sizes: MessageSizes) -> None:
+        self.codec.sizes = sizes
 
     def count(self, name: str) -> None:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()
-
-    # --- serializers ------------------------------------------------------------------------------
-
-    def serializer_for(self, content_type: str | None) -> Serializer:
-        """The serializer for a content type; unknown or absent types fall back to the default (as PySOA)."""
-        if content_type is None:
-            return self.default_serializer
-        serializer = self._serializers.get(content_type)
-        if serializer is None:
-            cls = get_plugin_manager().serializer_for_mime_type(content_type)
-            if cls is None:
-                # Not cached: hostile peers could otherwise grow the cache with made-up types.
-                return self.default_serializer
-            serializer = cls() if self._decode_limit is None else cls(max_message_size_in_bytes=self._decode_limit)
-            self._serializers[content_type] = serializer
-        return serializer
 
     # --- outgoing ---------------------------------------------------------------------------------
 
     def encode(self, request_id: Any, meta: dict[str, Any], body: Any, serializer: Serializer) -> bytes:
         """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O."""
-        payload = serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
-        size = len(payload)
-        if size > self.options.maximum_message_size_in_bytes:
+        try:
+            payload = self.codec.encode(request_id, meta, body, serializer)
+        except MessageTooLarge:
             self.count("send.too_large")
-            raise MessageTooLarge(
-                size,
-                f"Message of {size} bytes for service {self.service_name!r} exceeds the maximum of "
-                f"{self.options.maximum_message_size_in_bytes} bytes",
-            )
-        threshold = self.options.log_messages_larger_than_bytes
-        if threshold and size > threshold:
+            raise
+        threshold = self._oversize_threshold
+        if threshold and len(payload) > threshold:
             _oversize_logger.warning(
                 "Oversized message sent for service %s (request %r): %d bytes (warning threshold %d)",
                 self.service_name,
                 request_id,
-                size,
+                len(payload),
                 threshold,
             )
-        self.sizes.sent(size)
         return payload
 
     def push(
@@ -196,16 +194,10 @@ class TransportCore:
                 f"maximum_message_size_in_bytes is {self._decode_limit}"
             )
 
-    def decode(self, frame: Frame, payload: bytes | None = None) -> Any:
-        """Deserialize a frame's payload (or a reassembled one) with the serializer its content type names."""
-        serializer = self.serializer_for(frame.content_type)
-        blob = frame.payload if payload is None else payload
-        try:
-            message = serializer.blob_to_dict(blob)
-        except DecodeError as exc:
-            raise InvalidMessageError(f"Cannot decode {serializer.mime_type} message: {exc}") from exc
-        self.sizes.received(len(blob))
-        return message
+    def decode(self, frame: Frame, payload: bytes | None = None) -> Envelope:
+        """Deserialize a frame's payload (or a reassembled one) with the serializer its content type names, and
+        take the envelope apart. Raises :class:`InvalidMessageError` only."""
+        return self.codec.decode(frame.payload if payload is None else payload, frame.content_type)
 
     def parse(self, data: bytes) -> Frame:
         try:

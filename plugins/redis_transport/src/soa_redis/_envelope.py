@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Hashable, Mapping
@@ -74,7 +75,14 @@ def is_valid_reply_to(value: Any, service_name: str) -> TypeGuard[str]:
     anything else is refused, so a forged ``reply_to`` can never make a server write to an arbitrary
     key (another service's queue, a request queue, or a key outside ``pysoa:service.<name>.``).
     """
-    if not isinstance(value, str) or len(value) > _MAX_REPLY_TO_LENGTH or not value.isprintable():
+    return isinstance(value, str) and _is_reply_queue_of(value, service_name)
+
+
+# A server checks the reply queue of every request, and again before replying: the few queues of its clients'
+# threads are checked once. Bounded, so made-up names from a hostile peer cannot grow it.
+@functools.lru_cache(maxsize=1024)
+def _is_reply_queue_of(value: str, service_name: str) -> bool:
+    if len(value) > _MAX_REPLY_TO_LENGTH or not value.isprintable():
         return False
     prefix = f"{_SERVICE_PREFIX}{service_name}."
     return value.startswith(prefix) and _REPLY_TO_TAIL.fullmatch(value, len(prefix)) is not None

@@ -61,7 +61,7 @@ def _command(*parts: bytes) -> bytes:
 class _KeyCommands:
     """The prepacked pieces of every command on one key."""
 
-    __slots__ = ("blpop_head", "expire_head", "lpop", "lrem_head", "rpush_head")
+    __slots__ = ("blpop_head", "expire_head", "last_blpop", "lpop", "lrem_head", "rpush_head")
 
     def __init__(self, key: str) -> None:
         encoded = key.encode("utf-8")
@@ -70,6 +70,9 @@ class _KeyCommands:
         self.blpop_head = b"*3\r\n" + _bulk(b"BLPOP") + _bulk(encoded)
         self.lpop = _command(b"LPOP", encoded)
         self.lrem_head = b"*4\r\n" + _bulk(b"LREM") + _bulk(encoded) + _bulk(b"-1")
+        # (block, packed BLPOP): a key is mostly popped with the same block (a server's receive timeout, a
+        # client's usual expiry), so the last one is kept rather than formatted again.
+        self.last_blpop: tuple[float, bytes] = (-1.0, b"")
 
 
 class Lane:
@@ -127,8 +130,21 @@ class Lane:
         return [commands.rpush_head + b"$%d\r\n" % len(frame), frame, _CRLF + expire + tail]
 
     def _read_push(self, with_time: bool) -> tuple[int, Any]:
-        replies = self._read_all(3 if with_time else 2)
-        return int(replies[0]), replies[2] if with_time else None
+        if with_time:
+            replies = self._read_all(3)
+            return int(replies[0]), replies[2]
+        # The usual case, unrolled: the RPUSH and EXPIRE replies (an error reply is raised once both are read).
+        read = self.connection.read_response
+        try:
+            length = read()
+        except redis_errors.ResponseError as exc:
+            try:
+                read()
+            except redis_errors.ResponseError:
+                pass  # the first error is the one reported, as by _read_all
+            raise exc
+        read()
+        return int(length), None
 
     def push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool) -> tuple[int, Any]:
         """``RPUSH key frame`` + ``EXPIRE key ttl`` (+ ``TIME``) in one write; the list's new length and the time."""
@@ -149,7 +165,12 @@ class Lane:
         return self._read_push(with_time)
 
     def _blpop_command(self, key: str, block: float) -> bytes:
-        return self._for(key).blpop_head + _bulk(b"%.3f" % block)
+        commands = self._for(key)
+        last_block, command = commands.last_blpop
+        if block != last_block:
+            command = commands.blpop_head + _bulk(b"%.3f" % block)
+            commands.last_blpop = (block, command)
+        return command
 
     def read_blpop(self) -> bytes | None:
         """Read the reply of a pending ``BLPOP`` (bounded by the socket's timeout, as set by the caller)."""

@@ -14,17 +14,16 @@ from conformity import fields
 from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.transport.base import ClientTransport, ReceivedMessage, get_hex_thread_id
+from pysoa.common.transport.message import Envelope, expiry_seconds
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
 from soa_redis._backend import PendingPop
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore
 from soa_redis._envelope import (
-    Envelope,
     make_reply_to,
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
-    split_envelope,
     stamp_expiry,
     validate_response,
     wire_meta,
@@ -93,6 +92,7 @@ class RedisClientTransport(ClientTransport):
         self._core.sizes = self.message_sizes
         self.client_id = uuid.uuid4().hex
         self._request_key = request_queue_key(service_name)
+        self._content_type = self._core.default_serializer.mime_type
         self._local = threading.local()
         # Write the first wait for a reply behind the request's push. The wait takes the reply off Redis as soon as
         # it comes, so tests that inspect replies on Redis turn this off.
@@ -121,11 +121,11 @@ class RedisClientTransport(ClientTransport):
     ) -> None:
         if request_id is None:
             raise InvalidMessageError("No request ID")
-        core, backend, options = self._core, self._core.backend, self._core.options
+        core = self._core
+        backend, options = core.backend, core.options
         state = self._state()
         # PySOA treats a zero expiry as "none given"; a negative one is a call already out of time.
-        explicit = bool(message_expiry_in_seconds)
-        expires_in = float(message_expiry_in_seconds or options.message_expiry_in_seconds)
+        expires_in, explicit = expiry_seconds(message_expiry_in_seconds, options.message_expiry_in_seconds)
         if expires_in <= 0:
             raise MessageSendTimeout(f"The call to {self.service_name!r} has no time left to send a request")
         deadline = time.monotonic() + expires_in
@@ -134,9 +134,8 @@ class RedisClientTransport(ClientTransport):
         wire["reply_to"] = state.reply_to
         index = backend.known_host_for(self._request_key)
         stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
-        serializer = core.default_serializer
-        payload = core.encode(request_id, wire, body, serializer)
-        frames = build_frames(payload, options.protocol_version, serializer.mime_type)
+        payload = core.encode(request_id, wire, body, core.default_serializer)
+        frames = build_frames(payload, options.protocol_version, self._content_type)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
         if index is None:
@@ -238,7 +237,7 @@ class RedisClientTransport(ClientTransport):
                         f"A chunked response from {self.service_name!r} was incomplete at the deadline "
                         f"(on Redis at {core.backend.label(index)}, after {time.monotonic() - started:.3f} s)"
                     )
-            return split_envelope(core.decode(frame, payload))
+            return core.decode(frame, payload)
         except InvalidMessageError as exc:
             # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
             core.count("receive.invalid_message")

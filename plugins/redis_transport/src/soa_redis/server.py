@@ -22,7 +22,6 @@ from soa_redis._envelope import (
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
-    split_envelope,
     stamp_expiry,
     validate_request,
     wire_meta,
@@ -109,7 +108,7 @@ class RedisServerTransport(ServerTransport):
             except RequestTooLarge as exc:
                 self._address_refusal(exc, frame, index)
                 return None  # it had expired
-            envelope = split_envelope(core.decode(frame))
+            envelope = core.decode(frame)
             meta = envelope.meta
             if meta is not None:
                 if core.is_expired(index, meta):
