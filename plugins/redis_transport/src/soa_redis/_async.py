@@ -202,11 +202,11 @@ class _AsyncRedis:
         attempt = 0
         while True:
             try:
-                async with asyncio.timeout_at(deadline):
-                    if self.cluster is not None:
+                if self.cluster is not None:
+                    async with asyncio.timeout_at(deadline):
                         pushed = await self.cluster.push(key, frames, ttl_seconds, capacity, deadline)
-                    else:
-                        pushed = await self._pushers[index].push(key, frames, ttl_seconds, capacity)
+                else:
+                    pushed = await self._pushers[index].push(key, frames, ttl_seconds, capacity, deadline)
             except TimeoutError:
                 raise MessageSendTimeout(
                     f"Redis at {self.labels[index]} did not take the message for {key!r} before the deadline"

@@ -122,15 +122,18 @@ class PushPipeline:
         self._checking: asyncio.Future[None] | None = None
         self._heads: dict[str, bytes] = {}
 
-    async def push(self, key: str, frames: Sequence[bytes], ttl_seconds: int, capacity: int) -> bool:
-        """Run the push script on ``key``: whether every frame was pushed (not when the queue was too full for them)."""
+    async def push(self, key: str, frames: Sequence[bytes], ttl_seconds: int, capacity: int, deadline: float) -> bool:
+        """Run the push script on ``key``: whether every frame was pushed (not when the queue was too full for them).
+
+        Raises :class:`TimeoutError` at ``deadline`` (``time.monotonic()``), the push then maybe run or not.
+        """
         args = (b"%d" % ttl_seconds, b"%d" % capacity, *frames)
         try:
-            reply = await self._execute(self._evalsha(key, args))
+            reply = await self._execute(self._evalsha(key, args), deadline)
         except redis_errors.NoScriptError:
             # The script was not run (Redis lost its scripts, e.g. a restart or SCRIPT FLUSH): load it and run it.
-            await self._execute(_command(b"SCRIPT", b"LOAD", self._script))
-            reply = await self._execute(self._evalsha(key, args))
+            await self._execute(_command(b"SCRIPT", b"LOAD", self._script), deadline)
+            reply = await self._execute(self._evalsha(key, args), deadline)
         return int(reply) == 1
 
     def _evalsha(self, key: str, args: Sequence[bytes]) -> bytes:
@@ -141,11 +144,19 @@ class PushPipeline:
             head = self._heads[key] = _bulk(b"EVALSHA") + _bulk(self._sha) + _bulk(b"1") + _bulk(key.encode("utf-8"))
         return b"".join((b"*%d\r\n" % (4 + len(args)), head, *(_bulk(arg) for arg in args)))
 
-    async def _execute(self, packed: bytes) -> Any:
+    async def _execute(self, packed: bytes, deadline: float) -> Any:
         session = self._session
         if session is None or session.broken or not session.pending:
-            session = await self._ready_session()
-        return await session.execute(packed)
+            async with asyncio.timeout_at(deadline):
+                session = await self._ready_session()
+        future = session.execute(packed)
+        # A timer failing the reply's future, not an asyncio.timeout scope per command (it costs more than the
+        # command's share of the write); the reader drops a reply whose future is done.
+        expiry = asyncio.get_running_loop().call_at(deadline, _expire, future)
+        try:
+            return await future
+        finally:
+            expiry.cancel()
 
     async def _ready_session(self) -> _Session:
         """A session fit to write on: an idle connection Redis closed meanwhile (restart, idle timeout) is replaced."""
@@ -172,6 +183,11 @@ class PushPipeline:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 async def _closed_or_dirty(connection: AbstractConnection) -> bool:
