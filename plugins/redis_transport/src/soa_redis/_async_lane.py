@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import select
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -192,6 +193,13 @@ def _expire(future: asyncio.Future[Any]) -> None:
 
 async def _closed_or_dirty(connection: AbstractConnection) -> bool:
     """Whether an idle connection is unusable: closed by Redis, or holding data nobody asked for."""
+    # can_read only sees what the event loop has read; a close that reached the socket since the loop's last poll
+    # shows as a readable socket (redis-py has no public look at it). On TLS, a record the loop has not read yet
+    # (a session ticket) also shows so: that costs one needless reconnect.
+    writer = connection._writer
+    sock = None if writer is None else writer.get_extra_info("socket")
+    if sock is not None and select.select((sock,), (), (), 0)[0]:
+        return True
     try:
         return await connection.can_read()
     except redis_errors.ConnectionError:
