@@ -104,6 +104,8 @@ class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewar
         """Stop waiting for ``request_id``: its response, should it still come, is dropped."""
         future = self._router.accept(request_id)
         if future is not None:
+            if future.done() and not future.cancelled():
+                future.exception()  # failed by its timer as the caller was cancelled: nothing left to report it
             future.cancel()
         self._unclaimed.pop(request_id, None)
 
