@@ -23,8 +23,9 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Final, cast
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final
 
 import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
@@ -49,6 +50,7 @@ from pysoa.errors import (
 )
 from pysoa.plugins import get_plugin_manager
 from soa_redis._async_cluster import AsyncRedisCluster
+from soa_redis._async_lane import PopConnection, PushPipeline
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA, SERVER_SETTINGS_SCHEMA, backend_config, transport_options
 from soa_redis._envelope import (
     is_expired,
@@ -87,6 +89,9 @@ _RETRY_KWARGS: Final = ("retry", "retry_on_timeout", "retry_on_error")
 _MAX_BLOCK_SECONDS: Final = 5.0
 # With several hosts a worker blocks on one at a time; short blocks keep the others served.
 _MULTI_HOST_BLOCK_SECONDS: Final = 0.5
+# The most replies one round trip takes off a client's reply queue (its sole reader) after the first: a burst
+# of concurrent calls' responses is read at once, not one round trip each.
+_REPLIES_PER_POP: Final = 128
 # How long the rest of a chunked response may take to arrive after its first chunk.
 _CHUNK_WAIT_SECONDS: Final = 5.0
 
@@ -159,7 +164,9 @@ class _AsyncRedis:
                 self._add_host(_standard, host, label)
         self.host_count = len(self.labels)
         self._round_robin = RoundRobin(self.host_count)
-        self._scripts = [client.register_script(_PUSH_SCRIPT) for client in self.commands]
+        # The per-call commands run on connections of their own (soa_redis._async_lane), outside the clients' pools.
+        self._pushers = [PushPipeline(client.connection_pool.make_connection, _PUSH_SCRIPT) for client in self.commands]
+        self._poppers = [PopConnection(client.connection_pool.make_connection) for client in self.blocking]
 
     def _add_host(
         self, make: Callable[[dict[str, Any]], aioredis.Redis], kwargs: Mapping[str, Any], label: str
@@ -195,18 +202,18 @@ class _AsyncRedis:
         attempt = 0
         while True:
             try:
-                async with asyncio.timeout_at(deadline):
-                    if self.cluster is not None:
+                if self.cluster is not None:
+                    async with asyncio.timeout_at(deadline):
                         pushed = await self.cluster.push(key, frames, ttl_seconds, capacity, deadline)
-                    else:
-                        pushed = await self._scripts[index](keys=[key], args=[ttl_seconds, capacity, *frames])
+                else:
+                    pushed = await self._pushers[index].push(key, frames, ttl_seconds, capacity, deadline)
             except TimeoutError:
                 raise MessageSendTimeout(
                     f"Redis at {self.labels[index]} did not take the message for {key!r} before the deadline"
                 ) from None
             except redis_errors.RedisError as exc:
                 raise self._translate(exc, "send", key, index) from exc
-            if int(pushed) == 1:
+            if pushed:
                 return
             delay = next_delay(attempt, self.options.queue_full_retries, deadline - time.monotonic())
             if delay is None:
@@ -220,15 +227,20 @@ class _AsyncRedis:
 
     async def pop(self, index: int, key: str, block: float) -> bytes | None:
         """One BLPOP of at most ``block`` seconds (at least 1 ms); ``None`` if nothing came."""
+        popped = await self.pop_many(index, key, block, 0)
+        return popped[0] if popped else None
+
+    async def pop_many(self, index: int, key: str, block: float, drain: int) -> list[bytes]:
+        """One BLPOP of at most ``block`` seconds, then up to ``drain`` more from ``key`` (for its sole reader)."""
         block = min(block, _MAX_BLOCK_SECONDS)
         if self.cluster is not None:
             # Retries what was not run (failover) until the end of this block, already translated.
-            return await self.cluster.pop(key, block, time.monotonic() + block)
+            data = await self.cluster.pop(key, block, time.monotonic() + block)
+            return [] if data is None else [data]
         try:
-            result = await self.blocking[index].blpop([key], timeout=round(max(block, 0.001), 3))
+            return await self._poppers[index].pop(key, block, drain)
         except redis_errors.RedisError as exc:
             raise self._translate(exc, "receive", key, index) from exc
-        return None if result is None else cast(bytes, result[1])
 
     def _translate(self, exc: Exception, direction: Direction, key: str, index: int) -> Exception:
         return translate_redis_error(exc, direction, key, self.labels[index])
@@ -239,14 +251,14 @@ class _AsyncRedis:
         except FrameError as exc:
             raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
 
-    async def reassemble(self, first: Frame, index: int, key: str) -> bytes:
-        """Read the remaining chunks of a chunked message from ``key``."""
+    async def reassemble(self, first: Frame, key: str, pop: Callable[[float], Awaitable[bytes | None]]) -> bytes:
+        """Read the remaining chunks of a chunked message from ``key`` with ``pop`` (a blocking pop of its queue)."""
         deadline = time.monotonic() + _CHUNK_WAIT_SECONDS
         try:
             assembly = ChunkAssembly(first)
             while not assembly.complete:
                 left = deadline - time.monotonic()
-                data = await self.pop(index, key, left) if left > 0 else None
+                data = await pop(left) if left > 0 else None
                 if data is None:
                     raise InvalidMessageError(
                         f"A chunked message on {key} was incomplete after {_CHUNK_WAIT_SECONDS} s"
@@ -259,6 +271,10 @@ class _AsyncRedis:
     async def aclose(self) -> None:
         if self.cluster is not None:
             await self.cluster.aclose()
+        for pusher in self._pushers:
+            await pusher.aclose()
+        for popper in self._poppers:
+            await popper.aclose()
         for client in (*self.commands, *self.blocking):
             await client.aclose()
         if self._sentinel is not None:
@@ -294,6 +310,8 @@ class AsyncRedisClientTransport(AsyncClientTransport):
         self._reply_key = queue_key(self.reply_to)
         self._reply_index = self._redis.host_for(self._reply_key)
         self._request_key = request_queue_key(service_name)
+        # Replies taken off the reply queue and not yet read, in queue order.
+        self._popped: deque[bytes] = deque()
 
     async def send_request_message(
         self,
@@ -325,15 +343,14 @@ class AsyncRedisClientTransport(AsyncClientTransport):
         redis = self._redis
         timeout = receive_timeout_in_seconds or redis.options.receive_timeout_in_seconds
         deadline = time.monotonic() + timeout
-        key, index = self._reply_key, self._reply_index
+        key = self._reply_key
         while True:
-            left = deadline - time.monotonic()
-            data = await redis.pop(index, key, left) if left > 0 else None
+            data = await self._next_reply(deadline - time.monotonic())
             if data is None:
                 if time.monotonic() < deadline:
                     continue
                 raise MessageReceiveTimeout(f"nothing arrived from {self.service_name!r} in {timeout:.3f} s")
-            envelope = await self._read(data, index, key)
+            envelope = await self._read(data, key)
             if envelope is None:
                 continue
             try:
@@ -348,11 +365,23 @@ class AsyncRedisClientTransport(AsyncClientTransport):
                 continue
             return ReceivedMessage(envelope.request_id, meta, envelope.body)
 
-    async def _read(self, data: bytes, index: int, key: str) -> Envelope | None:
+    async def _next_reply(self, block: float) -> bytes | None:
+        """The next frame on the reply queue, waiting at most ``block`` seconds; ``None`` if none came."""
+        if self._popped:
+            return self._popped.popleft()
+        if block <= 0:
+            return None
+        popped = await self._redis.pop_many(self._reply_index, self._reply_key, block, _REPLIES_PER_POP)
+        if not popped:
+            return None
+        self._popped.extend(popped[1:])
+        return popped[0]
+
+    async def _read(self, data: bytes, key: str) -> Envelope | None:
         redis = self._redis
         try:
             frame = redis.parse(data)
-            payload = await redis.reassemble(frame, index, key) if frame.is_chunk else frame.payload
+            payload = await redis.reassemble(frame, key, self._next_reply) if frame.is_chunk else frame.payload
             return redis.codec.decode(payload, frame.content_type)
         except InvalidMessageError as exc:
             redis.count("receive.invalid_message")
