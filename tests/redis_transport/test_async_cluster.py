@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.crc import key_slot
 
-from pysoa.errors import MessageReceiveTimeout, MessageSendError
+from pysoa.common.transport.async_base import IncomingRequest
+from pysoa.errors import MessageReceiveTimeout, MessageSendError, TransientTransportError
 from soa_redis import RedisSendConnectionError
 from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
 
@@ -159,6 +161,122 @@ def test_tls_to_every_node_with_the_ca_and_refused_without(tmp_path: Path) -> No
         cluster.stop()
 
 
+class _Worker:
+    """An async server loop that rides out transient errors and records every request it answers."""
+
+    def __init__(self, service: str, settings: dict[str, Any]) -> None:
+        self.transport = AsyncRedisServerTransport(service, receive_timeout_in_seconds=0.5, **settings)
+        self.served: Counter[Any] = Counter()
+        self.errors: list[Exception] = []
+
+    async def run(self) -> None:
+        while True:
+            try:
+                incoming: IncomingRequest = await self.transport.receive_request_message()
+                assert incoming.body is not None
+                self.served[incoming.request_id] += 1
+                number = incoming.body["actions"][0]["body"]["n"]
+                await self.transport.send_response_message(
+                    incoming.route, incoming.request_id, incoming.meta, response(n=number)
+                )
+            except MessageReceiveTimeout:
+                continue
+            except TransientTransportError as exc:
+                self.errors.append(exc)
+                await asyncio.sleep(0.05)
+
+
+class _Caller:
+    """Steady calls through one async client transport; records each outcome and every reply seen."""
+
+    def __init__(self, service: str, settings: dict[str, Any], call_timeout: float) -> None:
+        self.client = AsyncRedisClientTransport(service, **settings)
+        self.call_timeout = call_timeout
+        self.number = 0
+        self.outcomes: list[tuple[float, Exception | None]] = []
+        self.late: list[float] = []
+        self.replies: Counter[Any] = Counter()
+
+    async def call(self) -> Exception | None:
+        number = self.number = self.number + 1
+        deadline = time.monotonic() + self.call_timeout
+        error: Exception | None = None
+        try:
+            await self.client.send_request_message(number, {}, job(n=number), self.call_timeout)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise MessageReceiveTimeout("call timed out")
+                message = await self.client.receive_response_message(remaining)
+                self.replies[message.request_id] += 1
+                assert message.body == response(n=message.request_id)
+                if message.request_id == number:
+                    break
+        except TransientTransportError as exc:
+            error = exc
+        finished = time.monotonic()
+        self.late.append(finished - deadline)
+        self.outcomes.append((finished, error))
+        return error
+
+    def history(self) -> list[tuple[float, str]]:
+        start = self.outcomes[0][0] if self.outcomes else 0.0
+        return [(round(at - start, 2), type(error).__name__ if error else "ok") for at, error in self.outcomes]
+
+
+# Also checks (pytest turns warnings into errors) that no socket to the killed master is left unclosed.
+def test_async_calls_resume_after_a_master_is_killed(own_cluster: RedisClusterProcesses) -> None:
+    service = "async-failover"
+    slot = key_slot(_request_key(service).encode())
+    victim = own_cluster.slot_owners()[slot]
+    settings = _settings(own_cluster)
+    # The seeds must not be only the victim: a client must find the cluster without it.
+    settings["cluster"]["hosts"] = [node.address for node in own_cluster.nodes if node is not victim]
+    promoted_at: float | None = None
+    killed_at = 0.0
+
+    async def main() -> tuple[_Worker, _Caller]:
+        nonlocal promoted_at, killed_at
+        worker = _Worker(service, settings)
+        caller = _Caller(service, settings, call_timeout=2.0)
+        serving = asyncio.create_task(worker.run())
+        try:
+            assert [await caller.call() for _ in range(10)] == [None] * 10
+            victim.kill()
+            killed_at = time.monotonic()
+            give_up = killed_at + 40
+            while time.monotonic() < give_up:
+                await caller.call()
+                if promoted_at is None:
+                    try:
+                        owner = own_cluster.slot_owners()[slot]
+                    except Exception:  # a node mid-failover may not answer CLUSTER SLOTS
+                        owner = victim
+                    if owner is not victim:
+                        promoted_at = time.monotonic()
+                if promoted_at is not None and [error for _, error in caller.outcomes[-10:]] == [None] * 10:
+                    break
+        finally:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+            await worker.transport.aclose()
+            await caller.client.aclose()
+        return worker, caller
+
+    worker, caller = asyncio.run(main())
+    history = caller.history()
+    assert promoted_at is not None, f"the replica was never promoted: {history}"
+    # Only transient errors reached the caller, calls came back soon after the promotion, nothing ran twice.
+    assert all(isinstance(error, TransientTransportError) for _, error in caller.outcomes if error), history
+    first_success = min(at for at, error in caller.outcomes if error is None and at >= killed_at)
+    assert first_success - promoted_at < 5.0, history
+    assert [error for _, error in caller.outcomes[-10:]] == [None] * 10, history
+    assert max(worker.served.values()) == 1
+    assert max(caller.replies.values()) == 1
+    # No call outlived its deadline, failover or not.
+    assert max(caller.late) <= 0.25, history
+
+
 def test_an_async_send_during_failover_waits_for_the_new_master_within_its_deadline(
     own_cluster: RedisClusterProcesses,
 ) -> None:
@@ -191,3 +309,35 @@ def test_an_async_send_during_failover_waits_for_the_new_master_within_its_deadl
 
     assert asyncio.run(main()) < 15
     assert own_cluster.slot_owners()[slot] is not victim
+
+
+def test_a_cancelled_async_receive_ends_whenever_the_cancellation_lands(shared_cluster: RedisClusterProcesses) -> None:
+    """Cancelled at each step of a receive in turn, the task ends cancelled, also when the cancellation
+    lands as redis-py's write of BLPOP completes (where Python 3.11's ``asyncio.wait_for`` drops it)."""
+    settings = _settings(shared_cluster)
+
+    async def main() -> list[int]:
+        server = AsyncRedisServerTransport("async-cancelled", receive_timeout_in_seconds=1, **settings)
+        client = AsyncRedisClientTransport("async-cancelled", **settings)
+        not_cancelled: list[int] = []
+        try:
+            # Warm up: the slot map is read and the connections are open, so each receive takes the same steps.
+            assert await _round_trip(client, server, 0) == response(n=0)
+            for steps in range(40):
+                receiving = asyncio.create_task(server.receive_request_message())
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                receiving.cancel()
+                try:
+                    await receiving
+                except asyncio.CancelledError:
+                    continue
+                except MessageReceiveTimeout:
+                    pass
+                not_cancelled.append(steps)
+        finally:
+            await client.aclose()
+            await server.aclose()
+        return not_cancelled
+
+    assert asyncio.run(main()) == []

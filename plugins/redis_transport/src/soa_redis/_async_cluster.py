@@ -47,6 +47,8 @@ _logger = logging.getLogger(__name__)
 
 # As in the sync backend: a failover is noticed sooner than redis-py's default of 1 s.
 _TOPOLOGY_REFRESH_SECONDS: Final = 0.5
+# How long past a pop's deadline its reply may still be read before the pop gives up on it.
+_LATE_REPLY_GRACE_SECONDS: Final = 0.1
 # The marker set on a connection error raised before the command was written.
 _NOT_SENT: Final = "soa_redis_not_sent"
 
@@ -77,7 +79,15 @@ class _OpeningErrorsTagged(Connection):
         # Not during the handshake (its commands are written by connect itself).
         if self.is_connected and not self._opening and self._closed_by_server():
             await self.disconnect()
+        task = asyncio.current_task()
+        cancels_before = task.cancelling() if task is not None else 0
         await super().send_packed_command(command, check_health)
+        if task is not None and task.cancelling() > cancels_before:
+            # redis-py writes through asyncio.wait_for, which on Python 3.11 returns normally when the
+            # write finished just as the task was cancelled, dropping the cancellation (CPython
+            # gh-86296): a cancelled worker kept running, and an expired asyncio.timeout let the
+            # read that follows outlive the call's deadline. The cancellation is raised again here.
+            raise asyncio.CancelledError
 
     def _closed_by_server(self) -> bool:
         """Whether an idle connection has input before a command is written: the server closed it."""
@@ -175,7 +185,16 @@ class AsyncRedisCluster:
             result = await self._blocking.blpop([key], timeout=round(wait, 3))
             return None if result is None else cast(bytes, result[1])
 
-        return await self._call("receive", key, deadline, attempt)
+        try:
+            # The socket timeout of blocking pops is far longer than a call's deadline: a master that
+            # stopped answering without closing its sockets, or a topology refresh, must not hold the
+            # caller past it. A reply the server sent in time arrives well within the grace.
+            async with asyncio.timeout_at(deadline + _LATE_REPLY_GRACE_SECONDS):
+                return await self._call("receive", key, deadline, attempt)
+        except TimeoutError:
+            # Nothing came before the deadline (a message popped this late is lost with the dropped
+            # connection, as the caller it was for has given up on it).
+            return None
 
     async def _call(self, direction: Direction, key: str, deadline: float, call: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
