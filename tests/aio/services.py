@@ -68,6 +68,12 @@ def sync_echo(request: Any) -> dict[str, Any]:
     return {"echo": dict(request.body), "kind": type(request.client).__name__}
 
 
+def sync_square_via_client(request: Any) -> dict[str, Any]:
+    # A sync action blocks its worker's event loop while it waits for this call to its own service.
+    response = request.client.call_action("async_service", "square", {"number": request.body["number"]}, timeout=10)
+    return {"square": response.body["square"], "pid": os.getpid()}
+
+
 class AsyncService(Server):
     service_name = "async_service"
     action_class_map = {
@@ -76,6 +82,7 @@ class AsyncService(Server):
         "square_via_client": square_via_client,
         "client_kind": client_kind,
         "sync_echo": sync_echo,
+        "sync_square_via_client": sync_square_via_client,
         "context_of": context_of,
         "slow": slow,
     }

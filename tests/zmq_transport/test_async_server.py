@@ -39,14 +39,15 @@ def endpoint(ipc_dir: Path) -> Iterator[str]:
 def start_worker(endpoint: str) -> Iterator[StartWorker]:
     processes: list[subprocess.Popen[str]] = []
 
-    def start(role: str = "auto", slots: int = 8) -> subprocess.Popen[str]:
+    def start(role: str = "auto", slots: int | None = 8) -> subprocess.Popen[str]:
         transport = {"name": "zmq", "kwargs": {"endpoint": endpoint, "role": role, **WORKER_DEFAULTS}}
-        settings = {
+        settings: dict[str, Any] = {
             "transport": transport,
             "client_routing": {SERVICE: {"transport": {"name": "zmq", "kwargs": {"endpoint": endpoint, **FAST}}}},
-            "async_jobs_per_worker": slots,
             "harakiri": {"timeout": 30, "shutdown_grace": 5},
         }
+        if slots is not None:
+            settings["async_jobs_per_worker"] = slots
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -108,6 +109,25 @@ def test_the_sync_client_calls_async_and_sync_actions_of_a_concurrent_worker(
             "echo": {"x": 1},
             "kind": "Client",
         }
+    finally:
+        client.handlers[SERVICE].transport.close()
+
+
+def test_by_default_a_service_with_sync_actions_runs_one_job_at_a_time_over_zeromq(
+    endpoint: str, start_worker: StartWorker
+) -> None:
+    # A sync action blocks a concurrent worker's loop while an idle lane of that worker stays ready at the
+    # router, so the action's call to its own service could be routed back to it and wait for the action.
+    # Unless async_jobs_per_worker is set, such a service's workers take one job at a time instead.
+    workers = {start_worker(slots=None).pid, start_worker(slots=None).pid}
+    client = Client({SERVICE: {"transport": {"name": "zmq", "kwargs": {"endpoint": endpoint, **FAST}}}})
+    try:
+        pids = set()
+        for number in range(8):
+            body = client.call_action(SERVICE, "sync_square_via_client", {"number": number}, timeout=30).body
+            assert body["square"] == number * number
+            pids.add(body["pid"])
+        assert pids <= workers
     finally:
         client.handlers[SERVICE].transport.close()
 

@@ -804,6 +804,11 @@ class Server:
         if configured == 1 or (configured is None and not self._async_actions):
             return 1
         problems = self._async_worker_problems()
+        if configured is None and not problems and self._sync_actions_may_wait_for_this_worker():
+            problems.append(
+                f"transport {self.settings['transport']['name']!r} can route work to a worker whose loop a sync action "
+                "blocks (set async_jobs_per_worker to run jobs concurrently anyway)"
+            )
         if not problems:
             return configured or DEFAULT_ASYNC_JOBS_PER_WORKER
         if configured is not None:
@@ -815,6 +820,13 @@ class Server:
             "Service %r has async actions but runs one job at a time: %s", self.service_name, "; ".join(problems)
         )
         return 1
+
+    def _sync_actions_may_wait_for_this_worker(self) -> bool:
+        """Whether a sync action's call to this service could be handed to this worker while it runs."""
+        if len(self._async_actions) == len(self.action_class_map):
+            return False
+        transport_class = get_plugin_manager().async_server_transport(self.settings["transport"]["name"])
+        return bool(getattr(transport_class, "takes_work_while_blocked", False))
 
     def _async_worker_problems(self) -> list[str]:
         problems = []
@@ -868,6 +880,15 @@ class Server:
                     self.logger.exception("Unhandled server error; shutting down")
                     self.exit_status = 1
                     return
+                if self._blocks_the_loop(incoming.body):
+                    # A sync action blocks the loop while it runs. Taking no other request meanwhile keeps
+                    # requests away from this worker (no pending pop, no idle ZeroMQ lane asking for work):
+                    # were one of them the action's own call to this service, it would wait for the action.
+                    try:
+                        await self.handle_request_async(transport, incoming)
+                    finally:
+                        free.release()
+                    continue
                 task = asyncio.create_task(self.handle_request_async(transport, incoming))
                 running.add(task)
                 task.add_done_callback(running.discard)
@@ -881,6 +902,16 @@ class Server:
             if self._async_client is not None:
                 await self._async_client.aclose()
             await transport.aclose()
+
+    def _blocks_the_loop(self, body: Any) -> bool:
+        """Whether a job runs a sync action (or cannot be told apart from one): it then blocks the event loop."""
+        if not isinstance(body, dict):
+            return False  # answered with an error at once
+        actions = body.get("actions")
+        if not isinstance(actions, list):
+            return False
+        async_actions = self._async_actions
+        return any(not isinstance(action, dict) or action.get("action") not in async_actions for action in actions)
 
     async def _pause_unless_stopping_async(self, seconds: float) -> None:
         until = time.monotonic() + seconds

@@ -88,6 +88,9 @@ class _Lane:
 class AsyncZmqServerTransport(AsyncServerTransport):
     """Receives job requests from the service's router (or its clients, standalone) on asyncio."""
 
+    # Idle lanes stay ready at the router: see AsyncServerTransport.takes_work_while_blocked.
+    takes_work_while_blocked = True
+
     name = "zmq"
     settings_schema = SERVER_SETTINGS_SCHEMA
 

@@ -90,6 +90,12 @@ class AsyncServerTransport(Transport, ABC):
     Built as ``cls(service_name, metrics, instance_index, **kwargs)``, like the sync server transport.
     """
 
+    #: True when work can reach this worker while its event loop is blocked (a ZeroMQ lane stays ready at
+    #: the router once idle). A sync action blocks the loop while it runs, so its call to its own service
+    #: could come back to this very worker and wait for the action: a service that has sync actions then
+    #: runs one job at a time unless ``async_jobs_per_worker`` is set explicitly.
+    takes_work_while_blocked: ClassVar[bool] = False
+
     def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, instance_index: int = 1) -> None:
         super().__init__(service_name, metrics)
         self.instance_index = instance_index
