@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 import msgpack
 
+from pysoa.errors import MessageReceiveTimeout
+from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
@@ -76,3 +79,41 @@ def raw_request(request_id: Any = 1, reply_to: Any = None, body: Any = None, **m
 def packed(envelope: Any, prefix: bytes = V3_MSGPACK) -> bytes:
     packed_envelope: bytes = msgpack.packb(envelope, use_bin_type=True)
     return prefix + packed_envelope
+
+
+async def async_round_trip(client: AsyncRedisClientTransport, server: AsyncRedisServerTransport, number: int) -> Any:
+    """One request from ``client`` answered by ``server``: the response body."""
+    await client.send_request_message(number, {}, job(n=number))
+    incoming = await server.receive_request_message()
+    assert incoming.request_id == number
+    await server.send_response_message(incoming.route, incoming.request_id, incoming.meta, response(n=number))
+    return (await client.receive_response_message(2)).body
+
+
+async def receives_surviving_cancellation(service: str, settings: dict[str, Any], most_steps: int = 40) -> list[int]:
+    """Cancel a server's receive after 0 .. ``most_steps - 1`` turns of the event loop in turn: the numbers of
+    turns after which the receive did not end cancelled (it should end cancelled every time, also when the
+    cancellation lands as redis-py's write of ``BLPOP`` completes, where Python 3.11's ``asyncio.wait_for``
+    drops it)."""
+    server = AsyncRedisServerTransport(service, receive_timeout_in_seconds=1, **settings)
+    client = AsyncRedisClientTransport(service, **settings)
+    survived: list[int] = []
+    try:
+        # Warm up: the connections are open (and a cluster's slot map read), so each receive takes the same steps.
+        assert await async_round_trip(client, server, 0) == response(n=0)
+        for steps in range(most_steps):
+            receiving = asyncio.create_task(server.receive_request_message())
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            receiving.cancel()
+            try:
+                await receiving
+            except asyncio.CancelledError:
+                continue
+            except MessageReceiveTimeout:
+                pass
+            survived.append(steps)
+    finally:
+        await client.aclose()
+        await server.aclose()
+    return survived

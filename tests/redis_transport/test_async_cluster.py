@@ -21,21 +21,13 @@ from soa_redis import RedisSendConnectionError
 from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
 
 from .cluster_servers import RedisClusterProcesses, start_masters_only_cluster
-from .helpers import job, response
+from .helpers import async_round_trip, job, receives_surviving_cancellation, response
 from .servers import free_port, make_tls_files
 from .test_cluster import _documented_cluster_rules, _request_key, _settings, own_cluster, shared_cluster
 
 __all__ = ["own_cluster", "shared_cluster"]  # fixtures, imported for pytest
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-async def _round_trip(client: AsyncRedisClientTransport, server: AsyncRedisServerTransport, number: int) -> Any:
-    await client.send_request_message(number, {}, job(n=number))
-    incoming = await server.receive_request_message()
-    assert incoming.request_id == number
-    await server.send_response_message(incoming.route, incoming.request_id, incoming.meta, response(n=number))
-    return (await client.receive_response_message(2)).body
 
 
 def test_requests_and_replies_live_on_their_slots_masters(shared_cluster: RedisClusterProcesses) -> None:
@@ -123,7 +115,7 @@ def test_an_acl_user_limited_to_its_service_works(shared_cluster: RedisClusterPr
         server = AsyncRedisServerTransport("async-acl", receive_timeout_in_seconds=2, cluster=cluster)
         other = AsyncRedisClientTransport("other", cluster=cluster)
         try:
-            assert await _round_trip(client, server, 1) == response(n=1)
+            assert await async_round_trip(client, server, 1) == response(n=1)
             with pytest.raises(MessageSendError, match="no permissions to access one of the keys"):
                 await other.send_request_message(2, {}, job(n=2))
         finally:
@@ -144,7 +136,7 @@ def test_tls_to_every_node_with_the_ca_and_refused_without(tmp_path: Path) -> No
             client = AsyncRedisClientTransport(service, **settings)
             server = AsyncRedisServerTransport(service, receive_timeout_in_seconds=2, **settings)
             try:
-                assert await _round_trip(client, server, number) == response(n=number)
+                assert await async_round_trip(client, server, number) == response(n=number)
             finally:
                 await client.aclose()
                 await server.aclose()
@@ -312,32 +304,5 @@ def test_an_async_send_during_failover_waits_for_the_new_master_within_its_deadl
 
 
 def test_a_cancelled_async_receive_ends_whenever_the_cancellation_lands(shared_cluster: RedisClusterProcesses) -> None:
-    """Cancelled at each step of a receive in turn, the task ends cancelled, also when the cancellation
-    lands as redis-py's write of BLPOP completes (where Python 3.11's ``asyncio.wait_for`` drops it)."""
-    settings = _settings(shared_cluster)
-
-    async def main() -> list[int]:
-        server = AsyncRedisServerTransport("async-cancelled", receive_timeout_in_seconds=1, **settings)
-        client = AsyncRedisClientTransport("async-cancelled", **settings)
-        not_cancelled: list[int] = []
-        try:
-            # Warm up: the slot map is read and the connections are open, so each receive takes the same steps.
-            assert await _round_trip(client, server, 0) == response(n=0)
-            for steps in range(40):
-                receiving = asyncio.create_task(server.receive_request_message())
-                for _ in range(steps):
-                    await asyncio.sleep(0)
-                receiving.cancel()
-                try:
-                    await receiving
-                except asyncio.CancelledError:
-                    continue
-                except MessageReceiveTimeout:
-                    pass
-                not_cancelled.append(steps)
-        finally:
-            await client.aclose()
-            await server.aclose()
-        return not_cancelled
-
-    assert asyncio.run(main()) == []
+    """Cancelled at each step of a receive in turn, the task ends cancelled."""
+    assert asyncio.run(receives_surviving_cancellation("async-cancelled", _settings(shared_cluster))) == []

@@ -49,6 +49,7 @@ from pysoa.errors import (
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
+from soa_redis._async_cancel import keep_cancellations
 from soa_redis._async_cluster import AsyncRedisCluster
 from soa_redis._async_lane import PopConnection, PushPipeline
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA, SERVER_SETTINGS_SCHEMA, backend_config, transport_options
@@ -149,6 +150,9 @@ class _AsyncRedis:
                 [(host["host"], host["port"]) for host in config.hosts],
                 sentinel_kwargs={**_without_retries(config.sentinel_kwargs), "retry": Retry(NoBackoff(), 0)},
             )
+            for node in sentinel.sentinels:
+                # A new connection to a master first asks the Sentinels for it, on these clients.
+                keep_cancellations(node.connection_pool)
             self.labels = tuple(f"sentinel service {name!r}" for name in config.sentinel_services)
             for name, label in zip(config.sentinel_services, self.labels, strict=True):
                 # The master is looked up through the Sentinels on each new connection (no I/O here).
@@ -177,10 +181,14 @@ class _AsyncRedis:
         command_timeout = kwargs.get("socket_timeout")
         blocking_timeout = None if command_timeout is None else _MAX_BLOCK_SECONDS + max(1.0, command_timeout)
         try:
-            self.commands.append(make(kwargs))
-            self.blocking.append(make({**kwargs, "socket_timeout": blocking_timeout}))
+            commands, blocking = make(kwargs), make({**kwargs, "socket_timeout": blocking_timeout})
         except TypeError as exc:
             raise ConfigurationError(f"Invalid Redis connection kwargs for {label}: {exc}") from exc
+        for client in (commands, blocking):
+            # Whatever class the pool chose (TCP, TLS, Unix socket, Sentinel-managed); nothing is connected yet.
+            keep_cancellations(client.connection_pool)
+        self.commands.append(commands)
+        self.blocking.append(blocking)
 
     def count(self, name: str) -> None:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()

@@ -35,6 +35,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from pysoa.errors import ConfigurationError, TransportError
+from soa_redis._async_cancel import CancellationsKept
 from soa_redis._backend import _blocking_socket_timeout
 from soa_redis._cluster import _refused_command
 from soa_redis._config import BackendConfig
@@ -55,12 +56,13 @@ _NOT_SENT: Final = "soa_redis_not_sent"
 T = TypeVar("T")
 
 
-class _OpeningErrorsTagged(Connection):
+class _OpeningErrorsTagged(CancellationsKept, Connection):
     """A connection whose failures to open (connect, TLS, handshake) say that no command was sent.
 
     A pooled connection the server has closed meanwhile (its master died) is reopened before a
     command is written to it, as redis-py's sync pool does: the command then fails to open a
-    connection, provably unsent and retried, instead of failing after its write.
+    connection, provably unsent and retried, instead of failing after its write. A cancellation during its
+    I/O is not lost (:mod:`soa_redis._async_cancel`).
     """
 
     _opening = False
@@ -79,15 +81,7 @@ class _OpeningErrorsTagged(Connection):
         # Not during the handshake (its commands are written by connect itself).
         if self.is_connected and not self._opening and self._closed_by_server():
             await self.disconnect()
-        task = asyncio.current_task()
-        cancels_before = task.cancelling() if task is not None else 0
         await super().send_packed_command(command, check_health)
-        if task is not None and task.cancelling() > cancels_before:
-            # redis-py writes through asyncio.wait_for, which on Python 3.11 returns normally when the
-            # write finished just as the task was cancelled, dropping the cancellation (CPython
-            # gh-86296): a cancelled worker kept running, and an expired asyncio.timeout let the
-            # read that follows outlive the call's deadline. The cancellation is raised again here.
-            raise asyncio.CancelledError
 
     def _closed_by_server(self) -> bool:
         """Whether an idle connection has input before a command is written: the server closed it."""
