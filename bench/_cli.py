@@ -18,7 +18,7 @@ from bench._targets import ALL_TARGETS, target_names
 __all__ = ["main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
-CAPACITY_SECTION = "## Redis capacity"  # bench/capacity.py's SECTION_TITLE (not imported: it pulls in the tests)
+LATEST_RUN_SECTION = "## Latest run"
 
 PREAMBLE = """\
 # Benchmark results
@@ -125,10 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     if out_dir is not None:
         results = out_dir / "RESULTS.md"
-        # The Redis capacity section comes from another program (bench/capacity.py): keep it.
         previous = results.read_text() if results.exists() else ""
-        kept = previous[previous.index(CAPACITY_SECTION) :] if CAPACITY_SECTION in previous else ""
-        results.write_text(PREAMBLE + "\n## Latest run\n\n" + table + "\n" + ("\n" + kept if kept else ""))
+        results.write_text(
+            PREAMBLE + f"\n{LATEST_RUN_SECTION}\n\n" + table + "\n" + _sections_after_latest_run(previous)
+        )
         log(f"wrote {out_dir / 'RESULTS.md'} and {out_dir / 'results.jsonl'}")
     if args.smoke:
         problems = smoke_problems(result, targets, scenarios, set(filter(None, args.allow_missing.split(","))))
@@ -168,3 +168,13 @@ def smoke_problems(
             if record.get("calls", 0) < 1 or bad:
                 problems.append(f"{target.name} {scenario.name}: no numbers for {bad or 'calls'}: {record}")
     return problems
+
+
+def _sections_after_latest_run(previous: str) -> str:
+    """The sections written by other programs or by hand after the run's tables (bench/capacity.py's Redis
+    capacity, the profile of what remains per call): a new run replaces its own tables only."""
+    start = previous.find(LATEST_RUN_SECTION)
+    if start < 0:
+        return ""
+    following = previous.find("\n## ", start + len(LATEST_RUN_SECTION))
+    return "" if following < 0 else "\n" + previous[following + 1 :]

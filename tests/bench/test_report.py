@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench._cli import _sections_after_latest_run
 from bench._report import GOALS, markdown, summarize
 
 
@@ -117,3 +118,14 @@ def test_bodies_have_about_the_requested_encoded_size() -> None:
 
     for size in (100, 10 * 1024, 1024 * 1024):
         assert abs(len(msgpack.packb(_wl.make_body(size))) - size) <= 8
+
+
+def test_a_new_run_keeps_the_sections_written_after_its_tables() -> None:
+    previous = (
+        "# Benchmark results\n\npreamble\n\n## Latest run\n\nold tables\n\n### Goals\n\nold goals\n\n"
+        "## What remains per call\n\nprofile\n\n## Redis capacity\n\ncapacity\n"
+    )
+    kept = _sections_after_latest_run(previous)
+    assert kept == "\n## What remains per call\n\nprofile\n\n## Redis capacity\n\ncapacity\n"
+    assert _sections_after_latest_run("# Benchmark results\n\n## Latest run\n\ntables only\n") == ""
+    assert _sections_after_latest_run("") == ""
