@@ -12,7 +12,6 @@ from pysoa.client._core import ClientCore, HandlerCore
 from pysoa.client._jobs import (
     action_outcome,
     action_outcomes,
-    build_job,
     checked_responses,
     jobs_per_action,
     raise_for_errors,
@@ -540,8 +539,8 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         """The blocking call: no future, and the wait ends at the deadline set when the job was sent."""
         self._check_expansions(expansions)
         timeout = self._call_timeout(timeout, service_name)
-        job = build_job(
-            self.context, actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+        job = self._make_job(
+            actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
         deadline = deadline_after(timeout)
         response = self._send_job(service_name, job, timeout).wait(time_left(deadline))

@@ -826,7 +826,7 @@ class Server:
         if len(self._async_actions) == len(self.action_class_map):
             return False
         transport_class = get_plugin_manager().async_server_transport(self.settings["transport"]["name"])
-        return bool(getattr(transport_class, "takes_work_while_blocked", False))
+        return transport_class.takes_work_while_blocked
 
     def _async_worker_problems(self) -> list[str]:
         problems = []

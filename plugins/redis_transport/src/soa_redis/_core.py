@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
-from pysoa.common.transport.message import Envelope, EnvelopeCodec, MessageSizes, SerializerRegistry
+from pysoa.common.transport.message import Envelope, EnvelopeCodec, SerializerRegistry
 from pysoa.errors import (
     ConfigurationError,
     InvalidMessageError,
@@ -76,23 +76,10 @@ class TransportCore:
             ),
             self.options.maximum_message_size_in_bytes,
             f"service {service_name!r}",
-            # The owning transport's size hook replaces this one (see ``sizes``).
-            sizes=MessageSizes(),
         )
         # The shared registry's policy: unknown content types decode with the default, uncached.
         self.serializer_for = self.codec.serializers.serializer_for
         self._oversize_threshold = self.options.log_messages_larger_than_bytes
-
-    @property
-    def sizes(self) -> MessageSizes:
-        """The size hook the codec reports each envelope sent and received to: the owning transport's."""
-        sizes = self.codec.sizes
-        assert sizes is not None
-        return sizes
-
-    @sizes.setter
-    def sizes(self, sizes: MessageSizes) -> None:
-        self.codec.sizes = sizes
 
     def count(self, name: str) -> None:
         self.metrics.counter(f"transport.redis.{self.role}.{name}").increment()

@@ -89,7 +89,7 @@ class RedisClientTransport(ClientTransport):
     def __init__(self, service_name: str, metrics: MetricsRecorder | None = None, **kwargs: Any) -> None:
         super().__init__(service_name, metrics)
         self._core = TransportCore(service_name, self.metrics, kwargs, CLIENT_SETTINGS_SCHEMA, server=False)
-        self._core.sizes = self.message_sizes
+        self._core.codec.sizes = self.message_sizes
         self.client_id = uuid.uuid4().hex
         self._request_key = request_queue_key(service_name)
         self._content_type = self._core.default_serializer.mime_type

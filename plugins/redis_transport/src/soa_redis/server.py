@@ -63,7 +63,7 @@ class RedisServerTransport(ServerTransport):
     ) -> None:
         super().__init__(service_name, metrics, instance_index)
         self._core = TransportCore(service_name, self.metrics, kwargs, SERVER_SETTINGS_SCHEMA, server=True)
-        self._core.sizes = self.message_sizes
+        self._core.codec.sizes = self.message_sizes
         self._request_key = request_queue_key(service_name)
         self._checked_backend = False
         # The BLPOP for the next request, written behind the last reply's push (one round trip for both).
