@@ -431,9 +431,13 @@ class RedisBackend:
             # The usual case, without the failover wrapper: the lane is connected, so nothing can call for a
             # Sentinel lookup, and the socket gets the time this push may take directly.
             started = time.monotonic()
-            limit = lane.timeout_limit if command_timeout is None else command_timeout
+            timeout = socket_seconds(deadline, lane.timeout_limit if command_timeout is None else command_timeout)
             try:
-                length = _push_pending(host, lane, pending, key, frame, ttl_seconds, socket_seconds(deadline, limit))
+                if host.clock_offset is None or started - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS:
+                    length = _push_pending(host, lane, pending, key, frame, ttl_seconds, timeout)
+                else:
+                    pop_key, block, written = pending.key, pending.block, pending.mark_written
+                    length = lane.push_then_blpop(key, frame, ttl_seconds, False, pop_key, block, written, timeout)[0]
             except redis_errors.RedisError as exc:
                 waited = time.monotonic() - started
                 raise translate_redis_error(exc, "send", key, host.label, False, waited) from exc

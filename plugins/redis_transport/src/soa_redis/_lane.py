@@ -176,6 +176,8 @@ class Lane:
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc
+        if type(reply) is list or reply is None:  # a BLPOP's answers (a RESP3 push message is a list subclass)
+            return reply
         reply = self._final(reply)
         return self._reply() if reply is _PUSHED else reply
 
@@ -335,11 +337,17 @@ class Lane:
     def read_blpop(self, timeout: Any = _KEEP) -> bytes | None:
         """Read the reply of a pending ``BLPOP``, bounded by ``timeout`` (default: the socket's current timeout)."""
         if timeout is not _KEEP:
-            self._set_timeout(timeout)
+            sock = self.connection._sock
+            if sock is None or sock.gettimeout() != timeout:
+                self._set_timeout(timeout)
         reply = self._reply()
+        if type(reply) is list:
+            return cast(bytes, reply[1])
+        if reply is None:
+            return None
         if isinstance(reply, redis_errors.ResponseError):
             raise reply
-        return None if reply is None else cast(bytes, reply[1])
+        return cast(bytes, reply[1])
 
     def wait_blpop(self, wait: float, until: float) -> Any:
         """Read the reply of a pending ``BLPOP`` if it starts arriving within ``wait`` seconds, else :data:`NOT_YET`.
