@@ -374,6 +374,22 @@ class Lane:
             except BaseException as exc:
                 connection.disconnect()
                 raise _redis_error(exc, "reading from") from exc
+            # Usually the whole reply came in that one read: no timeout to set for the rest.
+            try:
+                reply = reader.gets()
+            except BaseException as exc:
+                connection.disconnect()
+                raise _redis_error(exc, "reading from") from exc
+            if type(reply) is list:
+                return cast(bytes, reply[1])
+            if reply is None:
+                return None
+            if reply is not _NOT_ENOUGH_DATA:
+                reply = self._final(reply)
+                if reply is not _PUSHED:
+                    if isinstance(reply, redis_errors.ResponseError):
+                        raise reply
+                    return cast(bytes, reply[1])
         return self.read_blpop(socket_seconds(until, self.timeout_limit))
 
     def _set_timeout(self, timeout: float | None) -> None:
