@@ -89,7 +89,7 @@ def _tracking_lane(server: RedisProcess) -> Lane:
     connection.connect()  # type: ignore[no-untyped-call]
     for command in (("CLIENT", "TRACKING", "ON"), ("GET", "tracked")):
         connection.send_command(*command)  # type: ignore[no-untyped-call]
-        connection.read_response()  # type: ignore[no-untyped-call]
+        connection.read_response()
     return lane
 
 
