@@ -14,7 +14,7 @@ import redis.exceptions as redis_errors
 
 from pysoa.errors import MessageReceiveTimeout, MessageSendError
 from soa_redis import RedisReceiveConnectionError
-from soa_redis._lane import Lane, LaneSet
+from soa_redis._lane import NOT_YET, Lane, LaneSet
 from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
@@ -80,6 +80,52 @@ def test_an_error_reply_inside_a_pipelined_push_is_raised_after_all_replies_are_
     # The EXPIRE and TIME replies were read too: the next command gets its own reply, not a stale one.
     assert lane.push("q", b"frame", 30, with_time=False) == (1, None)
     assert lane.blpop("q", 1.0) == b"frame"
+
+
+def _tracking_lane(server: RedisProcess) -> Lane:
+    """A RESP3 lane tracking the key ``tracked``: a change to it sends the lane's connection a push message."""
+    connection = redis.connection.Connection(host=server.host, port=server.port, protocol=3)  # type: ignore[no-untyped-call]
+    lane = Lane(connection)
+    connection.connect()  # type: ignore[no-untyped-call]
+    for command in (("CLIENT", "TRACKING", "ON"), ("GET", "tracked")):
+        connection.send_command(*command)  # type: ignore[no-untyped-call]
+        connection.read_response()
+    return lane
+
+
+def test_a_resp3_push_message_ahead_of_a_push_reply_is_skipped_and_the_replies_stay_in_step(
+    redis_server: RedisProcess,
+) -> None:
+    lane = _tracking_lane(redis_server)
+    redis_server.client().set("tracked", b"changed")  # the invalidation now comes before any reply to the lane
+    written: list[bool] = []
+    # The direct form (a timeout given) reads the replies from hiredis's reader itself.
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 1.0, lambda: written.append(True), 2.0) == (1, None)
+    assert written == [True]
+    redis_server.client().rpush("replies", b"reply")
+    assert lane.read_blpop(2.0) == b"reply"
+    assert lane.lpop("q") == b"one"
+
+
+def test_a_resp3_push_message_while_a_pop_is_pending_is_skipped(redis_server: RedisProcess) -> None:
+    lane = _tracking_lane(redis_server)
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 5.0, lambda: None, 2.0) == (1, None)
+    redis_server.client().set("tracked", b"changed")  # sent to the lane while its BLPOP waits
+    redis_server.client().rpush("replies", b"reply")
+    assert lane.wait_blpop(2.0, time.monotonic() + 2.0) == b"reply"
+    assert lane.lpop("q") == b"one"
+
+
+def test_a_wait_for_a_pending_pop_ends_when_its_time_is_up_and_the_pop_stays_pending(
+    redis_server: RedisProcess,
+) -> None:
+    lane = _lane(redis_server)
+    lane.connection.connect()  # the direct form (a timeout given) needs a connected lane
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 5.0, lambda: None, 2.0) == (1, None)
+    assert lane.wait_blpop(0.0, time.monotonic() + 1.0) is NOT_YET  # no time at all: only what is there
+    assert lane.wait_blpop(0.05, time.monotonic() + 1.0) is NOT_YET
+    redis_server.client().rpush("replies", b"reply")
+    assert lane.wait_blpop(2.0, time.monotonic() + 2.0) == b"reply"
 
 
 def test_a_blocking_pop_that_times_out_returns_none(redis_server: RedisProcess) -> None:

@@ -32,10 +32,10 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
-from soa_redis._deadline import deadline_bounded, io_deadline
+from soa_redis._deadline import deadline_bounded, io_deadline, socket_seconds
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
-from soa_redis._lane import Lane, LaneSet, fork_generation
+from soa_redis._lane import NOT_YET, Lane, LaneSet, fork_generation
 from soa_redis._ring import RoundRobin, is_reply_queue_key, reply_queue_host_index
 
 if TYPE_CHECKING:
@@ -426,49 +426,57 @@ class RedisBackend:
         taken back on another connection (the pending one is busy), so ``False`` still means "not queued".
         """
         host, lane = pending.host, pending.lane
-
-        def attempt() -> bool:
-            stale = _clock_stale(host)
-            sent_at = time.time() if stale else 0.0
-            length, now = lane.push_then_blpop(
-                key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
-            )
-            if stale:
-                _record_time(host, now, sent_at)
+        command_timeout = host.command_timeout
+        if lane.ready():
+            # The usual case, without the failover wrapper: the lane is connected, so nothing can call for a
+            # Sentinel lookup, and the socket gets the time this push may take directly.
+            started = time.monotonic()
+            timeout = socket_seconds(deadline, lane.timeout_limit if command_timeout is None else command_timeout)
+            try:
+                if host.clock_offset is None or started - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS:
+                    length = _push_pending(host, lane, pending, key, frame, ttl_seconds, timeout)
+                else:
+                    pop_key, block, written = pending.key, pending.block, pending.mark_written
+                    length = lane.push_then_blpop(key, frame, ttl_seconds, False, pop_key, block, written, timeout)[0]
+            except redis_errors.RedisError as exc:
+                waited = time.monotonic() - started
+                raise translate_redis_error(exc, "send", key, host.label, False, waited) from exc
             if length <= capacity:
                 return True
-            other = host.lanes.take()
-            try:
-                return other.remove_last(key, frame) == 0
-            finally:
-                host.lanes.give_back(other)
+            return self._call_with_failover(
+                "send", key, host.label, deadline, lambda: _withdraw(host, key, frame), command_timeout=command_timeout
+            )
 
-        return self._call_with_failover(
-            "send", key, host.label, deadline, attempt, command_timeout=host.command_timeout
-        )
+        def attempt() -> bool:
+            length = _push_pending(host, lane, pending, key, frame, ttl_seconds)
+            return length <= capacity or _withdraw(host, key, frame)
+
+        return self._call_with_failover("send", key, host.label, deadline, attempt, command_timeout=command_timeout)
 
     def finish_pop(
         self, pending: PendingPop, deadline: float, socket_deadline: float, for_caller: bool
     ) -> bytes | None:
         """Read ``pending``'s reply (as :meth:`pop` would) and give its connection back."""
         lane = pending.lane
-
-        def attempt() -> bytes | None:
-            sock = lane.connection._sock
-            if not pending.written or sock is None:
-                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
-            sock.settimeout(lane.connection.socket_timeout)  # bounded by socket_deadline (io_deadline)
-            return lane.read_blpop()
-
         try:
+            if pending.written and lane.connection._sock is not None:
+                # Connected: no Sentinel lookup can be needed, so no failover wrapper.
+                started = time.monotonic()
+                try:
+                    return lane.read_blpop(socket_seconds(socket_deadline, lane.timeout_limit))
+                except redis_errors.RedisError as exc:
+                    now = time.monotonic()
+                    out_of_time = for_caller and now >= deadline
+                    raise translate_redis_error(
+                        exc, "receive", pending.key, pending.host.label, out_of_time, now - started
+                    ) from exc
+
+            def lost() -> bytes | None:
+                raise redis_errors.ConnectionError("The connection of a pending pop was lost")
+
+            label = pending.host.label
             return self._call_with_failover(
-                "receive",
-                pending.key,
-                pending.host.label,
-                deadline,
-                attempt,
-                socket_deadline,
-                timeout_at_deadline=for_caller,
+                "receive", pending.key, label, deadline, lost, socket_deadline, timeout_at_deadline=for_caller
             )
         finally:
             pending.host.lanes.give_back(lane)
@@ -481,27 +489,25 @@ class RedisBackend:
         reply that started arriving is read to its end for at most ``late`` seconds past ``deadline``.
         """
         lane = pending.lane
-        connection = lane.connection
-
-        def attempt() -> tuple[bool, bytes | None]:
+        started = time.monotonic()
+        try:
             if not pending.alive:
                 raise redis_errors.ConnectionError("The connection of a pending pop was lost")
-            if not connection.can_read(max(deadline - time.monotonic(), 0.0)):
-                return False, None
-            connection._sock.settimeout(connection.socket_timeout)  # bounded by deadline + late (io_deadline)
-            return True, lane.read_blpop()
-
-        try:
-            done, data = self._call_with_failover(
-                "receive", pending.key, pending.host.label, deadline, attempt, deadline + late, timeout_at_deadline=True
-            )
-        except BaseException:
-            connection.disconnect()  # whatever was under way on it is void
+            # Connected: no Sentinel lookup can be needed, so no failover wrapper. The wait is the socket's timeout.
+            data = lane.wait_blpop(max(deadline - started, 0.0), deadline + late)
+        except BaseException as exc:
+            lane.connection.disconnect()  # whatever was under way on it is void
             pending.host.lanes.give_back(lane)
-            raise
-        if done:
-            pending.host.lanes.give_back(lane)
-        return done, data
+            if not isinstance(exc, redis_errors.RedisError):
+                raise
+            now = time.monotonic()
+            raise translate_redis_error(
+                exc, "receive", pending.key, pending.host.label, now >= deadline, now - started
+            ) from exc
+        if data is NOT_YET:
+            return False, None
+        pending.host.lanes.give_back(lane)
+        return True, data
 
     def release_pop(self, pending: PendingPop) -> bytes | None:
         """End a pending pop nobody will wait for, without losing what it may take: returns that element, if any.
@@ -627,6 +633,39 @@ def _push_one(host: _Host, lane: Lane, key: str, frame: bytes, ttl_seconds: int,
     if length <= capacity:
         return True
     return lane.remove_last(key, frame) == 0
+
+
+def _push_pending(
+    host: _Host, lane: Lane, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, timeout: Any = None
+) -> int:
+    """:func:`_push_one`'s push, with ``pending``'s pop written behind it: the list's new length.
+
+    With ``timeout`` the lane must be ready (:meth:`Lane.ready`) and the socket gets it; without, the
+    deadline-bounded connection sets its own (inside :func:`io_deadline`).
+    """
+    stale = _clock_stale(host)
+    sent_at = time.time() if stale else 0.0
+    if timeout is None:
+        length, now = lane.push_then_blpop(
+            key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written
+        )
+    else:
+        length, now = lane.push_then_blpop(
+            key, frame, ttl_seconds, stale, pending.key, pending.block, pending.mark_written, timeout
+        )
+    if stale:
+        _record_time(host, now, sent_at)
+    return length
+
+
+def _withdraw(host: _Host, key: str, frame: bytes) -> bool:
+    """Take back a frame pushed over capacity (on another lane: the pushing one has a pop pending): whether it was
+    still there, i.e. not queued after all."""
+    other = host.lanes.take()
+    try:
+        return other.remove_last(key, frame) == 0
+    finally:
+        host.lanes.give_back(other)
 
 
 def _eviction_policy(host: _Host) -> tuple[str, int] | None:

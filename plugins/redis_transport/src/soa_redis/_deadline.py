@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Final
 
-__all__ = ["deadline_bounded", "io_deadline"]
+__all__ = ["configured_socket_timeout", "deadline_bounded", "io_deadline", "socket_seconds"]
 
 # A socket timeout of 0 would make the socket non-blocking; a deadline already passed gets this.
 _SHORTEST_SOCKET_SECONDS: Final = 0.001
@@ -55,6 +55,21 @@ def _bounded(configured: float | None) -> float | None:
     return left if configured is None else min(float(configured), left)
 
 
+def socket_seconds(until: float, limit: float | None) -> float | None:
+    """The socket timeout for an operation that must end by ``until`` (monotonic) and may take at most ``limit``.
+
+    For callers that set a socket's timeout themselves instead of running inside :func:`io_deadline`.
+    """
+    left = max(until - time.monotonic(), _SHORTEST_SOCKET_SECONDS)
+    return left if limit is None else min(float(limit), left)
+
+
+def configured_socket_timeout(connection: Any) -> float | None:
+    """``connection``'s own ``socket_timeout`` setting, whatever :func:`io_deadline` is in force."""
+    fget = getattr(type(connection), "configured_timeout_getter", None)
+    return fget(connection) if fget is not None else connection.socket_timeout  # type: ignore[no-any-return]
+
+
 _bounded_classes: dict[type[Any], type[Any]] = {}
 _classes_lock = threading.Lock()
 
@@ -73,6 +88,9 @@ def _make_bounded(base: Any) -> type[Any]:
     connect_timeout_property = base.socket_connect_timeout
 
     class DeadlineBoundedConnection(base):  # type: ignore[misc]
+        # The setting itself (see configured_socket_timeout).
+        configured_timeout_getter = timeout_property.fget
+
         @property
         def socket_timeout(self) -> float | None:
             return _bounded(timeout_property.fget(self))

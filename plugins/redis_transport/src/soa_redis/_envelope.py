@@ -107,6 +107,8 @@ def stamp_expiry(meta: dict[str, Any], expires_in: float, now: float, redis_cloc
 
 
 def _is_number(value: Any) -> bool:
+    if type(value) is float:  # what every expiry is, checked first
+        return math.isfinite(value)
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -119,16 +121,13 @@ def is_expired(meta: Mapping[str, Any], now: float, redis_clock_offset: float | 
     clock, as PySOA does (a missing, zero or non-numeric expiry never expires).
     """
     expiry = meta.get(EXPIRY_META_KEY)
-    pair = meta.get(REDIS_EXPIRY_META_KEY)
-    if (
-        redis_clock_offset is not None
-        and isinstance(pair, list | tuple)
-        and len(pair) == 2
-        and _is_number(pair[0])
-        and _is_number(pair[1])
-        and pair[0] == expiry
-    ):
-        return bool(now + redis_clock_offset > pair[1])
+    if redis_clock_offset is not None:
+        pair = meta.get(REDIS_EXPIRY_META_KEY)
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            sent, on_redis = pair
+            # Equality first: it rules out most malformed pairs without a call.
+            if sent == expiry and _is_number(sent) and _is_number(on_redis):
+                return bool(now + redis_clock_offset > on_redis)
     if _is_number(expiry) and expiry:
         return bool(expiry < now)
     return False
@@ -136,7 +135,10 @@ def is_expired(meta: Mapping[str, Any], now: float, redis_clock_offset: float | 
 
 def wire_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``meta`` without the keys this transport keeps for itself."""
-    return {key: value for key, value in meta.items() if key not in LOCAL_META_KEYS}
+    wire = dict(meta)
+    wire.pop(PROTOCOL_VERSION_META_KEY, None)
+    wire.pop(CONTENT_TYPE_META_KEY, None)
+    return wire
 
 
 def validate_request(envelope: Envelope, service_name: str) -> None:

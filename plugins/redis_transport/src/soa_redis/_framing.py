@@ -23,6 +23,7 @@ __all__ = [
     "Frame",
     "FrameError",
     "build_frames",
+    "frame_prefix",
     "needs_chunks",
     "parse_frame",
 ]
@@ -68,7 +69,10 @@ class Frame(NamedTuple):
 
 
 @functools.lru_cache(maxsize=32)  # a handful of (version, content type) pairs: built once each, not per message
-def _prefix(version: int, content_type: str) -> bytes:
+def frame_prefix(version: int, content_type: str) -> bytes:
+    """What precedes the serialized envelope in an unchunked frame (see the module's description)."""
+    if version not in SUPPORTED_PROTOCOL_VERSIONS:
+        raise ValueError(f"Unsupported protocol version {version!r}")
     if version == 1:
         return b""
     header = b"content-type:" + content_type.encode("ascii") + b";"
@@ -83,9 +87,7 @@ def build_frames(payload: bytes, version: int, content_type: str, chunk_threshol
     ``chunk_threshold`` must only be given for protocol v3 (chunking needs the v3 headers); callers
     check that a v1/v2 peer never needs chunks. Every chunk carries all three headers, in PySOA's order.
     """
-    if version not in SUPPORTED_PROTOCOL_VERSIONS:
-        raise ValueError(f"Unsupported protocol version {version!r}")
-    prefix = _prefix(version, content_type)
+    prefix = frame_prefix(version, content_type)
     if chunk_threshold is None or len(payload) <= chunk_threshold:
         return [prefix + payload]
     if version < CHUNKING_PROTOCOL_VERSION:

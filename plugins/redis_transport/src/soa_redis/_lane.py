@@ -11,6 +11,12 @@ unchanged; a connection or timeout error leaves the connection closed, and the n
 A lane serves one operation at a time (:class:`LaneSet` hands lanes out and takes them back): a blocking pop holds
 its connection, and commands written in one go (a push with its ``EXPIRE``) are read back in order before the lane
 is given back.
+
+The calls a transport makes on every message (a push with the next pop behind it, reading that pop) have a direct
+form, for a lane already connected (:meth:`Lane.ready`): the caller gives the socket timeout the operation may take,
+set only when it differs from the socket's current one (``settimeout`` is a system call), instead of redis-py's
+per-command deadline bookkeeping; and with the hiredis parser, replies are read straight from its reader, without
+redis-py's per-reply wrappers. Errors are the ones redis-py would raise, the connection closed as redis-py closes it.
 """
 
 from __future__ import annotations
@@ -23,15 +29,28 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+import redis._parsers.hiredis as redis_hiredis
 import redis.exceptions as redis_errors
 
-__all__ = ["Lane", "LaneSet", "fork_generation"]
+from soa_redis._deadline import configured_socket_timeout, socket_seconds
+
+__all__ = ["NOT_YET", "Lane", "LaneSet", "fork_generation"]
 
 # Frames up to this size are joined with their command into one write (one syscall); larger ones are written
 # separately so a big body is never copied.
 _JOIN_LIMIT: Final = 64 * 1024
 _CRLF: Final = b"\r\n"
 _TIME: Final = b"*1\r\n$4\r\nTIME\r\n"
+# What redis-py's hiredis reader returns while a reply is incomplete (older redis-py versions: False).
+_NOT_ENOUGH_DATA: Final[Any] = getattr(redis_hiredis, "NOT_ENOUGH_DATA", False)
+_READ_SIZE: Final = 64 * 1024
+_CLOSED: Final = "Connection closed by server."
+# Passed as a timeout: keep the socket's timeout (set by redis-py's deadline-bounded connection for each command).
+_KEEP: Final[Any] = object()
+# A RESP3 push message handed to redis-py's handler instead of being a reply.
+_PUSHED: Final[Any] = object()
+# What a wait for a reply returns when the reply did not start arriving in time.
+NOT_YET: Final[Any] = object()
 
 # Bumped in a forked child, so lanes made before the fork are not used there (cheaper than os.getpid() per call).
 _fork_generation = 0
@@ -61,7 +80,7 @@ def _command(*parts: bytes) -> bytes:
 class _KeyCommands:
     """The prepacked pieces of every command on one key."""
 
-    __slots__ = ("blpop_head", "expire_head", "last_blpop", "lpop", "lrem_head", "rpush_head")
+    __slots__ = ("blpop_head", "expire_head", "last_blpop", "last_expire", "lpop", "lrem_head", "rpush_head")
 
     def __init__(self, key: str) -> None:
         encoded = key.encode("utf-8")
@@ -73,29 +92,121 @@ class _KeyCommands:
         # (block, packed BLPOP): a key is mostly popped with the same block (a server's receive timeout, a
         # client's usual expiry), so the last one is kept rather than formatted again.
         self.last_blpop: tuple[float, bytes] = (-1.0, b"")
+        # (ttl, packed EXPIRE), kept for the same reason.
+        self.last_expire: tuple[int, bytes] = (-1, b"")
+
+    def expire_for(self, ttl_seconds: int) -> bytes:
+        last_ttl, command = self.last_expire
+        if ttl_seconds != last_ttl:
+            command = self.expire_head + _bulk(b"%d" % ttl_seconds)
+            self.last_expire = (ttl_seconds, command)
+        return command
 
 
 class Lane:
     """One connection and the commands the transport sends on it. Not thread-safe: one operation at a time."""
 
-    __slots__ = ("__weakref__", "_keys", "connection")
+    __slots__ = ("__weakref__", "_buffer", "_direct", "_keys", "connection", "timeout_limit")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self._keys: dict[str, _KeyCommands] = {}
+        # Replies are read from hiredis's reader directly (RESP3 push messages go to redis-py's handler).
+        self._direct = isinstance(connection._parser, redis_hiredis._HiredisParser)
+        self._buffer = bytearray(_READ_SIZE) if self._direct else bytearray()
+        # The connection's own socket timeout: no operation's timeout is longer.
+        self.timeout_limit: float | None = configured_socket_timeout(connection)
 
-    def _send(self, packed: list[bytes]) -> None:
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        """Whether the lane is connected and fit for a direct operation (no connect, so no Sentinel lookup, needed).
+
+        An idle connection with something to read was closed by Redis (a restart, an idle timeout, a kill): it is
+        closed here, nothing having been sent on it yet (redis-py's pools check the same), and the lane is not ready.
+        """
         connection = self.connection
         sock = connection._sock
-        if sock is not None and select.select((sock,), (), (), 0)[0]:
-            # An idle connection with something to read was closed by Redis (a restart, an idle timeout, a kill):
-            # nothing was sent on it yet, so a fresh connection is safe (redis-py's pools check the same).
-            connection.disconnect()
-            sock = None
         if sock is None:
+            return False
+        if select.select((sock,), (), (), 0)[0]:
+            connection.disconnect()
+            return False
+        return True
+
+    def _send(self, packed: list[bytes], timeout: Any) -> None:
+        if timeout is not _KEEP:
+            self._write(packed, timeout)
+            return
+        connection = self.connection
+        if not self.ready():
             # connect(), not the implicit connect of a send: Sentinel-managed connections look their master up there.
             connection.connect()
         connection.send_packed_command(packed, check_health=False)
+
+    def _write(self, packed: list[bytes], timeout: float | None) -> None:
+        """Write on the connected socket with ``timeout``; a failure closes the connection (as redis-py does)."""
+        connection = self.connection
+        sock = connection._sock
+        try:
+            if sock.gettimeout() != timeout:
+                sock.settimeout(timeout)
+            for part in packed:
+                sock.sendall(part)
+        except BaseException as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "writing to") from exc
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def _reply(self) -> Any:
+        """The next reply; an error reply is returned (not raised), so that every reply of a write can be read."""
+        connection = self.connection
+        reader = getattr(connection._parser, "_reader", None) if self._direct else None
+        if reader is None:
+            try:
+                return connection.read_response()
+            except redis_errors.ResponseError as exc:
+                return exc
+        try:
+            reply = reader.gets()
+            while reply is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                reply = reader.gets()
+        except BaseException as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "reading from") from exc
+        if type(reply) is list or reply is None:  # a BLPOP's answers (a RESP3 push message is a list subclass)
+            return reply
+        reply = self._final(reply)
+        return self._reply() if reply is _PUSHED else reply
+
+    def _final(self, reply: Any) -> Any:
+        """``reply`` as redis-py would hand it over; :data:`_PUSHED` for a RESP3 push message (given to redis-py's
+        handler: the reply it came before is still to be read). A connection error is raised."""
+        parser = self.connection._parser
+        push_type = getattr(parser, "_hiredis_PushNotificationType", None)
+        if push_type is not None and isinstance(reply, push_type):
+            parser.handle_push_response(reply)
+            return _PUSHED
+        if isinstance(reply, redis_errors.ConnectionError):
+            raise reply
+        return reply
+
+    def _receive(self, connection: Any, reader: Any) -> None:
+        buffer = self._buffer
+        count = connection._sock.recv_into(buffer)
+        if not count:
+            raise redis_errors.ConnectionError(_CLOSED)
+        reader.feed(buffer, 0, count)
+
+    def _replies(self, count: int) -> list[Any]:
+        """Read ``count`` replies; an error reply is raised after all of them are read (the connection stays usable)."""
+        replies = [self._reply() for _ in range(count)]
+        for reply in replies:
+            if isinstance(reply, redis_errors.ResponseError):
+                raise reply
+        return replies
 
     def _for(self, key: str) -> _KeyCommands:
         commands = self._keys.get(key)
@@ -105,24 +216,9 @@ class Lane:
             commands = self._keys[key] = _KeyCommands(key)
         return commands
 
-    def _read_all(self, count: int) -> list[Any]:
-        """Read ``count`` replies; an error reply is raised after all of them are read (the connection stays usable)."""
-        read = self.connection.read_response
-        replies: list[Any] = []
-        error: redis_errors.ResponseError | None = None
-        for _ in range(count):
-            try:
-                replies.append(read())
-            except redis_errors.ResponseError as exc:
-                error = error or exc
-                replies.append(None)
-        if error is not None:
-            raise error
-        return replies
-
     def _packed_push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool, tail: bytes) -> list[bytes]:
         commands = self._for(key)
-        expire = commands.expire_head + _bulk(b"%d" % ttl_seconds)
+        expire = commands.expire_for(ttl_seconds)
         if with_time:
             expire += _TIME
         if len(frame) <= _JOIN_LIMIT:
@@ -131,28 +227,34 @@ class Lane:
 
     def _read_push(self, with_time: bool) -> tuple[int, Any]:
         if with_time:
-            replies = self._read_all(3)
+            replies = self._replies(3)
             return int(replies[0]), replies[2]
-        # The usual case, unrolled: the RPUSH and EXPIRE replies (an error reply is raised once both are read).
-        read = self.connection.read_response
-        try:
-            length = read()
-        except redis_errors.ResponseError as exc:
-            try:
-                read()
-            except redis_errors.ResponseError:
-                pass  # the first error is the one reported, as by _read_all
-            raise exc
-        read()
+        length = self._reply()
+        expired = self._reply()
+        if isinstance(length, redis_errors.ResponseError):
+            raise length  # the first error is the one reported
+        if isinstance(expired, redis_errors.ResponseError):
+            raise expired
         return int(length), None
 
-    def push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool) -> tuple[int, Any]:
-        """``RPUSH key frame`` + ``EXPIRE key ttl`` (+ ``TIME``) in one write; the list's new length and the time."""
-        self._send(self._packed_push(key, frame, ttl_seconds, with_time, b""))
+    def push(self, key: str, frame: bytes, ttl_seconds: int, with_time: bool, timeout: Any = _KEEP) -> tuple[int, Any]:
+        """``RPUSH key frame`` + ``EXPIRE key ttl`` (+ ``TIME``) in one write; the list's new length and the time.
+
+        With ``timeout`` (seconds or ``None``), the lane must be :meth:`ready` and the socket gets that timeout.
+        """
+        self._send(self._packed_push(key, frame, ttl_seconds, with_time, b""), timeout)
         return self._read_push(with_time)
 
     def push_then_blpop(
-        self, key: str, frame: bytes, ttl_seconds: int, with_time: bool, pop_key: str, block: float, written: Any
+        self,
+        key: str,
+        frame: bytes,
+        ttl_seconds: int,
+        with_time: bool,
+        pop_key: str,
+        block: float,
+        written: Any,
+        timeout: Any = _KEEP,
     ) -> tuple[int, Any]:
         """:meth:`push`, with ``BLPOP pop_key block`` written in the same write (one round trip for both).
 
@@ -160,9 +262,69 @@ class Lane:
         (Redis runs it whatever the push's replies say), and :meth:`read_blpop` must read its reply. The push's
         replies are read here; an error reply among them is raised, with the pop still pending.
         """
-        self._send(self._packed_push(key, frame, ttl_seconds, with_time, self._blpop_command(pop_key, block)))
+        if timeout is not _KEEP and self._direct and not with_time and len(frame) <= _JOIN_LIMIT:
+            return self._push_then_blpop_now(key, frame, ttl_seconds, pop_key, block, written, timeout), None
+        self._send(self._packed_push(key, frame, ttl_seconds, with_time, self._blpop_command(pop_key, block)), timeout)
         written()
         return self._read_push(with_time)
+
+    def _push_then_blpop_now(
+        self, key: str, frame: bytes, ttl_seconds: int, pop_key: str, block: float, written: Any, timeout: float
+    ) -> int:
+        # What a transport does for every message it sends, in one piece: the general steps' calls cost more
+        # than this whole write and read.
+        commands = self._keys.get(key) or self._for(key)
+        last_ttl, expire = commands.last_expire
+        if ttl_seconds != last_ttl:
+            expire = commands.expire_for(ttl_seconds)
+        last_block, blpop = (self._keys.get(pop_key) or self._for(pop_key)).last_blpop
+        if block != last_block:
+            blpop = self._blpop_command(pop_key, block)
+        connection = self.connection
+        sock = connection._sock
+        try:
+            if sock.gettimeout() != timeout:
+                sock.settimeout(timeout)
+            sock.sendall(b"".join((commands.rpush_head, b"$%d\r\n" % len(frame), frame, _CRLF, expire, blpop)))
+        except BaseException as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "writing to") from exc
+        written()
+        reader = getattr(connection._parser, "_reader", None)
+        if reader is None:
+            return self._read_push(False)[0]
+        try:
+            length = reader.gets()
+            while length is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                length = reader.gets()
+            expired = reader.gets()
+            while expired is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                expired = reader.gets()
+        except BaseException as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "reading from") from exc
+        if type(length) is int and type(expired) is int:
+            return length
+        # An error reply, or a RESP3 push message among the replies (the first error is the one reported).
+        replies = self._settle([length, expired])
+        for reply in replies:
+            if isinstance(reply, redis_errors.ResponseError):
+                raise reply
+        return int(replies[0])
+
+    def _settle(self, read: list[Any]) -> list[Any]:
+        """The replies to the commands whose ``len(read)`` replies were read: push messages handled, and as many
+        replies read in their place."""
+        replies = []
+        for reply in read:
+            reply = self._final(reply)
+            if reply is not _PUSHED:
+                replies.append(reply)
+        while len(replies) < len(read):
+            replies.append(self._reply())
+        return replies
 
     def _blpop_command(self, key: str, block: float) -> bytes:
         commands = self._for(key)
@@ -172,29 +334,104 @@ class Lane:
             commands.last_blpop = (block, command)
         return command
 
-    def read_blpop(self) -> bytes | None:
-        """Read the reply of a pending ``BLPOP`` (bounded by the socket's timeout, as set by the caller)."""
-        reply = self.connection.read_response()
-        return None if reply is None else cast(bytes, reply[1])
+    def read_blpop(self, timeout: Any = _KEEP) -> bytes | None:
+        """Read the reply of a pending ``BLPOP``, bounded by ``timeout`` (default: the socket's current timeout)."""
+        if timeout is not _KEEP:
+            sock = self.connection._sock
+            if sock is None or sock.gettimeout() != timeout:
+                self._set_timeout(timeout)
+        reply = self._reply()
+        if type(reply) is list:
+            return cast(bytes, reply[1])
+        if reply is None:
+            return None
+        if isinstance(reply, redis_errors.ResponseError):
+            raise reply
+        return cast(bytes, reply[1])
+
+    def wait_blpop(self, wait: float, until: float) -> Any:
+        """Read the reply of a pending ``BLPOP`` if it starts arriving within ``wait`` seconds, else :data:`NOT_YET`.
+
+        Once it started, the rest must arrive by ``until`` (monotonic). Needs a connected lane.
+        """
+        connection = self.connection
+        reader = getattr(connection._parser, "_reader", None) if self._direct else None
+        if reader is None:
+            if not connection.can_read(wait):
+                return NOT_YET
+            return self.read_blpop(socket_seconds(until, self.timeout_limit))
+        if not reader.has_data():
+            sock = connection._sock
+            try:
+                if sock.gettimeout() != wait:
+                    sock.settimeout(wait)  # 0 (no time left) makes the socket non-blocking: only what is there
+                self._receive(connection, reader)
+            except (TimeoutError, BlockingIOError) as exc:
+                if getattr(exc, "errno", None) is None or isinstance(exc, BlockingIOError):
+                    return NOT_YET  # nothing was read: the pop stays pending
+                connection.disconnect()
+                raise _redis_error(exc, "reading from") from exc
+            except BaseException as exc:
+                connection.disconnect()
+                raise _redis_error(exc, "reading from") from exc
+            # Usually the whole reply came in that one read: no timeout to set for the rest.
+            try:
+                reply = reader.gets()
+            except BaseException as exc:
+                connection.disconnect()
+                raise _redis_error(exc, "reading from") from exc
+            if type(reply) is list:
+                return cast(bytes, reply[1])
+            if reply is None:
+                return None
+            if reply is not _NOT_ENOUGH_DATA:
+                reply = self._final(reply)
+                if reply is not _PUSHED:
+                    if isinstance(reply, redis_errors.ResponseError):
+                        raise reply
+                    return cast(bytes, reply[1])
+        return self.read_blpop(socket_seconds(until, self.timeout_limit))
+
+    def _set_timeout(self, timeout: float | None) -> None:
+        connection = self.connection
+        sock = connection._sock
+        if sock is None:
+            raise redis_errors.ConnectionError(_CLOSED)
+        try:
+            if sock.gettimeout() != timeout:
+                sock.settimeout(timeout)
+        except OSError as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "reading from") from exc
 
     def remove_last(self, key: str, frame: bytes) -> int:
         """``LREM key -1 frame``: how many were removed."""
-        self._send([self._for(key).lrem_head + _bulk(frame)])
-        return int(self.connection.read_response())
+        self._send([self._for(key).lrem_head + _bulk(frame)], _KEEP)
+        return int(self._replies(1)[0])
 
     def blpop(self, key: str, block: float) -> bytes | None:
         """``BLPOP key block``: the element, or ``None`` when nothing came in ``block`` seconds."""
-        self._send([self._blpop_command(key, block)])
+        self._send([self._blpop_command(key, block)], _KEEP)
         return self.read_blpop()
 
     def lpop(self, key: str) -> bytes | None:
         """``LPOP key``: the element, or ``None`` if the list is empty."""
-        self._send([self._for(key).lpop])
-        reply = self.connection.read_response()
-        return cast("bytes | None", reply)
+        self._send([self._for(key).lpop], _KEEP)
+        return cast("bytes | None", self._replies(1)[0])
 
     def close(self) -> None:
         self.connection.disconnect()
+
+
+def _redis_error(exc: BaseException, doing: str) -> BaseException:
+    """What redis-py raises for ``exc`` met while ``doing`` the socket (its connection already closed)."""
+    if isinstance(exc, redis_errors.RedisError):
+        return exc
+    if isinstance(exc, TimeoutError) and getattr(exc, "errno", None) is None:
+        return redis_errors.TimeoutError(f"Timeout {doing} socket")
+    if isinstance(exc, OSError):
+        return redis_errors.ConnectionError(f"Error {doing} socket: {exc.args}")
+    return exc
 
 
 class LaneSet:

@@ -28,7 +28,7 @@ from soa_redis._envelope import (
     validate_response,
     wire_meta,
 )
-from soa_redis._framing import build_frames
+from soa_redis._framing import frame_prefix
 
 __all__ = ["RedisClientTransport"]
 
@@ -71,11 +71,6 @@ class _ThreadState:
         self.earliest_expiry = min(self.outstanding.values(), default=float("inf"))
 
 
-def _suppresses_response(body: Any) -> bool:
-    control = body.get("control") if isinstance(body, dict) else None
-    return isinstance(control, dict) and bool(control.get("suppress_response"))
-
-
 class RedisClientTransport(ClientTransport):
     """Client side of the Redis transport (PySOA 1.4's ``RedisClientTransport``, same wire protocol).
 
@@ -92,7 +87,11 @@ class RedisClientTransport(ClientTransport):
         self._core.codec.sizes = self.message_sizes
         self.client_id = uuid.uuid4().hex
         self._request_key = request_queue_key(service_name)
-        self._content_type = self._core.default_serializer.mime_type
+        options = self._core.options
+        self._default_expiry = options.message_expiry_in_seconds
+        self._default_receive_timeout = options.receive_timeout_in_seconds
+        # Every request this transport sends has the same framing.
+        self._frame_prefix = frame_prefix(options.protocol_version, self._core.default_serializer.mime_type)
         self._local = threading.local()
         # Write the first wait for a reply behind the request's push. The wait takes the reply off Redis as soon as
         # it comes, so tests that inspect replies on Redis turn this off.
@@ -121,33 +120,37 @@ class RedisClientTransport(ClientTransport):
     ) -> None:
         if request_id is None:
             raise InvalidMessageError("No request ID")
+        try:
+            state: _ThreadState = self._local.state
+        except AttributeError:
+            state = self._state()
         core = self._core
-        backend, options = core.backend, core.options
-        state = self._state()
+        backend = core.backend
         # PySOA treats a zero expiry as "none given"; a negative one is a call already out of time.
-        expires_in, explicit = expiry_seconds(message_expiry_in_seconds, options.message_expiry_in_seconds)
+        expires_in, explicit = expiry_seconds(message_expiry_in_seconds, self._default_expiry)
         if expires_in <= 0:
             raise MessageSendTimeout(f"The call to {self.service_name!r} has no time left to send a request")
         deadline = time.monotonic() + expires_in
 
         wire = wire_meta(meta)
         wire["reply_to"] = state.reply_to
-        index = backend.known_host_for(self._request_key)
+        key = self._request_key
+        index = backend.known_host_for(key)
         stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
-        payload = core.encode(request_id, wire, body, core.default_serializer)
-        frames = build_frames(payload, options.protocol_version, self._content_type)
+        frame = self._frame_prefix + core.encode(request_id, wire, body, core.default_serializer)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
         if index is None:
-            index = backend.host_for(self._request_key, "send", deadline)
-        expects_reply = not _suppresses_response(body)
+            index = backend.host_for(key, "send", deadline)
+        control = body.get("control") if isinstance(body, dict) else None
+        expects_reply = not (isinstance(control, dict) and control.get("suppress_response"))
         # With one host the reply queue is where the request goes: write the first wait for the reply behind the
         # push. It stays pending (in this thread's state) until a receive reads it, even if this send fails.
         pending = None
         if expects_reply and state.pending is None and self._first_wait_behind_push and backend.host_count == 1:
             pending = backend.pending_pop(index, state.reply_key, expires_in)
         try:
-            core.push(index, self._request_key, frames, redis_ttl_seconds(expires_in, explicit), deadline, pending)
+            core.push(index, key, (frame,), redis_ttl_seconds(expires_in, explicit), deadline, pending)
         finally:
             if pending is not None:
                 if pending.alive:
@@ -158,16 +161,20 @@ class RedisClientTransport(ClientTransport):
             state.expect(request_id, time.monotonic() + expires_in + _REPLY_GRACE_SECONDS)
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
-        state = self._state()
-        state.prune(time.monotonic())
+        try:
+            state: _ThreadState = self._local.state
+        except AttributeError:
+            state = self._state()
+        started = time.monotonic()
+        state.prune(started)
         if not state.outstanding:
             return _NO_MESSAGE
         core = self._core
-        timeout = receive_timeout_in_seconds or core.options.receive_timeout_in_seconds
-        started = time.monotonic()
-        deadline = started + timeout
+        deadline = started + (receive_timeout_in_seconds or self._default_receive_timeout)
         key = state.reply_key
-        index = core.backend.host_for(key, "receive", deadline)
+        index = core.backend.known_host_for(key)
+        if index is None:
+            index = core.backend.host_for(key, "receive", deadline)
         while True:
             pending = state.pending
             if pending is not None and pending.inherited:

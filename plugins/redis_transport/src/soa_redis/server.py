@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 from conformity import fields
@@ -32,6 +33,7 @@ from soa_redis._framing import (
     SUPPORTED_PROTOCOL_VERSIONS,
     Frame,
     build_frames,
+    frame_prefix,
     needs_chunks,
 )
 from soa_redis._preflight import check_cluster_backend, check_server_backend
@@ -43,6 +45,8 @@ _logger = logging.getLogger(__name__)
 # With several hosts a worker blocks on one at a time; short blocks keep requests on the other
 # hosts from waiting long.
 _MULTI_HOST_BLOCK_SECONDS: Final = 0.5
+# How many reply queues' keys a server keeps (RedisServerTransport._reply_key).
+_REPLY_KEYS_KEPT: Final = 1024
 # How long after a pending pop should have ended Redis may answer it before it counts as stalled.
 _STALL_MARGIN_SECONDS: Final = 1.0
 
@@ -68,6 +72,19 @@ class RedisServerTransport(ServerTransport):
         self._checked_backend = False
         # The BLPOP for the next request, written behind the last reply's push (one round trip for both).
         self._pending: PendingPop | None = None
+        self._expires_in = float(self._core.options.message_expiry_in_seconds)
+        self._ttl_seconds = redis_ttl_seconds(self._expires_in, False)
+        # reply_to -> its Redis key: the same few clients' threads are answered over and over, and a key kept is
+        # hashed once (every lookup of a new string hashes it anew). Bounded: cleared when it grows past the limit.
+        self._reply_keys: dict[str, str] = {}
+
+    def _reply_key(self, reply_to: str) -> str:
+        key = self._reply_keys.get(reply_to)
+        if key is None:
+            if len(self._reply_keys) >= _REPLY_KEYS_KEPT:
+                self._reply_keys.clear()
+            key = self._reply_keys[reply_to] = queue_key(reply_to)
+        return key
 
     # --- receiving ------------------------------------------------------------------------------
 
@@ -101,14 +118,14 @@ class RedisServerTransport(ServerTransport):
         core = self._core
         try:
             frame = core.parse(data)
-            if frame.is_chunk:
+            if frame.chunk_count is not None:
                 raise InvalidMessageError("Chunked requests are not supported")
             try:
                 core.check_frame_size(frame)
             except RequestTooLarge as exc:
                 self._address_refusal(exc, frame, index)
                 return None  # it had expired
-            envelope = core.decode(frame)
+            envelope = core.codec.decode(frame.payload, frame.content_type)
             meta = envelope.meta
             if meta is not None:
                 if core.is_expired(index, meta):
@@ -161,8 +178,8 @@ class RedisServerTransport(ServerTransport):
         if version not in SUPPORTED_PROTOCOL_VERSIONS:
             version = DEFAULT_PROTOCOL_VERSION
         serializer = core.serializer_for(meta.get(CONTENT_TYPE_META_KEY))
-        key = queue_key(reply_to)
-        expires_in = float(options.message_expiry_in_seconds)
+        key = self._reply_key(reply_to)
+        expires_in = self._expires_in
         deadline = time.monotonic() + expires_in
 
         wire = wire_meta(meta)
@@ -170,15 +187,18 @@ class RedisServerTransport(ServerTransport):
         stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
         payload = core.encode(request_id, wire, body, serializer)
         threshold = options.chunk_messages_larger_than_bytes
-        if needs_chunks(len(payload), threshold) and version < CHUNKING_PROTOCOL_VERSION:
-            raise MessageTooLarge(
-                len(payload),
-                f"Response of {len(payload)} bytes exceeds the chunking threshold of {threshold} bytes, "
-                f"but the client speaks protocol v{version}, which cannot carry chunks",
-            )
-        frames = build_frames(payload, version, serializer.mime_type, threshold)
-        if len(frames) > 1:
+        frames: Sequence[bytes]
+        if needs_chunks(len(payload), threshold):
+            if version < CHUNKING_PROTOCOL_VERSION:
+                raise MessageTooLarge(
+                    len(payload),
+                    f"Response of {len(payload)} bytes exceeds the chunking threshold of {threshold} bytes, "
+                    f"but the client speaks protocol v{version}, which cannot carry chunks",
+                )
+            frames = build_frames(payload, version, serializer.mime_type, threshold)
             core.count("send.chunked")
+        else:
+            frames = (frame_prefix(version, serializer.mime_type) + payload,)
 
         if index is None:
             index = backend.host_for(key, "send", deadline)
@@ -187,7 +207,7 @@ class RedisServerTransport(ServerTransport):
         if self._pending is None and backend.host_count == 1:
             pending = backend.pending_pop(index, self._request_key, options.receive_timeout_in_seconds)
         try:
-            core.push(index, key, frames, redis_ttl_seconds(expires_in, False), deadline, pending)
+            core.push(index, key, frames, self._ttl_seconds, deadline, pending)
         finally:
             if pending is not None:
                 if pending.alive:
