@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from typing import Any, Final, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import zmq
 
@@ -124,6 +124,14 @@ _RCVMORE: Final = int(zmq.RCVMORE)
 _EVENTS: Final = int(zmq.EVENTS)
 _POLLIN: Final = int(zmq.POLLIN)
 
+# pyzmq's compiled socket methods, called unbound. ``zmq.Socket.send`` is a Python wrapper (for the
+# draft routing_id and group arguments) around the compiled one, and every attribute lookup on a
+# ``zmq.Socket`` goes through its ``__getattr__`` hook: per frame, both cost more than the send itself.
+# Only for blocking (``zmq.Socket``) sockets: the asyncio sockets' own send and recv are not these.
+_base_send: Final[Callable[..., Any]] = zmq.backend.Socket.send
+_base_recv: Final[Callable[..., Any]] = zmq.backend.Socket.recv
+_base_get: Final[Callable[..., Any]] = zmq.backend.Socket.get
+
 
 def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = NOBLOCK) -> None:
     """``sock.send_multipart(frames, flags)`` for ``bytes`` frames, at a fraction of its per-frame cost.
@@ -131,19 +139,20 @@ def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = NOB
     A multipart message is atomic: only its first frame can meet a full queue (``zmq.Again``), so a
     failure never leaves a partial message behind.
     """
-    last = len(frames) - 1
-    for index, frame in enumerate(frames):
-        sock.send(frame, flags | _SNDMORE if index < last else flags)
+    more = flags | _SNDMORE
+    for frame in frames[:-1]:
+        _base_send(sock, frame, more)
+    _base_send(sock, frames[-1], flags)
 
 
 def recv_frames(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
     """``sock.recv_multipart(flags)``, cheaper: the later frames of a message are there with its first."""
-    frames: list[bytes] = [sock.recv(flags)]
-    while sock.getsockopt(_RCVMORE):
-        frames.append(sock.recv(NOBLOCK))
+    frames: list[bytes] = [_base_recv(sock, flags)]
+    while _base_get(sock, _RCVMORE):
+        frames.append(_base_recv(sock, NOBLOCK))
     return frames
 
 
 def readable(sock: zmq.Socket[Any]) -> bool:
     """Whether a message waits: cheaper than the ``zmq.Again`` a receive raises when none does."""
-    return bool(cast(int, sock.getsockopt(_EVENTS)) & _POLLIN)
+    return bool(_base_get(sock, _EVENTS) & _POLLIN)
