@@ -63,7 +63,6 @@ from soa_zmq._sockets import (
     apply_common_options,
     bind,
     open_socket,
-    readable,
     recv_frames,
     remove_ipc_file,
     send_frames,
@@ -77,8 +76,6 @@ _HANDSHAKE_FAILURES = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
 
-# Messages handled from one socket before looking at the other again (fairness, housekeeping).
-_BATCH = 256
 # The longest the loop sleeps, so that stop() and signals take effect promptly.
 _MAX_POLL_MS = 100
 _EXIT_ALREADY_RUNNING = 3
@@ -321,48 +318,45 @@ class Router:
             wait_ms = min(_MAX_POLL_MS, max(0, int((next_housekeeping - now) * 1000)))
             # Only read new requests while a worker is idle: otherwise they wait in ZeroMQ's queues.
             # zmq_poll reports the sockets in the order given: the backend (responses, idle workers) first.
+            # One message per socket per wake-up (the poll returns at once while more wait): the two
+            # sockets take turns, and no readiness check per message is needed to end a batch.
             events = zmq_poll(both if self.ready else backend_only, wait_ms)
             now = self._now = time.monotonic()
             for sock, _event in events:
                 if sock is backend:
-                    self._drain_backend(backend, frontend)
+                    self._from_backend(backend, frontend)
                     if self.pending:
                         self._dispatch_pending(backend)
                 elif sock is frontend:
                     if self.ready and not self.pending:
-                        self._drain_frontend(frontend, backend)
+                        self._from_frontend(frontend, backend)
                 else:
                     self._log_handshake_failures(sock)
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 self._housekeeping(now)
 
-    def _drain_backend(self, backend: zmq.Socket[Any], frontend: zmq.Socket[Any]) -> None:
-        """Handle what the workers sent: the poll said a message waits, so the first receive never waits."""
-        ready, busy = self.ready, self.busy
-        for _ in range(_BATCH):
+    def _from_backend(self, backend: zmq.Socket[Any], frontend: zmq.Socket[Any]) -> None:
+        """Handle one message from a worker (the poll said one waits)."""
+        try:
+            frames = recv_frames(backend, NOBLOCK)
+        except zmq.Again:
+            return
+        if len(frames) == 4 and frames[2][:4] == _RESPONSE_PREFIX and len(frames[2]) >= FIXED_SIZE:
             try:
-                frames = recv_frames(backend, NOBLOCK)
-            except zmq.Again:
-                return
+                send_frames(frontend, frames[1:])
+            except zmq.ZMQError as exc:
+                # The client left (EHOSTUNREACH), or its queue is full because it stopped
+                # reading (EAGAIN): drop the response, never block the router.
+                self.stats["undeliverable_responses"] += 1
+                _logger.debug("Dropped a response for a client: %s", exc.strerror)
+            # Idle again: to the back of the queue. A worker is never both busy and ready.
             worker = frames[0]
-            count = len(frames)
-            if count == 4 and frames[2][:4] == _RESPONSE_PREFIX and len(frames[2]) >= FIXED_SIZE:
-                try:
-                    send_frames(frontend, frames[1:])
-                except zmq.ZMQError as exc:
-                    # The client left (EHOSTUNREACH), or its queue is full because it stopped
-                    # reading (EAGAIN): drop the response, never block the router.
-                    self.stats["undeliverable_responses"] += 1
-                    _logger.debug("Dropped a response for a client: %s", exc.strerror)
-                # Idle again: to the back of the queue. A worker is never both busy and ready.
-                if busy.pop(worker, None) is None and ready.pop(worker, None) is None:
-                    _logger.info("Worker %s ready", _label(worker))
-                ready[worker] = self._now
-            else:
-                self._worker_message(backend, frames)
-            if not readable(backend):
-                return
+            if self.busy.pop(worker, None) is None and self.ready.pop(worker, None) is None:
+                _logger.info("Worker %s ready", _label(worker))
+            self.ready[worker] = self._now
+        else:
+            self._worker_message(backend, frames)
 
     def _worker_message(self, backend: zmq.Socket[Any], frames: list[bytes]) -> None:
         """Anything from a worker but a response: the control messages and bounced requests."""
@@ -401,21 +395,17 @@ class Router:
         self.ready.pop(worker, None)
         self.ready[worker] = self._now
 
-    def _drain_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
-        """Hand out the clients' requests while a worker is idle (the poll said one waits)."""
-        wall = time.time()  # one reading per wake-up: a worker checks expiry again on receipt
-        for _ in range(_BATCH):
-            try:
-                frames = recv_frames(frontend, NOBLOCK)
-            except zmq.Again:
-                return
-            # [client, header, envelope]
-            if len(frames) == 3 and frames[1][:4] == _REQUEST_PREFIX and len(frames[1]) >= FIXED_SIZE:
-                self._dispatch(frames, backend, wall)
-            else:
-                self.stats["malformed"] += 1
-            if not self.ready or not readable(frontend):
-                return
+    def _from_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
+        """Hand one client's request to the worker idle longest (the poll said one waits)."""
+        try:
+            frames = recv_frames(frontend, NOBLOCK)
+        except zmq.Again:
+            return
+        # [client, header, envelope]
+        if len(frames) == 3 and frames[1][:4] == _REQUEST_PREFIX and len(frames[1]) >= FIXED_SIZE:
+            self._dispatch(frames, backend, time.time())
+        else:
+            self.stats["malformed"] += 1
 
     def _dispatch_pending(self, backend: zmq.Socket[Any]) -> None:
         wall = time.time()
