@@ -36,7 +36,15 @@ from pysoa.errors import (
 from pysoa.plugins import get_plugin_manager
 from soa_zmq._protocol import RESPONSE, parse_header, request_header, response_header, split_response
 from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
-from soa_zmq._sockets import apply_common_options, connect, get_context, open_socket, recv_frames, send_frames
+from soa_zmq._sockets import (
+    apply_common_options,
+    connect,
+    get_context,
+    open_socket,
+    recv_frames,
+    send_frames,
+    set_receive_timeout,
+)
 
 __all__ = ["ZmqClientTransport"]
 
@@ -331,7 +339,7 @@ class ZmqClientTransport(ClientTransport):
         while True:
             # One blocking receive bounded by RCVTIMEO: no poller, and no zmq.Again raised when the
             # response is not there yet (both cost more per call than the receive itself).
-            sock.setsockopt(zmq.RCVTIMEO, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
+            set_receive_timeout(sock, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
             try:
                 frames = recv_frames(sock)
             except zmq.Again:

@@ -65,6 +65,7 @@ from soa_zmq._sockets import (
     recv_frames,
     remove_ipc_file,
     send_frames,
+    set_receive_timeout,
 )
 from soa_zmq.router import spawn_router, stop_router
 
@@ -243,7 +244,7 @@ class ZmqServerTransport(ServerTransport):
                         self._ensure_router()
                 wait = min(deadline, self._next_heartbeat) - now
                 # One blocking receive bounded by RCVTIMEO (0: just look): cheaper per request than a poller.
-                sock.setsockopt(zmq.RCVTIMEO, max(0, int(wait * 1000)))
+                set_receive_timeout(sock, max(0, int(wait * 1000)))
                 try:
                     frames = recv_frames(sock)
                 except zmq.Again:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from typing import Any, Final, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import zmq
 
@@ -18,10 +18,10 @@ __all__ = [
     "connect",
     "get_context",
     "open_socket",
-    "readable",
     "recv_frames",
     "remove_ipc_file",
     "send_frames",
+    "set_receive_timeout",
 ]
 
 _context: zmq.Context[Any] | None = None
@@ -120,9 +120,15 @@ def connect(sock: zmq.Socket[Any], endpoint: str) -> None:
 # Plain ints: pyzmq's flag constants are enum members, and combining them runs Python code per frame.
 NOBLOCK: Final = int(zmq.NOBLOCK)
 _SNDMORE: Final = int(zmq.SNDMORE)
-_RCVMORE: Final = int(zmq.RCVMORE)
-_EVENTS: Final = int(zmq.EVENTS)
-_POLLIN: Final = int(zmq.POLLIN)
+_RCVTIMEO: Final = int(zmq.RCVTIMEO)
+
+# pyzmq's compiled socket methods, called unbound. ``zmq.Socket.send`` is a Python wrapper (for the
+# draft routing_id and group arguments) around the compiled one, and every attribute lookup on a
+# ``zmq.Socket`` goes through its ``__getattr__`` hook: per frame, both cost more than the send itself.
+# Only for blocking (``zmq.Socket``) sockets: the asyncio sockets' own send and recv are not these.
+_base_send: Final[Callable[..., Any]] = zmq.backend.Socket.send
+_base_recv: Final[Callable[..., Any]] = zmq.backend.Socket.recv
+_base_set: Final[Callable[..., Any]] = zmq.backend.Socket.set
 
 
 def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = NOBLOCK) -> None:
@@ -131,19 +137,26 @@ def send_frames(sock: zmq.Socket[Any], frames: Sequence[bytes], flags: int = NOB
     A multipart message is atomic: only its first frame can meet a full queue (``zmq.Again``), so a
     failure never leaves a partial message behind.
     """
-    last = len(frames) - 1
-    for index, frame in enumerate(frames):
-        sock.send(frame, flags | _SNDMORE if index < last else flags)
+    more = flags | _SNDMORE
+    for frame in frames[:-1]:
+        _base_send(sock, frame, more)
+    _base_send(sock, frames[-1], flags)
 
 
 def recv_frames(sock: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
-    """``sock.recv_multipart(flags)``, cheaper: the later frames of a message are there with its first."""
-    frames: list[bytes] = [sock.recv(flags)]
-    while sock.getsockopt(_RCVMORE):
-        frames.append(sock.recv(NOBLOCK))
+    """``sock.recv_multipart(flags)``, cheaper: the later frames of a message are there with its first.
+
+    Each frame is received as a ``zmq.Frame`` for its ``more`` flag: a socket's RCVMORE option costs
+    more to read (pyzmq looks every option up in an enum) than the ``bytes`` copy the frame then makes.
+    """
+    frame = _base_recv(sock, flags, False)
+    frames: list[bytes] = [frame.bytes]
+    while frame.more:
+        frame = _base_recv(sock, NOBLOCK, False)
+        frames.append(frame.bytes)
     return frames
 
 
-def readable(sock: zmq.Socket[Any]) -> bool:
-    """Whether a message waits: cheaper than the ``zmq.Again`` a receive raises when none does."""
-    return bool(cast(int, sock.getsockopt(_EVENTS)) & _POLLIN)
+def set_receive_timeout(sock: zmq.Socket[Any], milliseconds: int) -> None:
+    """``sock.setsockopt(zmq.RCVTIMEO, milliseconds)`` without the Python wrapper around it."""
+    _base_set(sock, _RCVTIMEO, milliseconds)

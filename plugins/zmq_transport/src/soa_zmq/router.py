@@ -37,6 +37,7 @@ from types import FrameType
 from typing import Any
 
 import zmq
+from zmq import zmq_poll
 from zmq.utils.monitor import recv_monitor_message
 
 from pysoa.common.log_limit import RateLimitedLogger
@@ -62,7 +63,6 @@ from soa_zmq._sockets import (
     apply_common_options,
     bind,
     open_socket,
-    readable,
     recv_frames,
     remove_ipc_file,
     send_frames,
@@ -76,11 +76,13 @@ _HANDSHAKE_FAILURES = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
 
-# Messages handled from one socket before looking at the other again (fairness, housekeeping).
-_BATCH = 256
 # The longest the loop sleeps, so that stop() and signals take effect promptly.
 _MAX_POLL_MS = 100
 _EXIT_ALREADY_RUNNING = 3
+_POLLIN = int(zmq.POLLIN)
+# The first four bytes of a well-formed request and response header (magic, version, kind).
+_REQUEST_PREFIX = MAGIC + bytes((VERSION, REQUEST))
+_RESPONSE_PREFIX = MAGIC + bytes((VERSION, RESPONSE))
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,10 @@ class Router:
             "worker_handshake_failures": 0,
         }
         self._bye = control_header(BYE)
+        # A busy worker's record outlives its request's expiry by this much (then it is forgotten).
+        self._busy_grace = config.heartbeat_timeout_in_seconds
+        # The monotonic clock at the loop's latest wake-up.
+        self._now = time.monotonic()
 
     # --- set-up -------------------------------------------------------------------------------------
 
@@ -296,106 +302,124 @@ class Router:
         if self.frontend is None or self.backend is None:
             raise RuntimeError("Router.bind() first")
         frontend, backend = self.frontend, self.backend
-        both = zmq.Poller()
-        both.register(backend, zmq.POLLIN)
-        both.register(frontend, zmq.POLLIN)
-        backend_only = zmq.Poller()
-        backend_only.register(backend, zmq.POLLIN)
+        # zmq_poll itself, on item lists built once: zmq.Poller rebuilds its list and wraps the call.
+        both: list[tuple[Any, int]] = [(backend, _POLLIN), (frontend, _POLLIN)]
+        backend_only: list[tuple[Any, int]] = [(backend, _POLLIN)]
         monitor = self._backend_monitor
         if monitor is not None:
-            both.register(monitor, zmq.POLLIN)
-            backend_only.register(monitor, zmq.POLLIN)
+            both.append((monitor, _POLLIN))
+            backend_only.append((monitor, _POLLIN))
         interval = self.config.heartbeat_interval_in_seconds
-        next_housekeeping = time.monotonic() + interval
-        self._last_worker_seen = time.monotonic()
+        # One clock reading per wake-up serves the timer and the workers' "last heard from" alike.
+        now = self._now = time.monotonic()
+        next_housekeeping = now + interval
+        self._last_worker_seen = now
         while not self._stopping:
-            wait_ms = min(_MAX_POLL_MS, max(0, int((next_housekeeping - time.monotonic()) * 1000)))
+            wait_ms = min(_MAX_POLL_MS, max(0, int((next_housekeeping - now) * 1000)))
             # Only read new requests while a worker is idle: otherwise they wait in ZeroMQ's queues.
-            events = dict((both if self.ready else backend_only).poll(wait_ms))
-            if backend in events:
-                self._drain_backend(backend, frontend)
-                if self.pending:
-                    self._dispatch_pending(backend)
-            if frontend in events and self.ready and not self.pending:
-                self._drain_frontend(frontend, backend)
-            if monitor is not None and monitor in events:
-                self._log_handshake_failures(monitor)
-            now = time.monotonic()
+            # zmq_poll reports the sockets in the order given: the backend (responses, idle workers) first.
+            # One message per socket per wake-up (the poll returns at once while more wait): the two
+            # sockets take turns, and no readiness check per message is needed to end a batch.
+            events = zmq_poll(both if self.ready else backend_only, wait_ms)
+            now = self._now = time.monotonic()
+            for sock, _event in events:
+                if sock is backend:
+                    self._from_backend(backend, frontend)
+                    if self.pending:
+                        self._dispatch_pending(backend)
+                elif sock is frontend:
+                    if self.ready and not self.pending:
+                        self._from_frontend(frontend, backend)
+                else:
+                    self._log_handshake_failures(sock)
             if now >= next_housekeeping:
                 next_housekeeping = now + interval
                 self._housekeeping(now)
 
-    def _drain_backend(self, backend: zmq.Socket[Any], frontend: zmq.Socket[Any]) -> None:
-        for _ in range(_BATCH):
-            if not readable(backend):
-                return
+    def _from_backend(self, backend: zmq.Socket[Any], frontend: zmq.Socket[Any]) -> None:
+        """Handle one message from a worker (the poll said one waits)."""
+        try:
             frames = recv_frames(backend, NOBLOCK)
+        except zmq.Again:
+            return
+        if len(frames) == 4 and frames[2][:4] == _RESPONSE_PREFIX and len(frames[2]) >= FIXED_SIZE:
+            try:
+                send_frames(frontend, frames[1:])
+            except zmq.ZMQError as exc:
+                # The client left (EHOSTUNREACH), or its queue is full because it stopped
+                # reading (EAGAIN): drop the response, never block the router.
+                self.stats["undeliverable_responses"] += 1
+                _logger.debug("Dropped a response for a client: %s", exc.strerror)
+            # Idle again: to the back of the queue. A worker is never both busy and ready.
             worker = frames[0]
-            count = len(frames)
-            kind = _kind(frames[2]) if count == 4 else _kind(frames[1]) if count == 2 else _kind(frames[2])
-            if count == 4 and kind == RESPONSE:
-                try:
-                    send_frames(frontend, frames[1:])
-                except zmq.ZMQError as exc:
-                    # The client left (EHOSTUNREACH), or its queue is full because it stopped
-                    # reading (EAGAIN): drop the response, never block the router.
-                    self.stats["undeliverable_responses"] += 1
-                    _logger.debug("Dropped a response for a client: %s", exc.strerror)
+            if self.busy.pop(worker, None) is None and self.ready.pop(worker, None) is None:
+                _logger.info("Worker %s ready", _label(worker))
+            self.ready[worker] = self._now
+        else:
+            self._worker_message(backend, frames)
+
+    def _worker_message(self, backend: zmq.Socket[Any], frames: list[bytes]) -> None:
+        """Anything from a worker but a response: the control messages and bounced requests."""
+        worker = frames[0]
+        count = len(frames)
+        kind = _kind(frames[1]) if count == 2 else _kind(frames[2]) if count == 5 else 0
+        if count == 2 and kind == HEARTBEAT:
+            if worker in self.ready:
+                self.ready[worker] = self._now  # seen, but keeps its place in the queue
+            elif worker not in self.busy:
+                # A worker this router does not know: idle (it heartbeats only when idle), so it
+                # was there before a router restart. Take it on.
                 self._worker_idle(worker)
-            elif count == 2 and kind == HEARTBEAT:
-                if worker in self.ready:
-                    self.ready[worker] = time.monotonic()  # seen, but keeps its place in the queue
-                elif worker not in self.busy:
-                    # A worker this router does not know: idle (it heartbeats only when idle), so it
-                    # was there before a router restart. Take it on.
-                    self._worker_idle(worker)
-                # From a busy worker, a heartbeat sent just before our request reached it: not idle.
-            elif count == 2 and kind == READY:
-                self._worker_idle(worker)
-            elif count == 2 and kind == DISCONNECT:
-                self.ready.pop(worker, None)
-                self.busy.pop(worker, None)
-                _logger.info("Worker %s left", _label(worker))
-                try:
-                    backend.send_multipart([worker, self._bye], zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    pass
-            elif count == 5 and kind == BOUNCE and _kind(frames[3]) == REQUEST:
-                # [worker, client, BOUNCE header, original request header, envelope]
-                self.busy.pop(worker, None)
-                self.pending.append([frames[1], frames[3], frames[4]])
-            else:
-                self.stats["malformed"] += 1
+            # From a busy worker, a heartbeat sent just before our request reached it: not idle.
+        elif count == 2 and kind == READY:
+            self._worker_idle(worker)
+        elif count == 2 and kind == DISCONNECT:
+            self.ready.pop(worker, None)
+            self.busy.pop(worker, None)
+            _logger.info("Worker %s left", _label(worker))
+            try:
+                backend.send_multipart([worker, self._bye], zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+        elif count == 5 and kind == BOUNCE and _kind(frames[3]) == REQUEST:
+            # [worker, client, BOUNCE header, original request header, envelope]
+            self.busy.pop(worker, None)
+            self.pending.append([frames[1], frames[3], frames[4]])
+        else:
+            self.stats["malformed"] += 1
 
     def _worker_idle(self, worker: bytes) -> None:
         if worker not in self.ready and worker not in self.busy:
             _logger.info("Worker %s ready", _label(worker))
         self.busy.pop(worker, None)
         self.ready.pop(worker, None)
-        self.ready[worker] = time.monotonic()
+        self.ready[worker] = self._now
 
-    def _drain_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
-        for _ in range(_BATCH):
-            if not self.ready or not readable(frontend):
-                return
+    def _from_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
+        """Hand one client's request to the worker idle longest (the poll said one waits)."""
+        try:
             frames = recv_frames(frontend, NOBLOCK)
-            # [client, header, envelope]
-            if len(frames) != 3 or _kind(frames[1]) != REQUEST:
-                self.stats["malformed"] += 1
-                continue
-            self._dispatch(frames, backend)
+        except zmq.Again:
+            return
+        # [client, header, envelope]
+        if len(frames) == 3 and frames[1][:4] == _REQUEST_PREFIX and len(frames[1]) >= FIXED_SIZE:
+            self._dispatch(frames, backend, time.time())
+        else:
+            self.stats["malformed"] += 1
 
     def _dispatch_pending(self, backend: zmq.Socket[Any]) -> None:
+        wall = time.time()
         while self.pending and self.ready:
-            self._dispatch(self.pending.popleft(), backend)
+            self._dispatch(self.pending.popleft(), backend, wall)
 
-    def _dispatch(self, request: list[bytes], backend: zmq.Socket[Any]) -> None:
+    def _dispatch(self, request: list[bytes], backend: zmq.Socket[Any], wall: float) -> None:
         expires_at = expires_at_of(request[1])
-        if expires_at < time.time():
+        if expires_at < wall:
             self.stats["expired"] += 1  # its caller has given up: nobody should run it
             return
-        while self.ready:
-            worker, _seen = self.ready.popitem(last=False)
+        ready = self.ready
+        while ready:
+            worker, _seen = ready.popitem(last=False)
             try:
                 send_frames(backend, [worker, *request])
             except zmq.ZMQError as exc:
@@ -403,7 +427,7 @@ class Router:
                 self.stats["workers_lost"] += 1
                 _logger.warning("Worker %s unreachable (%s); trying another", _label(worker), exc.strerror)
                 continue
-            self.busy[worker] = expires_at + self.config.heartbeat_timeout_in_seconds
+            self.busy[worker] = expires_at + self._busy_grace
             self.stats["dispatched"] += 1
             return
         self.pending.appendleft(request)
