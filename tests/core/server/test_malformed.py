@@ -108,3 +108,29 @@ def test_a_requested_stop_has_a_success_status() -> None:
     server.transport = StopAfterOne([ReceivedMessage(1, {}, GOOD)])
     server.run()
     assert server.exit_status == 0
+
+
+def test_any_context_key_is_answered_and_the_log_keeps_the_transport_request_id() -> None:
+    # Each key once stopped the worker: logging the request context passed the context as keyword arguments.
+    from pysoa.common.logging import get_logging_request_context
+
+    seen: list[Any] = []
+
+    class ContextSeeingServer(ExampleServer):
+        def perform_pre_request_actions(self) -> None:
+            context = get_logging_request_context()
+            seen.append(None if context is None else dict(context))
+
+    contexts = [{"request_id": "from-caller"}, {5: "int key"}]
+    items = [ReceivedMessage(n, {}, {**GOOD, "context": {**GOOD["context"], **c}}) for n, c in enumerate(contexts)]
+    server = ContextSeeingServer({"transport": "local"})
+    transport = QueueTransport(items)
+    server.transport = transport
+    for _ in contexts:
+        server.handle_next_request()
+    assert [(rid, body["actions"][0]["body"]) for rid, _meta, body in transport.sent] == [
+        (0, {"square": 4}),
+        (1, {"square": 4}),
+    ]
+    assert [context["request_id"] for context in seen] == [0, 1]
+    assert seen[1][5] == "int key"

@@ -96,6 +96,35 @@ class EnrichedJobRequest(JobRequest):
     run_coroutine: Callable[..., Any] | None = None
     deadline: float | None = None
 
+    @classmethod
+    def _of_valid_job(
+        cls,
+        job: Mapping[str, Any],
+        client: RequestClient | None,
+        run_coroutine: Callable[..., Any] | None,
+        deadline: float | None,
+    ) -> EnrichedJobRequest:
+        """The request of a job dict that passed the job schema, built without running the converters.
+
+        The server builds one per job; the converters would only re-check what the schema did. Each
+        action's body is copied, as the converter copies it.
+        """
+        request = object.__new__(cls)
+        request.control = job["control"]
+        request.context = job["context"]
+        actions = []
+        for action in job["actions"]:
+            action_request = object.__new__(ActionRequest)
+            action_request.action = action["action"]
+            body = action.get("body")
+            action_request.body = dict(body) if body else {}
+            actions.append(action_request)
+        request.actions = actions
+        request.client = client
+        request.run_coroutine = run_coroutine
+        request.deadline = deadline
+        return request
+
 
 def _switch_set(switches: RequestSwitchSet | Iterable[Any] | None) -> RequestSwitchSet:
     return switches if isinstance(switches, RequestSwitchSet) else RequestSwitchSet(switches or ())
@@ -129,6 +158,34 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
     # The time.monotonic() instant by which the caller stops waiting, or None; time_left() gives the
     # seconds until then, and calls made through ``client`` end by it (see docs/deadlines.md).
     deadline: float | None = None
+
+    @classmethod
+    def _for_server(
+        cls,
+        server: ActionServer,
+        action: str,
+        body: dict[str, Any],
+        switches: RequestSwitchSet,
+        job: EnrichedJobRequest,
+        client: RequestClient | None,
+        deadline: float | None,
+    ) -> EnrichedActionRequest:
+        """The request ``server`` hands an action of ``job``, built without running the converters.
+
+        The server builds one per action from values that already have the fields' types. Only for
+        this class itself: a subclass may add fields, which its own ``__init__`` sets.
+        """
+        request = object.__new__(cls)
+        request.action = action
+        request.body = {} if body is None else body  # as the converter: job middleware may have left a None
+        request.switches = switches
+        request.context = job.context
+        request.control = job.control
+        request.client = client
+        request.run_coroutine = job.run_coroutine
+        request.deadline = deadline
+        request._server = server
+        return request
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (never negative), or ``None`` when the request has no deadline."""

@@ -20,6 +20,9 @@ __all__ = [
     "get_logging_action_name",
     "get_logging_request_context",
     "make_censor",
+    "push_logging_request_context",
+    "reset_logging_action_name",
+    "reset_logging_request_context",
     "set_logging_action_name",
     "set_logging_request_context",
 ]
@@ -210,6 +213,11 @@ def set_logging_request_context(**context: Any) -> contextvars.Token[tuple[_Requ
     Returns a token; :func:`clear_logging_request_context` with it restores exactly what was
     current before this call.
     """
+    return push_logging_request_context(context)
+
+
+def push_logging_request_context(context: _RequestContext) -> contextvars.Token[tuple[_RequestContext, ...]]:
+    """:func:`set_logging_request_context` with the context as a mapping, which may hold any keys."""
     return _request_contexts.set((*_request_contexts.get(), context))
 
 
@@ -221,6 +229,13 @@ def clear_logging_request_context(token: contextvars.Token[tuple[_RequestContext
     stack = _request_contexts.get()
     if stack:
         _request_contexts.set(stack[:-1])
+
+
+# The token-taking halves of the clear functions, bound once: a server calls them for every request and action.
+reset_logging_request_context: Callable[[contextvars.Token[tuple[_RequestContext, ...]]], None] = (
+    _request_contexts.reset
+)
+reset_logging_action_name: Callable[[contextvars.Token[tuple[str, ...]]], None] = _action_names.reset
 
 
 def get_logging_request_context() -> _RequestContext | None:

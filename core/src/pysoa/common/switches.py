@@ -34,6 +34,13 @@ class RequestSwitchSet(frozenset[int]):
     """The switches active for a request; ``is_active`` and ``in`` accept switch objects as well as ints."""
 
     def __new__(cls, switches: Iterable[Any] = ()) -> RequestSwitchSet:
+        if type(switches) is list:
+            # The server builds one per job from the wire's list, which holds plain ints: skip the conversions.
+            for switch in switches:
+                if type(switch) is not int:
+                    break
+            else:
+                return super().__new__(cls, switches)
         return super().__new__(cls, (get_switch(s) for s in switches))
 
     def is_active(self, switch: Any) -> bool:

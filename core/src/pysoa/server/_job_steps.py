@@ -135,7 +135,7 @@ class JobActions:
         self._done = True
 
     def response(self) -> JobResponse:
-        return JobResponse(actions=self._responses)
+        return JobResponse._of_actions(self._responses)
 
 
 def has_errors(response: JobResponse) -> bool:

@@ -18,6 +18,7 @@ __all__ = [
     "ControlHeaderSchema",
     "JobRequestSchema",
     "job_request_errors",
+    "looks_valid",
 ]
 
 ActionRequestSchema = fields.Dictionary(
@@ -59,7 +60,8 @@ JobRequestSchema = fields.Dictionary(
 )
 
 
-def _looks_valid(job: Any) -> bool:
+def looks_valid(job: Any) -> bool:
+    """Whether ``job`` is plainly a valid job request (``False`` may still be valid: ask :func:`job_request_errors`)."""
     if type(job) is not dict or len(job) != 3:
         return False
     control = job.get("control")
@@ -101,6 +103,6 @@ def _looks_valid(job: Any) -> bool:
 
 def job_request_errors(job: Any) -> list[SchemaError]:
     """The Conformity errors of a job request; empty when it is valid."""
-    if _looks_valid(job):
+    if looks_valid(job):
         return []
     return list(JobRequestSchema.errors(job))

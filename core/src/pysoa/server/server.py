@@ -32,11 +32,11 @@ from pysoa.common.log_limit import RateLimitedLogger
 from pysoa.common.logging import (
     PySOALogContextFilter,
     RecursivelyCensoredDictWrapper,
-    clear_logging_action_name,
-    clear_logging_request_context,
     make_censor,
+    push_logging_request_context,
+    reset_logging_action_name,
+    reset_logging_request_context,
     set_logging_action_name,
-    set_logging_request_context,
 )
 from pysoa.common.settings import resolve_python_path
 from pysoa.common.transport.async_base import AsyncServerTransport, IncomingRequest
@@ -74,7 +74,7 @@ from pysoa.server.action.status import make_default_status_action_class
 from pysoa.server.heartbeat import HeartbeatFile
 from pysoa.server.middleware import ServerMiddleware
 from pysoa.server.runtime_stats import RuntimeStats
-from pysoa.server.schemas import job_request_errors
+from pysoa.server.schemas import job_request_errors, looks_valid
 from pysoa.server.settings import ServerSettings
 from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest, RequestSwitchSet
 
@@ -110,9 +110,18 @@ class HarakiriInterrupt(BaseException):
 
 
 def _enter_request_log_context(request_id: Any, body: Any) -> contextvars.Token[Any]:
-    """Put the request's id and context on its log records until the token is cleared."""
+    """Put the request's id and context on its log records until the token is cleared.
+
+    The context may hold any keys (a caller's ``request_id`` among them): none of them can stop the
+    request from being answered, and the record's ``request_id`` is always the transport's.
+    """
     context = body.get("context") if isinstance(body, dict) else None
-    return set_logging_request_context(request_id=request_id, **(context if isinstance(context, dict) else {}))
+    if not isinstance(context, dict):
+        return push_logging_request_context({"request_id": request_id})
+    log_context = {"request_id": request_id, **context}
+    if "request_id" in context:
+        log_context["request_id"] = request_id
+    return push_logging_request_context(log_context)
 
 
 def _suppresses_response(body: Any) -> bool:
@@ -123,12 +132,6 @@ def _checked_action_response(name: str, response: Any) -> ActionResponse:
     if not isinstance(response, ActionResponse):
         raise TypeError(f"Action {name!r} returned {type(response).__name__}, not an ActionResponse")
     return response
-
-
-def _chained(job_request: EnrichedJobRequest) -> Mapping[str, Any]:
-    """The context that client calls made while the job runs carry: that of its ``request.client``."""
-    client = job_request.client
-    return job_request.context if client is None else client.context
 
 
 class Server:
@@ -182,6 +185,8 @@ class Server:
         self._censor = make_censor(settings["extra_fields_to_redact"])
         self._success_level = logging.getLevelName(settings["request_log_success_level"])
         self._error_level = logging.getLevelName(settings["request_log_error_level"])
+        # When the job log is off at this level it is off at both: one check per job then skips all request logging.
+        self._request_log_level_bound = max(self._success_level, self._error_level)
         self._action_factories: dict[str, Any] = {}
         self._default_status_action = make_default_status_action_class(type(self))
         self._client: Client | None = None
@@ -289,8 +294,10 @@ class Server:
             return refusal
         try:
             enriched = self._enrich_job(job_request, deadline)
-            # Client calls made while the job runs carry its context along, whichever client makes them.
-            with chained_context(_chained(enriched)):
+            # Client calls made while the job runs carry its context along, whichever client makes them:
+            # the context of its request.client.
+            client = enriched.client
+            with chained_context(enriched.context if client is None else client.context):
                 response = self._job_stack(enriched)
         except (HarakiriInterrupt, Exception) as exc:
             response = self._job_failed(exc)
@@ -298,7 +305,7 @@ class Server:
 
     def _admit_job(self, job_request: dict[str, Any]) -> tuple[JobResponse | None, float | None]:
         """``(refusal, deadline)``: the answer to a job that must not run (invalid, out of time), or its deadline."""
-        errors = job_request_errors(job_request)
+        errors = None if looks_valid(job_request) else job_request_errors(job_request)
         if errors:
             return JobResponse(
                 errors=[Error(code=e.code, message=e.message, field=e.pointer, is_caller_error=False) for e in errors]
@@ -321,14 +328,7 @@ class Server:
         client = self.make_client(job_request["context"])
         if deadline is not None:
             client = client.with_deadline(deadline)
-        return EnrichedJobRequest(
-            control=job_request["control"],
-            context=job_request["context"],
-            actions=job_request["actions"],
-            client=client,
-            run_coroutine=self.run_coroutine,
-            deadline=deadline,
-        )
+        return EnrichedJobRequest._of_valid_job(job_request, client, self.run_coroutine, deadline)
 
     def _job_failed(self, exc: BaseException) -> JobResponse:
         """The answer to a job whose middleware (or the job loop itself) raised ``exc``."""
@@ -356,7 +356,7 @@ class Server:
                 job.interrupted()
                 break
             finally:
-                clear_logging_action_name(token)
+                reset_logging_action_name(token)
             job.finished(response)
         return job.response()
 
@@ -372,7 +372,10 @@ class Server:
         client: Any = job_request.client
         if name in self._async_actions:
             client = self.make_async_client(job_request.context, deadline)
-        request = self.request_class(
+        request_class = self.request_class
+        if request_class is EnrichedActionRequest:
+            return EnrichedActionRequest._for_server(self, name, body, switches, job_request, client, deadline)
+        request = request_class(
             action=name,
             body=body,
             switches=switches,
@@ -472,7 +475,8 @@ class Server:
         try:
             enriched = self._enrich_job(job_request, deadline)
             # Set in this job's own task: concurrent jobs of one worker never see each other's context.
-            with chained_context(_chained(enriched)):
+            client = enriched.client
+            with chained_context(enriched.context if client is None else client.context):
                 response = await self._async_job_stack(enriched)
         except Exception as exc:
             response = self._job_failed(exc)
@@ -494,7 +498,7 @@ class Server:
                 job.interrupted()
                 break
             finally:
-                clear_logging_action_name(token)
+                reset_logging_action_name(token)
             job.finished(response)
         return job.response()
 
@@ -548,26 +552,29 @@ class Server:
             failed = self._job_finished(response)
             if not _suppresses_response(body):
                 self._send_response(request_id, meta, response)
-            self._log_response(body, response, request_logged, failed)
+            if request_logged is not None:
+                self._log_response(body, response, request_logged, failed)
         finally:
-            self._request_done(token)
+            reset_logging_request_context(token)
+            self.perform_post_request_actions()
 
-    def _job_started(self, body: Any) -> bool:
-        """Per-request hooks, the request log line and figures; whether the request was logged."""
+    def _job_started(self, body: Any) -> bool | None:
+        """Per-request hooks, the request log line and figures.
+
+        Whether the request was logged, or ``None`` when the job log is off at both request log
+        levels: then neither the request nor the response is logged (checked once per job).
+        """
         self.perform_pre_request_actions()
-        request_logged = self._log_request(body)
         self.runtime_stats.job_started()
-        return request_logged
+        if not self.job_logger.isEnabledFor(self._request_log_level_bound):
+            return None
+        return self._log_request(body)
 
     def _job_finished(self, response: JobResponse) -> bool:
         """Count the answered job; whether it failed."""
         failed = has_errors(response)
         self.runtime_stats.job_finished(failed)
         return failed
-
-    def _request_done(self, token: contextvars.Token[Any]) -> None:
-        clear_logging_request_context(token)
-        self.perform_post_request_actions()
 
     def _not_a_dict_response(self, body: Any) -> JobResponse:
         return JobResponse(
@@ -934,11 +941,13 @@ class Server:
             failed = self._job_finished(response)
             if not _suppresses_response(body):
                 await self._send_response_async(transport, route, request_id, meta, response)
-            self._log_response(body, response, request_logged, failed)
+            if request_logged is not None:
+                self._log_response(body, response, request_logged, failed)
         except Exception:
             self.logger.exception("Could not answer request %r", request_id)
         finally:
-            self._request_done(token)
+            reset_logging_request_context(token)
+            self.perform_post_request_actions()
 
     async def _send_response_async(
         self,
@@ -1072,7 +1081,7 @@ class _FunctionAction:
             return result
         if result is not None and not isinstance(result, dict) and inspect.isawaitable(result):
             return self._respond_later(request, result)
-        return ActionResponse(request.action, body=result if result is not None else {})
+        return ActionResponse._successful(request.action, result if result is not None else {})
 
     async def _respond_later(self, request: EnrichedActionRequest, pending: Awaitable[Any]) -> ActionResponse:
         result = await pending

@@ -67,4 +67,4 @@ class Action(ActionInterface):
             errors = schema_errors(self.response_schema, body)
             if errors:
                 raise ResponseValidationError(action_request.action, errors)
-        return ActionResponse(action=action_request.action, body=body)
+        return ActionResponse._successful(action_request.action, body)
