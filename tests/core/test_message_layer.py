@@ -141,6 +141,21 @@ def test_the_router_hands_each_response_to_its_owner_and_drops_late_ones() -> No
     assert len(router) == 0
 
 
+def test_claiming_takes_a_parked_response_waits_for_an_expected_one_and_refuses_a_forgotten_one() -> None:
+    router: ResponseRouter[str, str] = ResponseRouter()
+    router.expect(1, "thread-a")
+    router.expect(2, "thread-a")
+    assert router.claim(1) is None  # still expected: wait for it
+    assert router.accept(2) == "thread-a"
+    router.park(2, "response-2")
+    assert router.claim(2) == "response-2"
+    with pytest.raises(KeyError):
+        router.claim(2)  # taken: nobody waits for it any more
+    router.abandon(1)
+    with pytest.raises(KeyError):
+        router.claim(1)
+
+
 def test_the_router_lists_what_an_owner_waits_for_and_unclaimed_parked_responses() -> None:
     router: ResponseRouter[str, str] = ResponseRouter()
     for request_id, owner in ((1, "a"), (2, "b"), (3, "a")):

@@ -168,3 +168,15 @@ def test_close_closes_transports_and_a_later_call_reopens() -> None:
     assert closed == ["closed"]
     assert client.handlers == {}
     assert client.call_action("example", "echo", {"again": True}).body == {"again": True}
+
+
+def test_parallel_calls_take_the_keywords_of_their_futures(client: Client) -> None:
+    # The blocking parallel calls do not go through their futures: their keywords must still match.
+    with pytest.raises(TypeError, match="continue_on_error"):
+        client.call_actions_parallel("delay", [act(1)], continue_on_error=True)
+    with pytest.raises(TypeError):
+        client.call_jobs_parallel([{"service_name": "delay", "actions": [act(1)]}], no_such_option=True)
+    responses = client.call_jobs_parallel([{"service_name": "delay", "actions": [act(1)]}], continue_on_error=True)
+    assert [r.actions[0].body["n"] for r in responses] == [1]
+    with pytest.raises(TypeError):
+        client.call_actions_parallel_future("delay", [act(1)], continue_on_error=True)  # type: ignore[call-arg]

@@ -33,7 +33,7 @@ def new_correlation_id() -> str:
     A correlation id only has to be unique, not unguessable, so the ``random`` module (reseeded in
     forked children) does instead of a ``getrandom`` system call per call.
     """
-    return f"{_random_bits(128):032x}"
+    return _random_bits(128).to_bytes(16, "big").hex()  # the same 32 digits as "%032x", formatted faster
 
 
 def _with_chained(chained: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,12 +80,11 @@ def build_job(
     new_context: dict[str, Any] = dict(base)
     new_context["correlation_id"] = correlation_id or base.get("correlation_id") or new_correlation_id()
     base_switches = base.get("switches")
+    extra_switches = None
     if context:
         extra = dict(context)
         extra_switches = extra.pop("switches", None)
         new_context.update((str(k), v) for k, v in extra.items())
-    else:
-        extra_switches = None
     if base_switches or switches or extra_switches:
         switch_set: set[int] = {get_switch(s) for s in base_switches or ()}
         if switches:

@@ -181,13 +181,14 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         looked = False
         router = self._router
         while True:
-            response = router.take(request_id)
-            if response is not None:
-                return response
-            if not router.is_expected(request_id):
+            try:
+                response = router.claim(request_id)
+            except KeyError:
                 raise MessageReceiveTimeout(
                     f"No response to request {request_id} is outstanding for {self.service_name}"
-                )
+                ) from None
+            if response is not None:
+                return response
             remaining = None
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -415,7 +416,77 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         With ``catch_transport_errors`` a transport error takes the place of that job's response
         instead of being raised.
         """
-        self._check_expansions(expansions)
+        collect, sent = self._send_parallel(
+            jobs,
+            expansions,
+            raise_job_errors,
+            raise_action_errors,
+            catch_transport_errors,
+            timeout,
+            switches,
+            correlation_id,
+            continue_on_error,
+            context,
+            control_extra,
+        )
+        return FutureSOAResponse(collect, lambda: _abandon_all(sent))
+
+    def call_actions_parallel_future(
+        self,
+        service_name: str,
+        actions: Iterable[Mapping[str, Any] | ActionRequest],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        catch_transport_errors: bool = False,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> FutureSOAResponse:
+        """Each action becomes its own job, so several servers can run them at once."""
+        collect, sent = self._send_parallel(
+            jobs_per_action(service_name, actions),
+            expansions=expansions,
+            raise_job_errors=raise_job_errors,
+            raise_action_errors=raise_action_errors,
+            catch_transport_errors=catch_transport_errors,
+            timeout=timeout,
+            switches=switches,
+            correlation_id=correlation_id,
+            context=context,
+            control_extra=control_extra,
+        )
+
+        def get_response(
+            wait_timeout: float | None, give_up_on_timeout: bool
+        ) -> Generator[ActionResponse | list[Error] | TransportError]:
+            return (item for item in action_outcomes(collect(wait_timeout, give_up_on_timeout)))
+
+        return FutureSOAResponse(get_response, lambda: _abandon_all(sent))
+
+    def _send_parallel(
+        self,
+        jobs: Iterable[Mapping[str, Any]],
+        expansions: Mapping[str, Any] | None = None,
+        raise_job_errors: bool = True,
+        raise_action_errors: bool = True,
+        catch_transport_errors: bool = False,
+        timeout: float | None = None,
+        switches: Iterable[Any] | None = None,
+        correlation_id: str | None = None,
+        continue_on_error: bool = False,
+        context: Mapping[str, Any] | None = None,
+        control_extra: Mapping[str, Any] | None = None,
+    ) -> tuple[Callable[[float | None, bool], list[JobResponse | TransportError]], list[PendingJob | TransportError]]:
+        """Send every job at once: ``(collect, sent)``.
+
+        ``collect(wait_timeout, give_up_on_timeout)`` waits for the results in input order; a
+        future wraps it, and the blocking parallel calls call it directly (no future, no lock).
+        """
+        if expansions:
+            self._check_expansions(expansions)
         timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
         call_deadline = deadline_after(timeout)
         sent: list[PendingJob | TransportError] = []
@@ -437,7 +508,7 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         # Responses already received survive a timed-out result(), so that a later result() can finish.
         results: list[JobResponse | TransportError] = []
 
-        def get_response(wait_timeout: float | None, give_up_on_timeout: bool) -> list[JobResponse | TransportError]:
+        def collect(wait_timeout: float | None, give_up_on_timeout: bool) -> list[JobResponse | TransportError]:
             deadline = deadline_after(wait_timeout) if wait_timeout else call_deadline
             for index in range(len(results), len(sent)):
                 item = sent[index]
@@ -467,42 +538,7 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
                     )
             return list(results)
 
-        return FutureSOAResponse(get_response, lambda: _abandon_all(sent))
-
-    def call_actions_parallel_future(
-        self,
-        service_name: str,
-        actions: Iterable[Mapping[str, Any] | ActionRequest],
-        expansions: Mapping[str, Any] | None = None,
-        raise_job_errors: bool = True,
-        raise_action_errors: bool = True,
-        catch_transport_errors: bool = False,
-        timeout: float | None = None,
-        switches: Iterable[Any] | None = None,
-        correlation_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        control_extra: Mapping[str, Any] | None = None,
-    ) -> FutureSOAResponse:
-        """Each action becomes its own job, so several servers can run them at once."""
-        future = self.call_jobs_parallel_future(
-            jobs_per_action(service_name, actions),
-            expansions=expansions,
-            raise_job_errors=raise_job_errors,
-            raise_action_errors=raise_action_errors,
-            catch_transport_errors=catch_transport_errors,
-            timeout=timeout,
-            switches=switches,
-            correlation_id=correlation_id,
-            context=context,
-            control_extra=control_extra,
-        )
-
-        def get_response(
-            wait_timeout: float | None, give_up_on_timeout: bool
-        ) -> Generator[ActionResponse | list[Error] | TransportError]:
-            return (item for item in action_outcomes(future._resolve(wait_timeout, give_up_on_timeout)))
-
-        return FutureSOAResponse(get_response, future._abandon)
+        return collect, sent
 
     # --- blocking calls ----------------------------------------------------------------------------------
 
@@ -537,13 +573,17 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         control_extra: Mapping[str, Any] | None = None,
     ) -> JobResponse:
         """The blocking call: no future, and the wait ends at the deadline set when the job was sent."""
-        self._check_expansions(expansions)
-        timeout = self._call_timeout(timeout, service_name)
+        # The guards skip a call each on the common path (no expansions, no deadline, no timeout).
+        if expansions:
+            self._check_expansions(expansions)
+        if self._deadline is not None:
+            timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
         )
-        deadline = deadline_after(timeout)
-        response = self._send_job(service_name, job, timeout).wait(time_left(deadline))
+        deadline = deadline_after(timeout) if timeout else None
+        pending = self._send_job(service_name, job, timeout)
+        response = pending.wait(None if deadline is None else time_left(deadline))
         raise_for_errors(response, raise_job_errors, raise_action_errors)
         if expansions:
             self._expand(response.actions, expansions, timeout, switches, correlation_id, context, control_extra)
@@ -552,14 +592,23 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
     def call_actions_parallel(
         self, service_name: str, actions: Iterable[Mapping[str, Any] | ActionRequest], **kwargs: Any
     ) -> Any:
-        """Call several actions at once, each as its own job; returns their responses in input order."""
-        return self.call_actions_parallel_future(service_name, actions, **kwargs)._resolve(
-            None, give_up_on_timeout=True
-        )
+        """Call several actions at once, each as its own job; returns their responses in input order.
+
+        The keyword arguments are those of :meth:`call_actions_parallel_future`.
+        """
+        if "continue_on_error" in kwargs:
+            # Not a parameter of call_actions_parallel_future (each job has one action), nor of PySOA's.
+            raise TypeError("call_actions_parallel() got an unexpected keyword argument 'continue_on_error'")
+        collect, _sent = self._send_parallel(jobs_per_action(service_name, actions), **kwargs)
+        return (item for item in action_outcomes(collect(None, True)))
 
     def call_jobs_parallel(self, jobs: Iterable[Mapping[str, Any]], **kwargs: Any) -> Any:
-        """Call several jobs (``{'service_name': ..., 'actions': [...]}``) at once; responses in input order."""
-        return self.call_jobs_parallel_future(jobs, **kwargs)._resolve(None, give_up_on_timeout=True)
+        """Call several jobs (``{'service_name': ..., 'actions': [...]}``) at once; responses in input order.
+
+        The keyword arguments are those of :meth:`call_jobs_parallel_future`.
+        """
+        collect, _sent = self._send_parallel(jobs, **kwargs)
+        return collect(None, True)
 
     # --- expansions ------------------------------------------------------------------------------------
 

@@ -98,6 +98,10 @@ def _errors(items: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
     return [e if isinstance(e, Error) else Error.from_dict(e) for e in items]
 
 
+# Responses are built from wire dicts by setting their slots directly (see ``JobResponse.from_dict``).
+_new_instance = object.__new__
+
+
 def _dict_or_empty(value: dict[str, Any] | None) -> dict[str, Any]:
     return {} if value is None else value
 
@@ -144,6 +148,8 @@ class ActionResponse:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ActionResponse:
+        if cls is ActionResponse:
+            return _action_response(d)
         return cls(d["action"], d.get("errors"), d.get("body"))
 
     @classmethod
@@ -191,7 +197,31 @@ class JobResponse:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> JobResponse:
-        return cls(d.get("errors"), d.get("context"), d.get("actions"))
+        if cls is not JobResponse:
+            # A subclass may add fields with defaults or its own __init__: build it the usual way.
+            return cls(d.get("errors"), d.get("context"), d.get("actions"))
+        # One per call: the converters' work done inline, without attrs' __init__ and a call per field.
+        response = _new_instance(JobResponse)
+        errors = d.get("errors")
+        response.errors = _errors(errors) if errors else []
+        context = d.get("context")
+        response.context = {} if context is None else context
+        actions = d.get("actions")
+        response.actions = (
+            [a if isinstance(a, ActionResponse) else _action_response(a) for a in actions] if actions else []
+        )
+        return response
+
+
+def _action_response(d: Mapping[str, Any]) -> ActionResponse:
+    """``ActionResponse.from_dict`` for the class itself: what its ``__init__`` converters do, inline."""
+    response = _new_instance(ActionResponse)
+    response.action = d["action"]
+    errors = d.get("errors")
+    response.errors = _errors(errors) if errors else []
+    body = d.get("body")
+    response.body = {} if body is None else body
+    return response
 
     @classmethod
     def _of_actions(cls, actions: list[ActionResponse]) -> JobResponse:

@@ -148,11 +148,10 @@ def _encode_other(value: object) -> msgpack.ExtType:
 _packers = threading.local()
 
 
-def _fast_packer() -> msgpack.Packer:
-    try:
-        packer: msgpack.Packer = _packers.fast
-    except AttributeError:
-        packer = _packers.fast = msgpack.Packer(default=_encode_other, use_bin_type=True)
+def _new_fast_packer() -> msgpack.Packer:
+    """This thread's fast packer, made on its first message (``dict_to_blob`` looks it up inline)."""
+    packer: msgpack.Packer = msgpack.Packer(default=_encode_other, use_bin_type=True)
+    _packers.fast = packer
     return packer
 
 
@@ -260,8 +259,12 @@ class MsgpackSerializer(Serializer):
                 raise EncodeError(f"A message must be a dict, not {_type_name(message_dict)}")
             message_dict = dict(message_dict)
         try:
+            packer: msgpack.Packer = _packers.fast
+        except AttributeError:
+            packer = _new_fast_packer()
+        try:
             try:
-                blob: bytes = _fast_packer().pack(message_dict)
+                blob: bytes = packer.pack(message_dict)
             except UnicodeEncodeError:
                 blob = _surrogate_packer().pack(message_dict)
         except _Unsupported as exc:
@@ -285,20 +288,17 @@ class MsgpackSerializer(Serializer):
         if size > self.max_message_size_in_bytes:
             raise DecodeError(f"Message of {size} bytes exceeds the limit of {self.max_message_size_in_bytes} bytes")
         try:
-            # Every container/str/bin/ext needs at least one byte per element (a map two), so no
-            # valid message declares a length above these; a lying header fails before allocating.
+            # Every container/str/bin/ext needs at least one byte per element (a map two), so no valid
+            # message declares a length above the input's size; ``unpackb`` bounds every max_*_len by
+            # it unless told otherwise (msgpack >= 1.0), so a lying header fails before allocating.
+            # Passing those bounds again would only cost keyword parsing on every message; raw=False
+            # is the default too. tests/core/serializer/test_msgpack_errors.py checks the bounds hold.
             message = msgpack.unpackb(
                 blob,
                 ext_hook=_decode_ext,
-                raw=False,
                 strict_map_key=False,
                 unicode_errors="surrogatepass",
                 timestamp=3,
-                max_str_len=size,
-                max_bin_len=size,
-                max_array_len=size,
-                max_map_len=size // 2,
-                max_ext_len=size,
             )
         except DecodeError:
             raise

@@ -149,13 +149,18 @@ class Envelope(NamedTuple):
     body: Any
 
 
+# ``Envelope(a, b, c)`` runs the named tuple's Python-level ``__new__``; building the tuple directly
+# makes the same object without that frame (one per message received).
+_new_tuple = tuple.__new__
+
+
 def split_envelope(message: Any) -> Envelope:
     """Take a decoded message apart. Raises :class:`InvalidMessageError` (no reply possible) if it is not a map."""
     if not isinstance(message, dict):
         raise InvalidMessageError(f"Message is not a map but {type(message).__name__}")
     get = message.get
     meta = get("meta")
-    return Envelope(get("request_id"), meta if isinstance(meta, dict) else None, get("body"))
+    return _new_tuple(Envelope, (get("request_id"), meta if isinstance(meta, dict) else None, get("body")))
 
 
 class EnvelopeCodec:
@@ -199,7 +204,13 @@ class EnvelopeCodec:
 
     def decode(self, payload: bytes, content_type: str | None = None) -> Envelope:
         """Deserialize with the serializer ``content_type`` names. Raises :class:`InvalidMessageError` only."""
-        serializer = self.serializers.serializer_for(content_type)
+        serializers = self.serializers
+        # The common case, a message in the default format (or one that names none), without a lookup call.
+        serializer = (
+            serializers.default
+            if content_type is None or content_type == serializers.default.mime_type
+            else serializers.serializer_for(content_type)
+        )
         try:
             message = serializer.blob_to_dict(payload)
         except DecodeError as exc:
@@ -296,6 +307,17 @@ class ResponseRouter(Generic[_Owner, _Response]):
 
     def take(self, request_id: Any) -> _Response | None:
         return self._parked.pop(request_id, None)
+
+    def claim(self, request_id: Any) -> _Response | None:
+        """:meth:`take` and :meth:`is_expected` in one call, for a caller about to wait (once per call).
+
+        The response parked for ``request_id``, or ``None`` while it is still expected; raises
+        :class:`KeyError` when neither, as nobody waits for it any more.
+        """
+        response = self._parked.pop(request_id, None)
+        if response is None and request_id not in self._owners:
+            raise KeyError(request_id)
+        return response
 
     def expected_by(self, owner: _Owner) -> list[Any]:
         """The request ids ``owner`` still waits for, oldest first."""
