@@ -57,6 +57,7 @@ from soa_zmq._protocol import (
     parse_header,
     response_header,
     split_request,
+    wire_meta,
 )
 from soa_zmq._settings import SERVER_SETTINGS_SCHEMA, ServerOptions, server_options
 from soa_zmq._sockets import (
@@ -352,10 +353,7 @@ class ZmqServerTransport(ServerTransport):
         if not isinstance(client, bytes) or not isinstance(content_type, str):
             raise InvalidMessageError("Cannot answer: the request's meta has lost its return address")
         serializer = self._serializers.serializer_for(content_type)
-        # Both keys are there (checked above): a copy without them is the meta the client gets.
-        wire = meta.copy()
-        del wire[REPLY_TO_META_KEY], wire[CONTENT_TYPE_META_KEY]
-        blob = serializer.dict_to_blob({"request_id": request_id, "meta": wire, "body": body})
+        blob = serializer.dict_to_blob({"request_id": request_id, "meta": wire_meta(meta), "body": body})
         if len(blob) > self._maximum_size:
             raise MessageTooLarge(
                 len(blob),
