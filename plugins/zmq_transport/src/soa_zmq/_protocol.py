@@ -126,7 +126,11 @@ def parse_header(frame: bytes) -> Header:
 
 def wire_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``meta`` without the keys a worker keeps for itself."""
-    return {key: value for key, value in meta.items() if key not in LOCAL_META_KEYS}
+    # A C-level copy and two pops: cheaper than filtering every key in Python.
+    wire = dict(meta)
+    wire.pop(REPLY_TO_META_KEY, None)
+    wire.pop(CONTENT_TYPE_META_KEY, None)
+    return wire
 
 
 def split_request(message: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:

@@ -45,11 +45,15 @@ from soa_zmq._protocol import (
     BYE,
     CONTENT_TYPE_META_KEY,
     DISCONNECT,
+    FIXED_SIZE,
     HEARTBEAT,
+    MAGIC,
     READY,
     REPLY_TO_META_KEY,
     REQUEST,
+    VERSION,
     control_header,
+    expires_at_of,
     parse_header,
     response_header,
     split_request,
@@ -79,6 +83,8 @@ _READY = control_header(READY)
 _HEARTBEAT = control_header(HEARTBEAT)
 _DISCONNECT = control_header(DISCONNECT)
 _BOUNCE = control_header(BOUNCE)
+# The first four bytes of a well-formed request header (magic, version, kind).
+_REQUEST_PREFIX = MAGIC + bytes((VERSION, REQUEST))
 # How long a leaving worker waits for the router's BYE, handing back requests meanwhile.
 _MAX_GOODBYE_SECONDS = 2.0
 
@@ -106,6 +112,8 @@ class ZmqServerTransport(ServerTransport):
             self.serializer, self.options.maximum_message_size_in_bytes, get_plugin_manager().serializer_for_mime_type
         )
         self._response_headers: dict[str, bytes] = {}
+        # A request header's content type (its bytes after the fixed part) -> the serializer it names.
+        self._request_serializers: dict[bytes, Serializer] = {}
         self._maximum_size = self.options.maximum_message_size_in_bytes
         self._interval = self.options.heartbeat_interval_in_seconds
         # Connected lazily, in the process that serves (a server may be built before a fork).
@@ -270,18 +278,34 @@ class ZmqServerTransport(ServerTransport):
         client, header_frame, blob = frames
         # Whatever this is, the router now counts this worker busy: it owes a response or READY.
         self._owe_ready = True
-        try:
-            header = parse_header(header_frame)
-        except InvalidMessageError as exc:
-            self.metrics.counter("server.transport.zmq.invalid_message").increment()
-            _dropped_log.warning("Dropped a request with a bad header: %s", exc)
-            return None
-        if header.kind != REQUEST:
-            return None
-        if header.expires_at < time.time():
+        # The usual request: a well-formed header whose content type names a serializer met before.
+        known = (
+            self._request_serializers.get(header_frame[FIXED_SIZE:]) if header_frame[:4] == _REQUEST_PREFIX else None
+        )
+        if known is not None:
+            expires_at = expires_at_of(header_frame)
+            content_type_name: str | None = None
+        else:
+            try:
+                header = parse_header(header_frame)
+            except InvalidMessageError as exc:
+                self.metrics.counter("server.transport.zmq.invalid_message").increment()
+                _dropped_log.warning("Dropped a request with a bad header: %s", exc)
+                return None
+            if header.kind != REQUEST:
+                return None
+            expires_at = header.expires_at
+            content_type_name = header.content_type or None
+        if expires_at < time.time():
             self.metrics.counter("server.transport.zmq.request_expired").increment()
             return None
-        serializer = self._serializers.serializer_for(header.content_type or None)
+        if known is not None:
+            serializer = known
+        else:
+            serializer = self._serializers.serializer_for(content_type_name)
+            if serializer.mime_type == content_type_name:
+                # Only the content types of registered serializers: a flood of made-up ones adds nothing.
+                self._request_serializers[header_frame[FIXED_SIZE:]] = serializer
         # The reply speaks what the request was decoded with (an unknown type falls back to the default).
         content_type = serializer.mime_type
         if len(blob) > self._maximum_size:
