@@ -212,6 +212,15 @@ class JobResponse:
         )
         return response
 
+    @classmethod
+    def _of_actions(cls, actions: list[ActionResponse]) -> JobResponse:
+        """``cls(actions=actions)`` for a list the caller hands over, without the converters (a server's hot path)."""
+        response = object.__new__(cls)
+        response.errors = []
+        response.context = {}
+        response.actions = actions
+        return response
+
 
 def _action_response(d: Mapping[str, Any]) -> ActionResponse:
     """``ActionResponse.from_dict`` for the class itself: what its ``__init__`` converters do, inline."""
@@ -222,15 +231,6 @@ def _action_response(d: Mapping[str, Any]) -> ActionResponse:
     body = d.get("body")
     response.body = {} if body is None else body
     return response
-
-    @classmethod
-    def _of_actions(cls, actions: list[ActionResponse]) -> JobResponse:
-        """``cls(actions=actions)`` for a list the caller hands over, without the converters (a server's hot path)."""
-        response = object.__new__(cls)
-        response.errors = []
-        response.context = {}
-        response.actions = actions
-        return response
 
 
 class UnicodeKeysDict(dict[str, Any]):
