@@ -32,7 +32,7 @@ class QueueTransport(ServerTransport):
         self.sent.append((request_id, meta, body))
 
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "control": {"continue_on_error": False},
     "context": {"correlation_id": "c", "switches": []},
     "actions": [{"action": "square", "body": {"number": 2}}],
