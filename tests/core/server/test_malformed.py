@@ -121,7 +121,7 @@ def test_any_context_key_is_answered_and_the_log_keeps_the_transport_request_id(
             context = get_logging_request_context()
             seen.append(None if context is None else dict(context))
 
-    contexts = [{"request_id": "from-caller"}, {5: "int key"}]
+    contexts: list[dict[Any, Any]] = [{"request_id": "from-caller"}, {5: "int key"}]
     items = [ReceivedMessage(n, {}, {**GOOD, "context": {**GOOD["context"], **c}}) for n, c in enumerate(contexts)]
     server = ContextSeeingServer({"transport": "local"})
     transport = QueueTransport(items)
