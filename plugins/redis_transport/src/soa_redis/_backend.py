@@ -32,7 +32,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
-from soa_redis._deadline import deadline_bounded, io_deadline, socket_seconds
+from soa_redis._deadline import SHORTEST_SOCKET_SECONDS, deadline_bounded, io_deadline, socket_seconds
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._lane import NOT_YET, Lane, LaneSet, fork_generation
@@ -142,8 +142,8 @@ class PendingPop:
 
     __slots__ = ("block", "ends_at", "generation", "host", "index", "key", "lane", "written")
 
-    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float) -> None:
-        self.generation = fork_generation()
+    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float, generation: int) -> None:
+        self.generation = generation
         self.host = host
         self.index = index
         self.lane = lane
@@ -175,6 +175,9 @@ class RedisBackend:
         self.config = config
         self._lock = threading.Lock()
         self._hosts: list[_Host] | None = None
+        # The only host, when there is exactly one (the usual set-up): the transports then skip choosing a host,
+        # counting the hosts and looking its clock up by index on every message. ``None`` while undiscovered.
+        self.single_host: _Host | None = None
         self._round_robin: RoundRobin | None = None
         self._sentinel: Sentinel | None = None
         if config.sentinel:
@@ -189,6 +192,8 @@ class RedisBackend:
 
     def _set_hosts(self, hosts: list[_Host]) -> None:
         self._round_robin = RoundRobin(len(hosts))
+        # Set before the list: whoever sees the hosts known also sees whether there is only one.
+        self.single_host = hosts[0] if len(hosts) == 1 else None
         self._hosts = hosts
 
     def _standard_host(self, kwargs: dict[str, Any], label: str) -> _Host:
@@ -414,7 +419,9 @@ class RedisBackend:
         if hosts is None:
             return None
         host = hosts[index]
-        return PendingPop(host, index, host.lanes.take(), key, max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS))
+        if not MIN_BLOCK_SECONDS <= block <= MAX_BLOCK_SECONDS:  # the usual block needs no clamping
+            block = max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS)
+        return PendingPop(host, index, host.lanes.take(), key, block, fork_generation())
 
     def push_before(
         self, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, capacity: int, deadline: float
@@ -429,15 +436,17 @@ class RedisBackend:
         command_timeout = host.command_timeout
         if lane.ready():
             # The usual case, without the failover wrapper: the lane is connected, so nothing can call for a
-            # Sentinel lookup, and the socket gets the time this push may take directly.
+            # Sentinel lookup, and the socket gets the time this push may take directly (socket_seconds, inline).
             started = time.monotonic()
-            timeout = socket_seconds(deadline, lane.timeout_limit if command_timeout is None else command_timeout)
+            left = max(deadline - started, SHORTEST_SOCKET_SECONDS)
+            limit = lane.timeout_limit if command_timeout is None else command_timeout
+            timeout = left if limit is None or limit >= left else float(limit)
             try:
                 if host.clock_offset is None or started - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS:
                     length = _push_pending(host, lane, pending, key, frame, ttl_seconds, timeout)
                 else:
                     pop_key, block, written = pending.key, pending.block, pending.mark_written
-                    length = lane.push_then_blpop(key, frame, ttl_seconds, False, pop_key, block, written, timeout)[0]
+                    length = lane.push_then_blpop_ready(key, frame, ttl_seconds, pop_key, block, written, timeout)
             except redis_errors.RedisError as exc:
                 waited = time.monotonic() - started
                 raise translate_redis_error(exc, "send", key, host.label, False, waited) from exc

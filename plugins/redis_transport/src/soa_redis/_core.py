@@ -121,12 +121,21 @@ class TransportCore:
         capacity = self.options.queue_capacity
         if len(frames) > capacity:
             raise MessageSendError(f"Message needs {len(frames)} chunks but Redis queue {key} holds at most {capacity}")
-        attempt = 0
         backend = self.backend
         if pending is not None and len(frames) == 1 and pending.index == index:
             pushed = backend.push_before(pending, key, frames[0], ttl_seconds, capacity, deadline)
         else:
             pushed = backend.push(index, key, frames, ttl_seconds, capacity, deadline)
+        if not pushed:
+            self.push_when_room(index, key, frames, ttl_seconds, deadline)
+
+    def push_when_room(self, index: int, key: str, frames: Sequence[bytes], ttl_seconds: int, deadline: float) -> None:
+        """After a first push found the queue full: retry with backoff (never past ``deadline``), or raise
+        :class:`MessageSendError`. (Transports that made the first push themselves continue here.)"""
+        capacity = self.options.queue_capacity
+        backend = self.backend
+        attempt = 0
+        pushed = False
         while not pushed:
             delay = next_delay(attempt, self.options.queue_full_retries, deadline - time.monotonic())
             if delay is None:

@@ -74,6 +74,7 @@ class RedisServerTransport(ServerTransport):
         self._pending: PendingPop | None = None
         self._expires_in = float(self._core.options.message_expiry_in_seconds)
         self._ttl_seconds = redis_ttl_seconds(self._expires_in, False)
+        self._capacity = self._core.options.queue_capacity
         # reply_to -> its Redis key: the same few clients' threads are answered over and over, and a key kept is
         # hashed once (every lookup of a new string hashes it anew). Bounded: cleared when it grows past the limit.
         self._reply_keys: dict[str, str] = {}
@@ -183,8 +184,14 @@ class RedisServerTransport(ServerTransport):
         deadline = time.monotonic() + expires_in
 
         wire = wire_meta(meta)
-        index = backend.known_host_for(key)
-        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        host = backend.single_host
+        index: int | None
+        if host is not None:  # one host: nothing to choose, and its clock is at hand
+            index = 0
+            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
+        else:
+            index = backend.known_host_for(key)
+            stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
         payload = core.encode(request_id, wire, body, serializer)
         threshold = options.chunk_messages_larger_than_bytes
         frames: Sequence[bytes]
@@ -202,18 +209,24 @@ class RedisServerTransport(ServerTransport):
 
         if index is None:
             index = backend.host_for(key, "send", deadline)
+            host = backend.single_host
         # With one host the next receive pops where this reply goes: write that BLPOP behind the push.
         pending = None
-        if self._pending is None and backend.host_count == 1:
+        if host is not None and self._pending is None and len(frames) == 1:
             pending = backend.pending_pop(index, self._request_key, options.receive_timeout_in_seconds)
-        try:
-            core.push(index, key, frames, self._ttl_seconds, deadline, pending)
-        finally:
-            if pending is not None:
+        if pending is None:
+            core.push(index, key, frames, self._ttl_seconds, deadline)
+        else:
+            # The push with the pop behind it, made here rather than through core.push's general steps.
+            try:
+                pushed = backend.push_before(pending, key, frames[0], self._ttl_seconds, self._capacity, deadline)
+            finally:
                 if pending.alive:
                     self._pending = pending  # even if the push failed: Redis runs the pop anyway
                 else:
                     backend.release_pop(pending)
+            if not pushed:
+                core.push_when_room(index, key, frames, self._ttl_seconds, deadline)
 
     def close(self) -> None:
         """End a pending pop; a request it took goes back to the head of the queue for another worker."""
