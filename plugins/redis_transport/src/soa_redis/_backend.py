@@ -19,6 +19,7 @@ Safety rules enforced here:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -104,14 +105,19 @@ class _Host:
         self.command_timeout: float | None = command.connection_pool.connection_kwargs.get("socket_timeout")
         pool = blocking.connection_pool
         self.lanes = LaneSet(lambda: pool.connection_class(**pool.connection_kwargs))
-        # Redis time minus local time, and when it was measured (monotonic).
+        # Redis time minus local time, as last measured.
         self.clock_offset: float | None = None
-        self.clock_measured_at = 0.0
+        # Until when (monotonic) clock_offset is known and young enough to trust: one comparison per message.
+        self.clock_fresh_until = -math.inf
 
     def record_clock(self, redis_seconds: float, sent_at: float, received_at: float) -> None:
         # The Redis timestamp was taken somewhere between sending and receiving; assume the middle.
         self.clock_offset = redis_seconds - (sent_at + received_at) / 2
-        self.clock_measured_at = time.monotonic()
+        self.note_measured()
+
+    def note_measured(self) -> None:
+        """The clock was just measured, or a measurement tried: the offset, if known, is trusted for a while."""
+        self.clock_fresh_until = -math.inf if self.clock_offset is None else time.monotonic() + _CLOCK_MAX_AGE_SECONDS
 
 
 def _blocking_socket_timeout(command_timeout: float | None) -> float | None:
@@ -309,14 +315,12 @@ class RedisBackend:
         The measurement gives up at ``deadline`` (default: a few seconds from now).
         """
         hosts = self._hosts
-        if hosts is not None:  # the common case, checked without the arguments a lookup needs
-            offset = hosts[index].clock_offset
-            if offset is not None and time.monotonic() - hosts[index].clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
-                return offset
+        if hosts is not None and time.monotonic() < hosts[index].clock_fresh_until:  # the common case
+            return hosts[index].clock_offset
         if deadline is None:
             deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
         host = self._all_hosts("receive", "TIME", deadline)[index]
-        if host.clock_offset is not None and time.monotonic() - host.clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
+        if time.monotonic() < host.clock_fresh_until:
             return host.clock_offset
         sent_at = time.time()
         try:
@@ -325,7 +329,7 @@ class RedisBackend:
         except redis_errors.RedisError as exc:
             # An ACL without TIME, or a connection problem the next real command will report.
             _logger.debug("Cannot read the clock of Redis at %s: %s", host.label, exc)
-            host.clock_measured_at = time.monotonic()
+            host.note_measured()
             return host.clock_offset
         host.record_clock(seconds + microseconds / 1e6, sent_at, time.time())
         return host.clock_offset
@@ -442,7 +446,7 @@ class RedisBackend:
             limit = lane.timeout_limit if command_timeout is None else command_timeout
             timeout = left if limit is None or limit >= left else float(limit)
             try:
-                if host.clock_offset is None or started - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS:
+                if started >= host.clock_fresh_until:  # unknown or old: measured along with this push
                     length = _push_pending(host, lane, pending, key, frame, ttl_seconds, timeout)
                 else:
                     pop_key, block, written = pending.key, pending.block, pending.mark_written
@@ -617,7 +621,7 @@ class RedisBackend:
 
 
 def _clock_stale(host: _Host) -> bool:
-    return host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
+    return time.monotonic() >= host.clock_fresh_until
 
 
 def _record_time(host: _Host, redis_time: Any, sent_at: float) -> None:

@@ -220,5 +220,9 @@ class TransportCore:
 
     def is_expired(self, index: int, meta: Mapping[str, Any], deadline: float | None = None) -> bool:
         # The Redis clock is only needed (and only measured) for messages from soa-core senders.
-        offset = self.backend.fresh_clock_offset(index, deadline) if REDIS_EXPIRY_META_KEY in meta else None
-        return is_expired(meta, time.time(), offset)
+        if REDIS_EXPIRY_META_KEY not in meta:
+            return is_expired(meta, time.time(), None)
+        host = self.backend.single_host
+        if host is not None and host.clock_fresh_until > time.monotonic():  # the usual case, without a lookup
+            return is_expired(meta, time.time(), host.clock_offset)
+        return is_expired(meta, time.time(), self.backend.fresh_clock_offset(index, deadline))

@@ -89,6 +89,7 @@ class RedisClientTransport(ClientTransport):
         self._request_key = request_queue_key(service_name)
         options = self._core.options
         self._default_expiry = options.message_expiry_in_seconds
+        self._default_ttl = redis_ttl_seconds(float(self._default_expiry), False)
         self._default_receive_timeout = options.receive_timeout_in_seconds
         self._capacity = options.queue_capacity
         # Every request this transport sends has the same framing.
@@ -152,7 +153,7 @@ class RedisClientTransport(ClientTransport):
             host = backend.single_host
         control = body.get("control") if isinstance(body, dict) else None
         expects_reply = not (isinstance(control, dict) and control.get("suppress_response"))
-        ttl_seconds = redis_ttl_seconds(expires_in, explicit)
+        ttl_seconds = redis_ttl_seconds(expires_in, explicit) if explicit else self._default_ttl
         # With one host the reply queue is where the request goes: write the first wait for the reply behind the
         # push. It stays pending (in this thread's state) until a receive reads it, even if this send fails.
         pending = None

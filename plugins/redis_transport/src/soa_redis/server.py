@@ -170,16 +170,19 @@ class RedisServerTransport(ServerTransport):
         if request_id is None:
             raise InvalidMessageError("No request ID")
         reply_to = meta.get("reply_to")
-        if not is_valid_reply_to(reply_to, self.service_name):
-            raise InvalidMessageError(
-                f"Refusing to reply to {str(reply_to)[:100]!r}: not a reply queue of {self.service_name!r}"
-            )
+        # A reply queue answered before was valid then (only valid ones are kept): checked again only when new.
+        key = self._reply_keys.get(reply_to) if type(reply_to) is str else None
+        if key is None:
+            if not is_valid_reply_to(reply_to, self.service_name):
+                raise InvalidMessageError(
+                    f"Refusing to reply to {str(reply_to)[:100]!r}: not a reply queue of {self.service_name!r}"
+                )
+            key = self._reply_key(reply_to)
         core, backend, options = self._core, self._core.backend, self._core.options
         version = meta.get(PROTOCOL_VERSION_META_KEY, DEFAULT_PROTOCOL_VERSION)
         if version not in SUPPORTED_PROTOCOL_VERSIONS:
             version = DEFAULT_PROTOCOL_VERSION
         serializer = core.serializer_for(meta.get(CONTENT_TYPE_META_KEY))
-        key = self._reply_key(reply_to)
         expires_in = self._expires_in
         deadline = time.monotonic() + expires_in
 
