@@ -226,3 +226,10 @@ def test_response_checks() -> None:
     with pytest.raises(InvalidMessageError, match="not a map") as info:
         validate_response(Envelope(3, {}, None))
     assert info.value.request_id == 3
+
+
+@pytest.mark.parametrize("on_redis", [math.inf, -math.inf, math.nan])
+def test_a_redis_clock_pair_of_floats_that_are_not_finite_falls_back_to_the_local_expiry(on_redis: float) -> None:
+    meta = {EXPIRY_META_KEY: 999.0, REDIS_EXPIRY_META_KEY: [999.0, on_redis]}
+    assert is_expired(meta, now=1000.0, redis_clock_offset=0.0)
+    assert not is_expired(meta, now=998.0, redis_clock_offset=0.0)

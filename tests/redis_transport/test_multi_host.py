@@ -58,3 +58,25 @@ def test_queues_are_placed_like_pysoa(two_redis_servers: tuple[RedisProcess, Red
         assert raws[expected].exists(key) == 1
         assert raws[1 - expected].exists(key) == 0
         assert client.receive_response_message(2).body == response(n=number)
+
+
+def test_only_a_lone_host_writes_the_wait_for_a_reply_behind_the_request(
+    two_redis_servers: tuple[RedisProcess, RedisProcess],
+) -> None:
+    hosts = list(two_redis_servers)
+    several = RedisClientTransport("other", urls=[host.url for host in hosts])
+    alone = RedisClientTransport("svc", urls=[hosts[0].url])
+    assert several._core.backend.single_host is None
+    assert alone._core.backend.single_host is not None
+    # With several hosts the reply queue may be on another host than the request queue: push and pop apart.
+    several.send_request_message(1, {}, job(n=1))
+    assert several._state().pending is None
+    alone.send_request_message(1, {}, job(n=1))
+    assert alone._state().pending is not None
+    server = RedisServerTransport("svc", url=hosts[0].url, receive_timeout_in_seconds=2)
+    request_id, meta, _body = server.receive_request_message()
+    assert meta is not None
+    server.send_response_message(request_id, meta, response(n=request_id))
+    assert alone.receive_response_message(2).body == response(n=1)
+    assert alone._state().pending is None
+    server.close()

@@ -19,6 +19,7 @@ Safety rules enforced here:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
-from soa_redis._deadline import deadline_bounded, io_deadline, socket_seconds
+from soa_redis._deadline import SHORTEST_SOCKET_SECONDS, deadline_bounded, io_deadline, socket_seconds
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._lane import NOT_YET, Lane, LaneSet, fork_generation
@@ -104,14 +105,19 @@ class _Host:
         self.command_timeout: float | None = command.connection_pool.connection_kwargs.get("socket_timeout")
         pool = blocking.connection_pool
         self.lanes = LaneSet(lambda: pool.connection_class(**pool.connection_kwargs))
-        # Redis time minus local time, and when it was measured (monotonic).
+        # Redis time minus local time, as last measured.
         self.clock_offset: float | None = None
-        self.clock_measured_at = 0.0
+        # Until when (monotonic) clock_offset is known and young enough to trust: one comparison per message.
+        self.clock_fresh_until = -math.inf
 
     def record_clock(self, redis_seconds: float, sent_at: float, received_at: float) -> None:
         # The Redis timestamp was taken somewhere between sending and receiving; assume the middle.
         self.clock_offset = redis_seconds - (sent_at + received_at) / 2
-        self.clock_measured_at = time.monotonic()
+        self.note_measured()
+
+    def note_measured(self) -> None:
+        """The clock was just measured, or a measurement tried: the offset, if known, is trusted for a while."""
+        self.clock_fresh_until = -math.inf if self.clock_offset is None else time.monotonic() + _CLOCK_MAX_AGE_SECONDS
 
 
 def _blocking_socket_timeout(command_timeout: float | None) -> float | None:
@@ -142,8 +148,8 @@ class PendingPop:
 
     __slots__ = ("block", "ends_at", "generation", "host", "index", "key", "lane", "written")
 
-    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float) -> None:
-        self.generation = fork_generation()
+    def __init__(self, host: _Host, index: int, lane: Lane, key: str, block: float, generation: int) -> None:
+        self.generation = generation
         self.host = host
         self.index = index
         self.lane = lane
@@ -175,6 +181,9 @@ class RedisBackend:
         self.config = config
         self._lock = threading.Lock()
         self._hosts: list[_Host] | None = None
+        # The only host, when there is exactly one (the usual set-up): the transports then skip choosing a host,
+        # counting the hosts and looking its clock up by index on every message. ``None`` while undiscovered.
+        self.single_host: _Host | None = None
         self._round_robin: RoundRobin | None = None
         self._sentinel: Sentinel | None = None
         if config.sentinel:
@@ -189,6 +198,8 @@ class RedisBackend:
 
     def _set_hosts(self, hosts: list[_Host]) -> None:
         self._round_robin = RoundRobin(len(hosts))
+        # Set before the list: whoever sees the hosts known also sees whether there is only one.
+        self.single_host = hosts[0] if len(hosts) == 1 else None
         self._hosts = hosts
 
     def _standard_host(self, kwargs: dict[str, Any], label: str) -> _Host:
@@ -304,14 +315,12 @@ class RedisBackend:
         The measurement gives up at ``deadline`` (default: a few seconds from now).
         """
         hosts = self._hosts
-        if hosts is not None:  # the common case, checked without the arguments a lookup needs
-            offset = hosts[index].clock_offset
-            if offset is not None and time.monotonic() - hosts[index].clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
-                return offset
+        if hosts is not None and time.monotonic() < hosts[index].clock_fresh_until:  # the common case
+            return hosts[index].clock_offset
         if deadline is None:
             deadline = time.monotonic() + _HOUSEKEEPING_SECONDS
         host = self._all_hosts("receive", "TIME", deadline)[index]
-        if host.clock_offset is not None and time.monotonic() - host.clock_measured_at < _CLOCK_MAX_AGE_SECONDS:
+        if time.monotonic() < host.clock_fresh_until:
             return host.clock_offset
         sent_at = time.time()
         try:
@@ -320,7 +329,7 @@ class RedisBackend:
         except redis_errors.RedisError as exc:
             # An ACL without TIME, or a connection problem the next real command will report.
             _logger.debug("Cannot read the clock of Redis at %s: %s", host.label, exc)
-            host.clock_measured_at = time.monotonic()
+            host.note_measured()
             return host.clock_offset
         host.record_clock(seconds + microseconds / 1e6, sent_at, time.time())
         return host.clock_offset
@@ -414,7 +423,9 @@ class RedisBackend:
         if hosts is None:
             return None
         host = hosts[index]
-        return PendingPop(host, index, host.lanes.take(), key, max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS))
+        if not MIN_BLOCK_SECONDS <= block <= MAX_BLOCK_SECONDS:  # the usual block needs no clamping
+            block = max(min(block, MAX_BLOCK_SECONDS), MIN_BLOCK_SECONDS)
+        return PendingPop(host, index, host.lanes.take(), key, block, fork_generation())
 
     def push_before(
         self, pending: PendingPop, key: str, frame: bytes, ttl_seconds: int, capacity: int, deadline: float
@@ -429,15 +440,17 @@ class RedisBackend:
         command_timeout = host.command_timeout
         if lane.ready():
             # The usual case, without the failover wrapper: the lane is connected, so nothing can call for a
-            # Sentinel lookup, and the socket gets the time this push may take directly.
+            # Sentinel lookup, and the socket gets the time this push may take directly (socket_seconds, inline).
             started = time.monotonic()
-            timeout = socket_seconds(deadline, lane.timeout_limit if command_timeout is None else command_timeout)
+            left = max(deadline - started, SHORTEST_SOCKET_SECONDS)
+            limit = lane.timeout_limit if command_timeout is None else command_timeout
+            timeout = left if limit is None or limit >= left else float(limit)
             try:
-                if host.clock_offset is None or started - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS:
+                if started >= host.clock_fresh_until:  # unknown or old: measured along with this push
                     length = _push_pending(host, lane, pending, key, frame, ttl_seconds, timeout)
                 else:
                     pop_key, block, written = pending.key, pending.block, pending.mark_written
-                    length = lane.push_then_blpop(key, frame, ttl_seconds, False, pop_key, block, written, timeout)[0]
+                    length = lane.push_then_blpop_ready(key, frame, ttl_seconds, pop_key, block, written, timeout)
             except redis_errors.RedisError as exc:
                 waited = time.monotonic() - started
                 raise translate_redis_error(exc, "send", key, host.label, False, waited) from exc
@@ -608,7 +621,7 @@ class RedisBackend:
 
 
 def _clock_stale(host: _Host) -> bool:
-    return host.clock_offset is None or time.monotonic() - host.clock_measured_at >= _CLOCK_MAX_AGE_SECONDS
+    return time.monotonic() >= host.clock_fresh_until
 
 
 def _record_time(host: _Host, redis_time: Any, sent_at: float) -> None:

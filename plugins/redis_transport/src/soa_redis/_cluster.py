@@ -98,6 +98,9 @@ class _ClusterUnavailable(Exception):
 class RedisClusterBackend:
     """A Redis Cluster behind the interface of :class:`~soa_redis._backend.RedisBackend` (one host, index 0)."""
 
+    # Not one Redis but many masters: the transports' single-host shortcut (pops written behind pushes) is not for it.
+    single_host: Final[None] = None
+
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
         self._label = "Redis Cluster (seeds " + ", ".join(f"{h['host']}:{h['port']}" for h in config.hosts) + ")"

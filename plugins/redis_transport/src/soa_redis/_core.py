@@ -121,12 +121,21 @@ class TransportCore:
         capacity = self.options.queue_capacity
         if len(frames) > capacity:
             raise MessageSendError(f"Message needs {len(frames)} chunks but Redis queue {key} holds at most {capacity}")
-        attempt = 0
         backend = self.backend
         if pending is not None and len(frames) == 1 and pending.index == index:
             pushed = backend.push_before(pending, key, frames[0], ttl_seconds, capacity, deadline)
         else:
             pushed = backend.push(index, key, frames, ttl_seconds, capacity, deadline)
+        if not pushed:
+            self.push_when_room(index, key, frames, ttl_seconds, deadline)
+
+    def push_when_room(self, index: int, key: str, frames: Sequence[bytes], ttl_seconds: int, deadline: float) -> None:
+        """After a first push found the queue full: retry with backoff (never past ``deadline``), or raise
+        :class:`MessageSendError`. (Transports that made the first push themselves continue here.)"""
+        capacity = self.options.queue_capacity
+        backend = self.backend
+        attempt = 0
+        pushed = False
         while not pushed:
             delay = next_delay(attempt, self.options.queue_full_retries, deadline - time.monotonic())
             if delay is None:
@@ -211,5 +220,9 @@ class TransportCore:
 
     def is_expired(self, index: int, meta: Mapping[str, Any], deadline: float | None = None) -> bool:
         # The Redis clock is only needed (and only measured) for messages from soa-core senders.
-        offset = self.backend.fresh_clock_offset(index, deadline) if REDIS_EXPIRY_META_KEY in meta else None
-        return is_expired(meta, time.time(), offset)
+        if REDIS_EXPIRY_META_KEY not in meta:
+            return is_expired(meta, time.time(), None)
+        host = self.backend.single_host
+        if host is not None and host.clock_fresh_until > time.monotonic():  # the usual case, without a lookup
+            return is_expired(meta, time.time(), host.clock_offset)
+        return is_expired(meta, time.time(), self.backend.fresh_clock_offset(index, deadline))

@@ -14,10 +14,10 @@ import threading
 import time
 from typing import Any, Final
 
-__all__ = ["configured_socket_timeout", "deadline_bounded", "io_deadline", "socket_seconds"]
+__all__ = ["SHORTEST_SOCKET_SECONDS", "configured_socket_timeout", "deadline_bounded", "io_deadline", "socket_seconds"]
 
 # A socket timeout of 0 would make the socket non-blocking; a deadline already passed gets this.
-_SHORTEST_SOCKET_SECONDS: Final = 0.001
+SHORTEST_SOCKET_SECONDS: Final = 0.001
 
 _current = threading.local()
 
@@ -51,7 +51,7 @@ def _bounded(configured: float | None) -> float | None:
     deadline: float | None = getattr(_current, "deadline", None)
     if deadline is None:
         return configured
-    left = max(deadline - time.monotonic(), _SHORTEST_SOCKET_SECONDS)
+    left = max(deadline - time.monotonic(), SHORTEST_SOCKET_SECONDS)
     return left if configured is None else min(float(configured), left)
 
 
@@ -60,7 +60,7 @@ def socket_seconds(until: float, limit: float | None) -> float | None:
 
     For callers that set a socket's timeout themselves instead of running inside :func:`io_deadline`.
     """
-    left = max(until - time.monotonic(), _SHORTEST_SOCKET_SECONDS)
+    left = max(until - time.monotonic(), SHORTEST_SOCKET_SECONDS)
     return left if limit is None else min(float(limit), left)
 
 

@@ -6,6 +6,7 @@ import functools
 import math
 import re
 from collections.abc import Hashable, Mapping
+from math import isfinite
 from typing import Any, Final, TypeGuard
 
 from pysoa.common.transport.message import Envelope, split_envelope
@@ -123,10 +124,14 @@ def is_expired(meta: Mapping[str, Any], now: float, redis_clock_offset: float | 
     expiry = meta.get(EXPIRY_META_KEY)
     if redis_clock_offset is not None:
         pair = meta.get(REDIS_EXPIRY_META_KEY)
-        if isinstance(pair, list | tuple) and len(pair) == 2:
+        if (type(pair) is list or isinstance(pair, list | tuple)) and len(pair) == 2:
             sent, on_redis = pair
-            # Equality first: it rules out most malformed pairs without a call.
-            if sent == expiry and _is_number(sent) and _is_number(on_redis):
+            # Equality first: it rules out most malformed pairs without a call; then the usual two floats, tested
+            # without calling _is_number.
+            if sent == expiry and (
+                (type(sent) is float and type(on_redis) is float and isfinite(sent) and isfinite(on_redis))
+                or (_is_number(sent) and _is_number(on_redis))
+            ):
                 return bool(now + redis_clock_offset > on_redis)
     if _is_number(expiry) and expiry:
         return bool(expiry < now)

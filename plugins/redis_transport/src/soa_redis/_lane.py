@@ -263,14 +263,18 @@ class Lane:
         replies are read here; an error reply among them is raised, with the pop still pending.
         """
         if timeout is not _KEEP and self._direct and not with_time and len(frame) <= _JOIN_LIMIT:
-            return self._push_then_blpop_now(key, frame, ttl_seconds, pop_key, block, written, timeout), None
+            return self.push_then_blpop_ready(key, frame, ttl_seconds, pop_key, block, written, timeout), None
         self._send(self._packed_push(key, frame, ttl_seconds, with_time, self._blpop_command(pop_key, block)), timeout)
         written()
         return self._read_push(with_time)
 
-    def _push_then_blpop_now(
-        self, key: str, frame: bytes, ttl_seconds: int, pop_key: str, block: float, written: Any, timeout: float
+    def push_then_blpop_ready(
+        self, key: str, frame: bytes, ttl_seconds: int, pop_key: str, block: float, written: Any, timeout: float | None
     ) -> int:
+        """:meth:`push_then_blpop` without ``TIME``, on a :meth:`ready` lane whose socket gets ``timeout``: the list's
+        new length."""
+        if not self._direct or len(frame) > _JOIN_LIMIT:
+            return int(self.push_then_blpop(key, frame, ttl_seconds, False, pop_key, block, written, timeout)[0])
         # What a transport does for every message it sends, in one piece: the general steps' calls cost more
         # than this whole write and read.
         commands = self._keys.get(key) or self._for(key)

@@ -89,7 +89,9 @@ class RedisClientTransport(ClientTransport):
         self._request_key = request_queue_key(service_name)
         options = self._core.options
         self._default_expiry = options.message_expiry_in_seconds
+        self._default_ttl = redis_ttl_seconds(float(self._default_expiry), False)
         self._default_receive_timeout = options.receive_timeout_in_seconds
+        self._capacity = options.queue_capacity
         # Every request this transport sends has the same framing.
         self._frame_prefix = frame_prefix(options.protocol_version, self._core.default_serializer.mime_type)
         self._local = threading.local()
@@ -135,28 +137,41 @@ class RedisClientTransport(ClientTransport):
         wire = wire_meta(meta)
         wire["reply_to"] = state.reply_to
         key = self._request_key
-        index = backend.known_host_for(key)
-        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        host = backend.single_host
+        index: int | None
+        if host is not None:  # one host: nothing to choose, and its clock is at hand
+            index = 0
+            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
+        else:
+            index = backend.known_host_for(key)
+            stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
         frame = self._frame_prefix + core.encode(request_id, wire, body, core.default_serializer)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
         if index is None:
             index = backend.host_for(key, "send", deadline)
+            host = backend.single_host
         control = body.get("control") if isinstance(body, dict) else None
         expects_reply = not (isinstance(control, dict) and control.get("suppress_response"))
+        ttl_seconds = redis_ttl_seconds(expires_in, explicit) if explicit else self._default_ttl
         # With one host the reply queue is where the request goes: write the first wait for the reply behind the
         # push. It stays pending (in this thread's state) until a receive reads it, even if this send fails.
         pending = None
-        if expects_reply and state.pending is None and self._first_wait_behind_push and backend.host_count == 1:
+        if host is not None and expects_reply and state.pending is None and self._first_wait_behind_push:
             pending = backend.pending_pop(index, state.reply_key, expires_in)
-        try:
-            core.push(index, key, (frame,), redis_ttl_seconds(expires_in, explicit), deadline, pending)
-        finally:
-            if pending is not None:
+        if pending is None:
+            core.push(index, key, (frame,), ttl_seconds, deadline)
+        else:
+            # The push with the pop behind it, made here rather than through core.push's general steps.
+            try:
+                pushed = backend.push_before(pending, key, frame, ttl_seconds, self._capacity, deadline)
+            finally:
                 if pending.alive:
                     state.pending = pending
                 else:
                     backend.release_pop(pending)
+            if not pushed:
+                core.push_when_room(index, key, (frame,), ttl_seconds, deadline)
         if expects_reply:
             state.expect(request_id, time.monotonic() + expires_in + _REPLY_GRACE_SECONDS)
 
@@ -172,7 +187,7 @@ class RedisClientTransport(ClientTransport):
         core = self._core
         deadline = started + (receive_timeout_in_seconds or self._default_receive_timeout)
         key = state.reply_key
-        index = core.backend.known_host_for(key)
+        index = 0 if core.backend.single_host is not None else core.backend.known_host_for(key)
         if index is None:
             index = core.backend.host_for(key, "receive", deadline)
         while True:

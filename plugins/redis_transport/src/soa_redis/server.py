@@ -74,6 +74,7 @@ class RedisServerTransport(ServerTransport):
         self._pending: PendingPop | None = None
         self._expires_in = float(self._core.options.message_expiry_in_seconds)
         self._ttl_seconds = redis_ttl_seconds(self._expires_in, False)
+        self._capacity = self._core.options.queue_capacity
         # reply_to -> its Redis key: the same few clients' threads are answered over and over, and a key kept is
         # hashed once (every lookup of a new string hashes it anew). Bounded: cleared when it grows past the limit.
         self._reply_keys: dict[str, str] = {}
@@ -169,22 +170,31 @@ class RedisServerTransport(ServerTransport):
         if request_id is None:
             raise InvalidMessageError("No request ID")
         reply_to = meta.get("reply_to")
-        if not is_valid_reply_to(reply_to, self.service_name):
-            raise InvalidMessageError(
-                f"Refusing to reply to {str(reply_to)[:100]!r}: not a reply queue of {self.service_name!r}"
-            )
+        # A reply queue answered before was valid then (only valid ones are kept): checked again only when new.
+        key = self._reply_keys.get(reply_to) if type(reply_to) is str else None
+        if key is None:
+            if not is_valid_reply_to(reply_to, self.service_name):
+                raise InvalidMessageError(
+                    f"Refusing to reply to {str(reply_to)[:100]!r}: not a reply queue of {self.service_name!r}"
+                )
+            key = self._reply_key(reply_to)
         core, backend, options = self._core, self._core.backend, self._core.options
         version = meta.get(PROTOCOL_VERSION_META_KEY, DEFAULT_PROTOCOL_VERSION)
         if version not in SUPPORTED_PROTOCOL_VERSIONS:
             version = DEFAULT_PROTOCOL_VERSION
         serializer = core.serializer_for(meta.get(CONTENT_TYPE_META_KEY))
-        key = self._reply_key(reply_to)
         expires_in = self._expires_in
         deadline = time.monotonic() + expires_in
 
         wire = wire_meta(meta)
-        index = backend.known_host_for(key)
-        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        host = backend.single_host
+        index: int | None
+        if host is not None:  # one host: nothing to choose, and its clock is at hand
+            index = 0
+            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
+        else:
+            index = backend.known_host_for(key)
+            stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
         payload = core.encode(request_id, wire, body, serializer)
         threshold = options.chunk_messages_larger_than_bytes
         frames: Sequence[bytes]
@@ -202,18 +212,24 @@ class RedisServerTransport(ServerTransport):
 
         if index is None:
             index = backend.host_for(key, "send", deadline)
+            host = backend.single_host
         # With one host the next receive pops where this reply goes: write that BLPOP behind the push.
         pending = None
-        if self._pending is None and backend.host_count == 1:
+        if host is not None and self._pending is None and len(frames) == 1:
             pending = backend.pending_pop(index, self._request_key, options.receive_timeout_in_seconds)
-        try:
-            core.push(index, key, frames, self._ttl_seconds, deadline, pending)
-        finally:
-            if pending is not None:
+        if pending is None:
+            core.push(index, key, frames, self._ttl_seconds, deadline)
+        else:
+            # The push with the pop behind it, made here rather than through core.push's general steps.
+            try:
+                pushed = backend.push_before(pending, key, frames[0], self._ttl_seconds, self._capacity, deadline)
+            finally:
                 if pending.alive:
                     self._pending = pending  # even if the push failed: Redis runs the pop anyway
                 else:
                     backend.release_pop(pending)
+            if not pushed:
+                core.push_when_room(index, key, frames, self._ttl_seconds, deadline)
 
     def close(self) -> None:
         """End a pending pop; a request it took goes back to the head of the queue for another worker."""
