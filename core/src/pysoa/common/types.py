@@ -91,6 +91,11 @@ class Error:
         )
 
 
+def _error_dicts(errors: Iterable[Error], include_is_caller_error: bool) -> list[dict[str, Any]]:
+    """The wire form of a list of errors (callers skip the call for the usual empty list)."""
+    return [e.to_dict(include_is_caller_error) for e in errors]
+
+
 def _errors(items: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
     """Errors given as dicts (the wire form) become :class:`Error`; ``None`` is no errors."""
     if not items:
@@ -138,9 +143,10 @@ class ActionResponse:
     body: dict[str, Any] = attr.ib(default=None, converter=_dict_or_empty)
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
+        errors = self.errors
         return {
             "action": self.action,
-            "errors": [e.to_dict(include_is_caller_error) for e in self.errors],
+            "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
             "body": self.body,
         }
 
@@ -174,8 +180,9 @@ class JobResponse:
     actions: list[ActionResponse] = attr.ib(default=None, converter=_action_responses)
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
+        errors = self.errors
         return {
-            "errors": [e.to_dict(include_is_caller_error) for e in self.errors],
+            "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
             "context": self.context,
             "actions": [a.to_dict(include_is_caller_error) for a in self.actions],
         }
