@@ -32,6 +32,9 @@ from pysoa.plugins.reference import PluginReference
 
 __all__ = ["AsyncClient", "AsyncClientSettings", "AsyncServiceHandler"]
 
+# Bound once: looking a classmethod up binds it anew on every call (one per response).
+_job_response_from_dict = JobResponse.from_dict
+
 
 class AsyncClientSettings(SOASettings):
     """The settings of one service for :class:`AsyncClient`: the same keys as the sync client's.
@@ -169,7 +172,7 @@ class AsyncServiceHandler(HandlerCore[AsyncClientSettings, AsyncRequestMiddlewar
             if future is None or future.done():
                 continue  # a late response to a call that gave up (or a duplicate): drop it
             try:
-                future.set_result(JobResponse.from_dict(body))
+                future.set_result(_job_response_from_dict(body))
             except (KeyError, TypeError, AttributeError, ValueError) as exc:
                 future.set_exception(
                     InvalidMessageError(

@@ -26,6 +26,9 @@ from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, TransportEr
 
 __all__ = ["Client", "FutureSOAResponse", "PendingJob", "ServiceHandler"]
 
+# Bound once: looking a classmethod up binds it anew on every call (one per response).
+_job_response_from_dict = JobResponse.from_dict
+
 _T = TypeVar("_T")
 # The receive timeout of the one look a wait takes when its time is already up.
 _LAST_LOOK_SECONDS = 0.001
@@ -161,7 +164,7 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         if body is None:
             return None, None
         try:
-            return request_id, JobResponse.from_dict(body)
+            return request_id, _job_response_from_dict(body)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise InvalidMessageError(f"Malformed job response from {self.service_name}: {exc}") from exc
 

@@ -91,6 +91,11 @@ class Error:
         )
 
 
+def _error_dicts(errors: Iterable[Error], include_is_caller_error: bool) -> list[dict[str, Any]]:
+    """The wire form of a list of errors (callers skip the call for the usual empty list)."""
+    return [e.to_dict(include_is_caller_error) for e in errors]
+
+
 def _errors(items: Iterable[Mapping[str, Any] | Error] | None) -> list[Error]:
     """Errors given as dicts (the wire form) become :class:`Error`; ``None`` is no errors."""
     if not items:
@@ -141,8 +146,7 @@ class ActionResponse:
         errors = self.errors
         return {
             "action": self.action,
-            # A comprehension is a function call: most responses have no errors, so skip it for them.
-            "errors": [e.to_dict(include_is_caller_error) for e in errors] if errors else [],
+            "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
             "body": self.body,
         }
 
@@ -190,7 +194,7 @@ class JobResponse:
         for action in self.actions:  # a loop, not a comprehension, which would be one more function call
             actions.append(action.to_dict(include_is_caller_error))
         return {
-            "errors": [e.to_dict(include_is_caller_error) for e in errors] if errors else [],
+            "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
             "context": self.context,
             "actions": actions,
         }
