@@ -21,7 +21,7 @@ from pysoa.plugins import get_plugin_manager
 from soa_redis._backend import MAX_BLOCK_SECONDS, MIN_BLOCK_SECONDS, PendingPop, RedisBackend, get_backend
 from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import TransportOptions, backend_config, transport_options
-from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired
+from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired, stamp_expiry
 from soa_redis._framing import ChunkAssembly, Frame, FrameError, parse_frame
 from soa_redis._retry import next_delay
 
@@ -217,6 +217,21 @@ class TransportCore:
             return assembly.payload()
         except FrameError as exc:
             raise InvalidMessageError(f"Malformed chunked message: {exc}") from exc
+
+    def stamp_expiry(self, key: str, wire: dict[str, Any], expires_in: float) -> int | None:
+        """Stamp ``wire``'s expiry for the host ``key`` goes to, in that host's Redis clock when it is known.
+
+        Returns the host's index, or ``None`` while the host is still to be chosen: that choice may wait on I/O, so
+        the sender makes it after encoding (a message that cannot be sent fails before Redis is touched).
+        """
+        backend = self.backend
+        host = backend.single_host
+        if host is not None:  # one host: nothing to choose, and its clock is at hand
+            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
+            return 0
+        index = backend.known_host_for(key)
+        stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        return index
 
     def is_expired(self, index: int, meta: Mapping[str, Any], deadline: float | None = None) -> bool:
         # The Redis clock is only needed (and only measured) for messages from soa-core senders.

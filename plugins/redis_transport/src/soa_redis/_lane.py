@@ -169,10 +169,7 @@ class Lane:
             except redis_errors.ResponseError as exc:
                 return exc
         try:
-            reply = reader.gets()
-            while reply is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                reply = reader.gets()
+            reply = self._gets(connection, reader)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc
@@ -191,6 +188,14 @@ class Lane:
             return _PUSHED
         if isinstance(reply, redis_errors.ConnectionError):
             raise reply
+        return reply
+
+    def _gets(self, connection: Any, reader: Any) -> Any:
+        """hiredis's next reply, reading from the socket until it is whole (errors are the caller's to map)."""
+        reply = reader.gets()
+        while reply is _NOT_ENOUGH_DATA:
+            self._receive(connection, reader)
+            reply = reader.gets()
         return reply
 
     def _receive(self, connection: Any, reader: Any) -> None:
@@ -284,28 +289,15 @@ class Lane:
         last_block, blpop = (self._keys.get(pop_key) or self._for(pop_key)).last_blpop
         if block != last_block:
             blpop = self._blpop_command(pop_key, block)
-        connection = self.connection
-        sock = connection._sock
-        try:
-            if sock.gettimeout() != timeout:
-                sock.settimeout(timeout)
-            sock.sendall(b"".join((commands.rpush_head, b"$%d\r\n" % len(frame), frame, _CRLF, expire, blpop)))
-        except BaseException as exc:
-            connection.disconnect()
-            raise _redis_error(exc, "writing to") from exc
+        self._write([b"".join((commands.rpush_head, b"$%d\r\n" % len(frame), frame, _CRLF, expire, blpop))], timeout)
         written()
+        connection = self.connection
         reader = getattr(connection._parser, "_reader", None)
         if reader is None:
             return self._read_push(False)[0]
         try:
-            length = reader.gets()
-            while length is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                length = reader.gets()
-            expired = reader.gets()
-            while expired is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                expired = reader.gets()
+            length = self._gets(connection, reader)
+            expired = self._gets(connection, reader)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc

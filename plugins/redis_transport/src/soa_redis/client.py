@@ -24,7 +24,6 @@ from soa_redis._envelope import (
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
-    stamp_expiry,
     validate_response,
     wire_meta,
 )
@@ -138,13 +137,7 @@ class RedisClientTransport(ClientTransport):
         wire["reply_to"] = state.reply_to
         key = self._request_key
         host = backend.single_host
-        index: int | None
-        if host is not None:  # one host: nothing to choose, and its clock is at hand
-            index = 0
-            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
-        else:
-            index = backend.known_host_for(key)
-            stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        index = core.stamp_expiry(key, wire, expires_in)
         frame = self._frame_prefix + core.encode(request_id, wire, body, core.default_serializer)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.

@@ -23,7 +23,6 @@ from soa_redis._envelope import (
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
-    stamp_expiry,
     validate_request,
     wire_meta,
 )
@@ -188,13 +187,7 @@ class RedisServerTransport(ServerTransport):
 
         wire = wire_meta(meta)
         host = backend.single_host
-        index: int | None
-        if host is not None:  # one host: nothing to choose, and its clock is at hand
-            index = 0
-            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
-        else:
-            index = backend.known_host_for(key)
-            stamp_expiry(wire, expires_in, time.time(), None if index is None else backend.clock_offset(index))
+        index = core.stamp_expiry(key, wire, expires_in)
         payload = core.encode(request_id, wire, body, serializer)
         threshold = options.chunk_messages_larger_than_bytes
         frames: Sequence[bytes]
