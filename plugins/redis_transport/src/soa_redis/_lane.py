@@ -13,10 +13,18 @@ its connection, and commands written in one go (a push with its ``EXPIRE``) are 
 is given back.
 
 The calls a transport makes on every message (a push with the next pop behind it, reading that pop) have a direct
-form, for a lane already connected (:meth:`Lane.ready`): the caller gives the socket timeout the operation may take,
-set only when it differs from the socket's current one (``settimeout`` is a system call), instead of redis-py's
-per-command deadline bookkeeping; and with the hiredis parser, replies are read straight from its reader, without
-redis-py's per-reply wrappers. Errors are the ones redis-py would raise, the connection closed as redis-py closes it.
+form, for a lane already connected (:meth:`Lane.ready`): the caller gives the time the operation may take, instead of
+redis-py's per-command deadline bookkeeping; and with the hiredis parser, replies are read straight from its reader,
+without redis-py's per-reply wrappers. Errors are the ones redis-py would raise, the connection closed as redis-py
+closes it.
+
+System calls cost more than the Python around them, so the direct form keeps its socket non-blocking (timeout 0, set
+once per connection) and waits with a reused ``poll`` object bounded by the operation's deadline: a send is one
+``send`` (a wait only when the send buffer is full), a read one ``poll`` and one ``recv``. A socket with a timeout
+would ``poll`` before every send, and each new timeout would cost an ``ioctl``. The waits re-poll on an early
+wake-up, so an operation ends neither before its deadline nor (beyond ``poll``'s millisecond) after it. Commands sent
+through redis-py get the socket's timeout back first (:meth:`Lane._send`); without hiredis, redis-py reads the
+replies, so the socket keeps a timeout.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, cast
 
 import redis._parsers.hiredis as redis_hiredis
+import redis.connection as redis_connection
 import redis.exceptions as redis_errors
 
 from soa_redis._deadline import configured_socket_timeout, socket_seconds
@@ -51,6 +61,29 @@ _KEEP: Final[Any] = object()
 _PUSHED: Final[Any] = object()
 # What a wait for a reply returns when the reply did not start arriving in time.
 NOT_YET: Final[Any] = object()
+
+_monotonic: Final = time.monotonic
+_POLLIN: Final = select.POLLIN
+_POLLOUT: Final = select.POLLOUT
+try:
+    from ssl import SSLWantReadError, SSLWantWriteError
+except ImportError:  # a Python without ssl has no TLS sockets: only BlockingIOError can come
+
+    class SSLWantReadError(OSError):  # type: ignore[no-redef]
+        pass
+
+    class SSLWantWriteError(OSError):  # type: ignore[no-redef]
+        pass
+
+
+# What a non-blocking socket raises when it cannot go on yet (a TLS socket may need to read to write, or the reverse).
+_BLOCKED: Final = (BlockingIOError, SSLWantReadError, SSLWantWriteError)
+
+
+def _out_of_time() -> TimeoutError:
+    # No errno: the same as a socket timeout, so _redis_error maps it to redis-py's TimeoutError.
+    return TimeoutError("timed out")
+
 
 # Bumped in a forked child, so lanes made before the fork are not used there (cheaper than os.getpid() per call).
 _fork_generation = 0
@@ -106,7 +139,18 @@ class _KeyCommands:
 class Lane:
     """One connection and the commands the transport sends on it. Not thread-safe: one operation at a time."""
 
-    __slots__ = ("__weakref__", "_buffer", "_direct", "_keys", "connection", "timeout_limit")
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_direct",
+        "_keys",
+        "_poll",
+        "_polled",
+        "_tls",
+        "_until",
+        "connection",
+        "timeout_limit",
+    )
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -116,6 +160,98 @@ class Lane:
         self._buffer = bytearray(_READ_SIZE) if self._direct else bytearray()
         # The connection's own socket timeout: no operation's timeout is longer.
         self.timeout_limit: float | None = configured_socket_timeout(connection)
+        # A poll object for the socket (re-made when the connection has a new one), registered for reading.
+        self._poll = select.poll()
+        self._polled = -1
+        self._tls = isinstance(connection, redis_connection.SSLConnection)  # kept up to date by _poller
+        # When the direct operation under way must end (monotonic; None: no bound).
+        self._until: float | None = None
+
+    # --- waiting on the non-blocking socket -------------------------------------------------------------
+
+    def _poller(self, sock: Any) -> Any:
+        fd = sock.fileno()
+        if fd != self._polled:  # a new connection's socket (holding it here would keep a dropped one from closing)
+            self._poll = select.poll()
+            self._poll.register(fd, _POLLIN)
+            self._polled = fd
+            # Decrypted bytes a TLS socket holds are not seen by poll (see _receive_by).
+            self._tls = hasattr(sock, "pending")
+        return self._poll
+
+    def _wait(self, sock: Any, until: float | None) -> bool:
+        """Wait until ``sock`` can be read (or is closed), at most until ``until``: whether it can.
+
+        Never gives up early: ``poll`` rounds its timeout up to the millisecond and retries an interrupted wait
+        (PEP 475), and an early wake-up with nothing to read polls again for the time that is left.
+        """
+        poll = (self._poll if sock.fileno() == self._polled else self._poller(sock)).poll
+        if until is None:
+            return bool(poll())
+        left = until - _monotonic()
+        while True:
+            if poll(left * 1000.0 if left > 0.0 else 0):
+                return True
+            if left <= 0.0:
+                return False
+            left = until - _monotonic()
+            if left <= 0.0:
+                return False
+
+    def _wait_writable(self, sock: Any, until: float | None) -> bool:
+        poll = self._poller(sock)
+        poll.modify(self._polled, _POLLOUT)
+        try:
+            return self._wait(sock, until)
+        finally:
+            poll.modify(self._polled, _POLLIN)
+
+    def _blocked(self, sock: Any, exc: BaseException, writing: bool, until: float | None) -> None:
+        """Wait for what ``sock`` said it needs (``exc``: one of :data:`_BLOCKED`); out of time: TimeoutError."""
+        if isinstance(exc, SSLWantWriteError) or (writing and not isinstance(exc, SSLWantReadError)):
+            ready = self._wait_writable(sock, until)
+        else:
+            ready = self._wait(sock, until)
+        if not ready:
+            raise _out_of_time()
+
+    def _send_all(self, sock: Any, data: bytes, until: float | None) -> None:
+        """Write ``data`` on the non-blocking ``sock``: one ``send`` unless the send buffer fills up."""
+        view: Any = data
+        while True:
+            try:
+                sent = sock.send(view)
+            except _BLOCKED as exc:
+                self._blocked(sock, exc, True, until)
+                continue  # a TLS socket is given the same bytes again, as OpenSSL requires
+            if sent >= len(view):
+                return
+            view = memoryview(view)[sent:]
+
+    def _receive_by(self, sock: Any, reader: Any, until: float | None) -> None:
+        """Feed ``reader`` what the non-blocking ``sock`` has once something came, waiting until ``until`` at most."""
+        while True:
+            if self._tls:
+                if not sock.pending() and not self._wait(sock, until):
+                    raise _out_of_time()
+            elif until is None or sock.fileno() != self._polled:
+                if not self._wait(sock, until):
+                    raise _out_of_time()
+            else:
+                # _wait's first poll inline (every read goes through here); _wait takes over if nothing came in time.
+                left = until - _monotonic()
+                if not (left > 0.0 and self._poll.poll(left * 1000.0)) and not self._wait(sock, until):
+                    raise _out_of_time()
+            try:
+                count = sock.recv_into(self._buffer)
+            except _BLOCKED as exc:  # woken with nothing (TLS: a partial record), or TLS needs to write
+                if isinstance(exc, SSLWantWriteError):
+                    self._blocked(sock, exc, True, until)
+                continue
+            if not count:
+                raise redis_errors.ConnectionError(_CLOSED)
+            reader.feed(self._buffer, 0, count)
+            return
 
     # --- writing ----------------------------------------------------------------------------------------
 
@@ -129,7 +265,8 @@ class Lane:
         sock = connection._sock
         if sock is None:
             return False
-        if select.select((sock,), (), (), 0)[0]:
+        # One poll(0) on the lane's reused poll object (cheaper than select.select's lists).
+        if (self._poll if sock.fileno() == self._polled else self._poller(sock)).poll(0):
             connection.disconnect()
             return False
         return True
@@ -142,6 +279,9 @@ class Lane:
         if not self.ready():
             # connect(), not the implicit connect of a send: Sentinel-managed connections look their master up there.
             connection.connect()
+        elif connection._sock.gettimeout() == 0.0:
+            # Left non-blocking by a direct operation: redis-py reads and writes with the connection's timeout.
+            connection._sock.settimeout(connection.socket_timeout)
         connection.send_packed_command(packed, check_health=False)
 
     def _write(self, packed: list[bytes], timeout: float | None) -> None:
@@ -149,10 +289,18 @@ class Lane:
         connection = self.connection
         sock = connection._sock
         try:
-            if sock.gettimeout() != timeout:
-                sock.settimeout(timeout)
+            if not self._direct:  # redis-py reads the replies, with the socket's timeout
+                if sock.gettimeout() != timeout:
+                    sock.settimeout(timeout)
+                for part in packed:
+                    sock.sendall(part)
+                return
+            # The replies are read by _receive, by the same deadline.
+            until = self._until = None if timeout is None else _monotonic() + timeout
+            if sock.gettimeout() != 0.0:
+                sock.settimeout(0.0)
             for part in packed:
-                sock.sendall(part)
+                self._send_all(sock, part, until)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "writing to") from exc
@@ -199,8 +347,12 @@ class Lane:
         return reply
 
     def _receive(self, connection: Any, reader: Any) -> None:
+        sock = connection._sock
+        if sock.gettimeout() == 0.0:  # a direct operation's: wait by its deadline
+            self._receive_by(sock, reader, self._until)
+            return
         buffer = self._buffer
-        count = connection._sock.recv_into(buffer)
+        count = sock.recv_into(buffer)  # a command redis-py sent: the socket's timeout applies
         if not count:
             raise redis_errors.ConnectionError(_CLOSED)
         reader.feed(buffer, 0, count)
@@ -334,7 +486,11 @@ class Lane:
         """Read the reply of a pending ``BLPOP``, bounded by ``timeout`` (default: the socket's current timeout)."""
         if timeout is not _KEEP:
             sock = self.connection._sock
-            if sock is None or sock.gettimeout() != timeout:
+            if self._direct and sock is not None:
+                self._until = None if timeout is None else _monotonic() + timeout
+                if sock.gettimeout() != 0.0:
+                    self._set_timeout(0.0)
+            elif sock is None or sock.gettimeout() != timeout:
                 self._set_timeout(timeout)
         reply = self._reply()
         if type(reply) is list:
@@ -359,11 +515,11 @@ class Lane:
         if not reader.has_data():
             sock = connection._sock
             try:
-                if sock.gettimeout() != wait:
-                    sock.settimeout(wait)  # 0 (no time left) makes the socket non-blocking: only what is there
-                self._receive(connection, reader)
-            except (TimeoutError, BlockingIOError) as exc:
-                if getattr(exc, "errno", None) is None or isinstance(exc, BlockingIOError):
+                if sock.gettimeout() != 0.0:
+                    sock.settimeout(0.0)
+                self._receive_by(sock, reader, _monotonic() + wait)  # no time left: only what is there
+            except TimeoutError as exc:
+                if exc.errno is None:
                     return NOT_YET  # nothing was read: the pop stays pending
                 connection.disconnect()
                 raise _redis_error(exc, "reading from") from exc
