@@ -215,7 +215,7 @@ class Lane:
         if not ready:
             raise _out_of_time()
 
-    def _send_all(self, sock: Any, data: bytes, until: float | None) -> None:
+    def _send_all(self, sock: Any, data: Any, until: float | None) -> None:
         """Write ``data`` on the non-blocking ``sock``: one ``send`` unless the send buffer fills up."""
         view: Any = data
         while True:
@@ -231,17 +231,8 @@ class Lane:
     def _receive_by(self, sock: Any, reader: Any, until: float | None) -> None:
         """Feed ``reader`` what the non-blocking ``sock`` has once something came, waiting until ``until`` at most."""
         while True:
-            if self._tls:
-                if not sock.pending() and not self._wait(sock, until):
-                    raise _out_of_time()
-            elif until is None or sock.fileno() != self._polled:
-                if not self._wait(sock, until):
-                    raise _out_of_time()
-            else:
-                # _wait's first poll inline (every read goes through here); _wait takes over if nothing came in time.
-                left = until - _monotonic()
-                if not (left > 0.0 and self._poll.poll(left * 1000.0)) and not self._wait(sock, until):
-                    raise _out_of_time()
+            if not (self._tls and sock.pending()) and not self._wait(sock, until):
+                raise _out_of_time()
             try:
                 count = sock.recv_into(self._buffer)
             except _BLOCKED as exc:  # woken with nothing (TLS: a partial record), or TLS needs to write
@@ -300,7 +291,12 @@ class Lane:
             if sock.gettimeout() != 0.0:
                 sock.settimeout(0.0)
             for part in packed:
-                self._send_all(sock, part, until)
+                try:
+                    sent = sock.send(part)  # the usual case: all of it at once
+                except _BLOCKED:
+                    sent = 0
+                if sent < len(part):
+                    self._send_all(sock, memoryview(part)[sent:], until)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "writing to") from exc
@@ -348,11 +344,25 @@ class Lane:
 
     def _receive(self, connection: Any, reader: Any) -> None:
         sock = connection._sock
-        if sock.gettimeout() == 0.0:  # a direct operation's: wait by its deadline
-            self._receive_by(sock, reader, self._until)
-            return
         buffer = self._buffer
-        count = sock.recv_into(buffer)  # a command redis-py sent: the socket's timeout applies
+        if sock.gettimeout() != 0.0:
+            count = sock.recv_into(buffer)  # a command redis-py sent: the socket's timeout applies
+        else:
+            # A direct operation's, by its deadline. The usual case inline (every reply is read here): one poll, one
+            # recv; _receive_by takes everything else (TLS, no deadline, a new socket, nothing in time, woken early).
+            until = self._until
+            if self._tls or until is None or sock.fileno() != self._polled:
+                self._receive_by(sock, reader, until)
+                return
+            left = until - _monotonic()
+            if not (left > 0.0 and self._poll.poll(left * 1000.0)):
+                self._receive_by(sock, reader, until)
+                return
+            try:
+                count = sock.recv_into(buffer)
+            except BlockingIOError:
+                self._receive_by(sock, reader, until)
+                return
         if not count:
             raise redis_errors.ConnectionError(_CLOSED)
         reader.feed(buffer, 0, count)
@@ -517,7 +527,8 @@ class Lane:
             try:
                 if sock.gettimeout() != 0.0:
                     sock.settimeout(0.0)
-                self._receive_by(sock, reader, _monotonic() + wait)  # no time left: only what is there
+                self._until = _monotonic() + wait  # no time left: only what is there
+                self._receive(connection, reader)
             except TimeoutError as exc:
                 if exc.errno is None:
                     return NOT_YET  # nothing was read: the pop stays pending
