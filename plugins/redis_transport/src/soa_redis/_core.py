@@ -14,7 +14,6 @@ from pysoa.errors import (
     ConfigurationError,
     InvalidMessageError,
     MessageSendError,
-    MessageTooLarge,
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
@@ -87,19 +86,25 @@ class TransportCore:
     # --- outgoing ---------------------------------------------------------------------------------
 
     def encode(self, request_id: Any, meta: dict[str, Any], body: Any, serializer: Serializer) -> bytes:
-        """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O."""
-        try:
-            payload = self.codec.encode(request_id, meta, body, serializer)
-        except MessageTooLarge:
+        """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O.
+
+        The codec's encode steps, made here: this runs once per message, and a call less is worth it.
+        """
+        codec = self.codec
+        payload = serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
+        size = len(payload)
+        if size > codec.max_message_size_in_bytes:
             self.count("send.too_large")
-            raise
+            raise codec.too_large(size)
+        if codec.sizes is not None:
+            codec.sizes.sent(size)
         threshold = self._oversize_threshold
-        if threshold and len(payload) > threshold:
+        if threshold and size > threshold:
             _oversize_logger.warning(
                 "Oversized message sent for service %s (request %r): %d bytes (warning threshold %d)",
                 self.service_name,
                 request_id,
-                len(payload),
+                size,
                 threshold,
             )
         return payload
