@@ -68,10 +68,10 @@ class TransportCore:
             raise ConfigurationError(f"Invalid default_serializer_config kwargs: {exc}") from exc
         # The server refuses requests above its maximum before decoding them; a client reads
         # whatever size of response its servers were configured to send.
-        self._decode_limit = self.options.maximum_message_size_in_bytes if server else None
+        self.decode_limit = self.options.maximum_message_size_in_bytes if server else None
         self.codec = EnvelopeCodec(
             SerializerRegistry(
-                self.default_serializer, self._decode_limit, get_plugin_manager().serializer_for_mime_type
+                self.default_serializer, self.decode_limit, get_plugin_manager().serializer_for_mime_type
             ),
             self.options.maximum_message_size_in_bytes,
             f"service {service_name!r}",
@@ -189,10 +189,10 @@ class TransportCore:
 
     def check_frame_size(self, frame: Frame) -> None:
         """Raise :class:`RequestTooLarge` (without a reply address) for a frame above the decode limit."""
-        if self._decode_limit is not None and len(frame.payload) > self._decode_limit:
+        if self.decode_limit is not None and len(frame.payload) > self.decode_limit:
             raise RequestTooLarge(
                 f"Refused a request of {len(frame.payload)} bytes to {self.service_name!r}: the server's "
-                f"maximum_message_size_in_bytes is {self._decode_limit}"
+                f"maximum_message_size_in_bytes is {self.decode_limit}"
             )
 
     def decode(self, frame: Frame, payload: bytes | None = None) -> Envelope:

@@ -78,6 +78,8 @@ class RedisServerTransport(ServerTransport):
         self._ttl_seconds = redis_ttl_seconds(self._expires_in, False)
         self._capacity = self._core.options.queue_capacity
         self._default_mime_type = self._core.default_serializer.mime_type
+        # The framing of the usual reply (to a soa-core client, in the default content type).
+        self._default_frame_prefix = frame_prefix(DEFAULT_PROTOCOL_VERSION, self._default_mime_type)
         # reply_to -> its Redis key: the same few clients' threads are answered over and over, and a key kept is
         # hashed once (every lookup of a new string hashes it anew). Bounded: cleared when it grows past the limit.
         self._reply_keys: dict[str, str] = {}
@@ -127,11 +129,13 @@ class RedisServerTransport(ServerTransport):
                 raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
             if frame.chunk_count is not None:
                 raise InvalidMessageError("Chunked requests are not supported")
-            try:
-                core.check_frame_size(frame)
-            except RequestTooLarge as exc:
-                self._address_refusal(exc, frame, index)
-                return None  # it had expired
+            limit = core.decode_limit
+            if limit is not None and len(frame.payload) > limit:  # check_frame_size's test, without the call
+                try:
+                    core.check_frame_size(frame)
+                except RequestTooLarge as exc:
+                    self._address_refusal(exc, frame, index)
+                    return None  # it had expired
             content_type = frame.content_type
             envelope = core.codec.decode(frame.payload, content_type)
             meta = envelope.meta
@@ -216,6 +220,8 @@ class RedisServerTransport(ServerTransport):
                 )
             frames = build_frames(payload, version, serializer.mime_type, threshold)
             core.count("send.chunked")
+        elif version == DEFAULT_PROTOCOL_VERSION and serializer is core.default_serializer:
+            frames = (self._default_frame_prefix + payload,)
         else:
             frames = (frame_prefix(version, serializer.mime_type) + payload,)
 
