@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgpack
 import pytest
 
 from pysoa.common.serializer.msgpack_serializer import MsgpackSerializer
 from pysoa.common.transport.message import (
+    Envelope,
     EnvelopeCodec,
     MessageSizes,
     ResponseRouter,
@@ -28,6 +30,47 @@ def test_an_envelope_round_trips() -> None:
     c = codec()
     envelope = c.decode(c.encode(7, {"reply_to": "q"}, {"a": [1, 2]}))
     assert (envelope.request_id, envelope.meta, envelope.body) == (7, {"reply_to": "q"}, {"a": [1, 2]})
+
+
+class _Serializer(MsgpackSerializer):
+    """Hands back what it is told to, whatever the blob: the codec's decode sees any decoded value."""
+
+    def __init__(self, decoded: object) -> None:
+        super().__init__()
+        self.decoded = decoded
+
+    def blob_to_dict(self, blob: bytes) -> dict[str, Any]:
+        return self.decoded  # type: ignore[return-value]
+
+
+class _Dict(dict[str, Any]):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("decoded", "expected"),
+    [
+        ({"request_id": 7, "meta": {"a": 1}, "body": {"b": 2}}, (7, {"a": 1}, {"b": 2})),
+        ({"request_id": 7, "meta": [1], "body": None}, (7, None, None)),  # meta that is no map reads as None
+        ({"meta": {}}, (None, {}, None)),
+        ({}, (None, None, None)),
+    ],
+)
+def test_a_decoded_dict_and_a_dict_subclass_come_apart_alike(
+    decoded: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    # Plain dicts are taken apart inline, anything else by split_envelope: the envelopes must be the same.
+    envelopes = [
+        EnvelopeCodec(SerializerRegistry(_Serializer(message)), 1000, "x").decode(b"")
+        for message in (decoded, _Dict(decoded))
+    ]
+    assert envelopes[0] == envelopes[1] == expected
+    assert all(type(envelope) is Envelope for envelope in envelopes)
+
+
+def test_a_decoded_value_that_is_no_map_is_an_invalid_message() -> None:
+    with pytest.raises(InvalidMessageError, match="not a map but list"):
+        EnvelopeCodec(SerializerRegistry(_Serializer([1, 2])), 1000, "x").decode(b"")
 
 
 class Sizes:

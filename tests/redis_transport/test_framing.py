@@ -178,3 +178,27 @@ def test_the_default_framing_reads_the_same_whatever_byte_starts_the_payload() -
         assert frame.payload == bytes([first]) + b"xyz;"
     chunk = parse_frame(prefix + b" chunk-count:2;chunk-id:1;\x81")
     assert (chunk.chunk_count, chunk.chunk_id, chunk.payload) == (2, 1, b"\x81")
+
+
+class _Bytes(bytes):
+    pass
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"pysoa-redis/3//content-type:application/msgpack;\x81xyz",  # the short path
+        b"pysoa-redis/3//content-type:application/json;{}",
+        b"pysoa-redis/3//content-type:application/msgpack;chunk-count:2;chunk-id:1;\x81",
+        b"content-type:application/msgpack;\x81",
+        b"\x81\xa1a\x01",
+    ],
+)
+def test_a_bytearray_or_bytes_subclass_frame_reads_as_the_same_bytes_frame(data: bytes) -> None:
+    # Redis replies are bytes, which take the short path; other bytes-like input must read identically, as bytes.
+    expected = parse_frame(data)
+    for other in (bytearray(data), _Bytes(data)):
+        frame = parse_frame(other)  # type: ignore[arg-type]
+        assert frame == expected
+        assert type(frame) is Frame
+        assert type(frame.payload) is bytes

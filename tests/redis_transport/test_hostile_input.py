@@ -175,3 +175,34 @@ def test_an_unusable_reply_to_a_known_request_is_an_error_for_that_request(redis
         client.receive_response_message(2)
     assert info.value.request_id == 1
     assert client.requests_outstanding == 0
+
+
+def _reply_queue_of(client: Any) -> str:
+    return str(client._state().reply_key)
+
+
+@pytest.mark.parametrize("first_wait_behind_push", [True, False])
+def test_a_client_reads_unusual_responses_as_the_full_checks_say(
+    redis_server: RedisProcess, first_wait_behind_push: bool
+) -> None:
+    # The usual response (int or str id, map body) skips the full response checks: every other must still get them.
+    client, _server = transports(redis_server)
+    client._first_wait_behind_push = first_wait_behind_push
+    for request_id in (1, 2, "three"):
+        client.send_request_message(request_id, {}, job())
+    queue = _reply_queue_of(client)
+    redis_server.client().rpush(
+        queue,
+        packed({"request_id": [1], "meta": {}, "body": response()}),  # names no request: dropped
+        packed({"request_id": 2.0, "meta": {}, "body": response(n=2)}),  # a float naming request 2
+        packed({"request_id": 1, "meta": {}, "body": [1, 2]}),  # a body that is no map: request 1 fails
+        packed({"request_id": "three", "meta": {}, "body": response(n=3)}),
+    )
+    second = client.receive_response_message(2)
+    assert (second.request_id, type(second.request_id), second.body) == (2.0, float, response(n=2))
+    with pytest.raises(InvalidMessageError, match="body is not a map") as info:
+        client.receive_response_message(2)
+    assert info.value.request_id == 1
+    third = client.receive_response_message(2)
+    assert (third.request_id, third.body) == ("three", response(n=3))
+    assert client.requests_outstanding == 0

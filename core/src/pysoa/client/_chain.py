@@ -13,11 +13,15 @@ from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["chained_context", "current_chained_context"]
+__all__ = ["chained_context", "current_chained_context", "reset_chained_context", "set_chained_context"]
 
 _CHAINED: ContextVar[Mapping[str, Any] | None] = ContextVar("pysoa_chained_context", default=None)
 
 current_chained_context = _CHAINED.get
+# chained_context's two halves, for a caller that runs once per job and can pair them in a try/finally itself
+# (no object to build, no __enter__ and __exit__ calls): set returns the token reset takes.
+set_chained_context = _CHAINED.set
+reset_chained_context = _CHAINED.reset
 
 
 class chained_context:

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
-from pysoa.client._chain import chained_context
+from pysoa.client._chain import chained_context, reset_chained_context, set_chained_context
 from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_INVALID,
@@ -297,8 +297,12 @@ class Server:
             # Client calls made while the job runs carry its context along, whichever client makes them:
             # the context of its request.client.
             client = enriched.client
-            with chained_context(enriched.context if client is None else client.context):
+            # chained_context's steps without the object (once per job).
+            token = set_chained_context(enriched.context if client is None else client.context)
+            try:
                 response = self._job_stack(enriched)
+            finally:
+                reset_chained_context(token)
         except (HarakiriInterrupt, Exception) as exc:
             response = self._job_failed(exc)
         return with_correlation_id(response, job_request["context"])

@@ -45,6 +45,7 @@ _MAX_CHUNK_COUNT: Final = 1_000_000
 _DEFAULT_PREFIX: Final = b"pysoa-redis/3//content-type:application/msgpack;"
 _DEFAULT_PREFIX_LENGTH: Final = len(_DEFAULT_PREFIX)
 _HEADER_STARTS: Final = frozenset(b" \t\n\r\x0b\x0cc")
+_BYTES_TYPES: Final = (bytes, bytearray)  # a tuple built once: ``bytes | bytearray`` makes a new union per call
 
 
 class FrameError(ValueError):
@@ -66,6 +67,9 @@ class Frame(NamedTuple):
     @property
     def is_chunk(self) -> bool:
         return self.chunk_count is not None
+
+
+_new_tuple = tuple.__new__
 
 
 @functools.lru_cache(maxsize=32)  # a handful of (version, content type) pairs: built once each, not per message
@@ -125,14 +129,17 @@ def parse_frame(data: bytes) -> Frame:
     chunk slice may start with anything) are never eaten, and nothing after the last ``;`` is
     stripped, whitespace included.
     """
-    if not isinstance(data, bytes | bytearray):
-        raise FrameError(f"A frame must be bytes, not {type(data).__name__}")
+    if type(data) is not bytes:  # what Redis replies hold; a bytearray is read as bytes (slices of it are then bytes)
+        if not isinstance(data, _BYTES_TYPES):
+            raise FrameError(f"A frame must be bytes, not {type(data).__name__}")
+        data = bytes(data)
     if (
         data.startswith(_DEFAULT_PREFIX)
         and len(data) > _DEFAULT_PREFIX_LENGTH
         and data[_DEFAULT_PREFIX_LENGTH] not in _HEADER_STARTS
     ):
-        return Frame(3, "application/msgpack", None, None, bytes(data[_DEFAULT_PREFIX_LENGTH:]))
+        # One per message received: the tuple is built without the named tuple's Python-level __new__.
+        return _new_tuple(Frame, (3, "application/msgpack", None, None, data[_DEFAULT_PREFIX_LENGTH:]))
     marker = _VERSION_MARKER.match(data)
     if marker is not None:
         version = int(marker.group(1))
@@ -142,7 +149,7 @@ def parse_frame(data: bytes) -> Frame:
     elif data.startswith(_V2_START):
         version, position = 2, 0
     else:
-        return Frame(1, None, None, None, bytes(data))
+        return Frame(1, None, None, None, data)
 
     headers: dict[bytes, bytes] = {}
     while True:
@@ -165,7 +172,7 @@ def parse_frame(data: bytes) -> Frame:
         chunk_id = _positive_int("chunk-id", raw_id)
         if chunk_id > chunk_count:
             raise FrameError(f"chunk-id {chunk_id} is greater than chunk-count {chunk_count}")
-    return Frame(version, content_type, chunk_count, chunk_id, bytes(data[position:]))
+    return Frame(version, content_type, chunk_count, chunk_id, data[position:])
 
 
 class ChunkAssembly:

@@ -31,9 +31,11 @@ from soa_redis._framing import (
     DEFAULT_PROTOCOL_VERSION,
     SUPPORTED_PROTOCOL_VERSIONS,
     Frame,
+    FrameError,
     build_frames,
     frame_prefix,
     needs_chunks,
+    parse_frame,
 )
 from soa_redis._preflight import check_cluster_backend, check_server_backend
 
@@ -48,6 +50,7 @@ _MULTI_HOST_BLOCK_SECONDS: Final = 0.5
 _REPLY_KEYS_KEPT: Final = 1024
 # How long after a pending pop should have ended Redis may answer it before it counts as stalled.
 _STALL_MARGIN_SECONDS: Final = 1.0
+_new_tuple = tuple.__new__
 
 
 class RedisServerTransport(ServerTransport):
@@ -74,6 +77,9 @@ class RedisServerTransport(ServerTransport):
         self._expires_in = float(self._core.options.message_expiry_in_seconds)
         self._ttl_seconds = redis_ttl_seconds(self._expires_in, False)
         self._capacity = self._core.options.queue_capacity
+        self._default_mime_type = self._core.default_serializer.mime_type
+        # The framing of the usual reply (to a soa-core client, in the default content type).
+        self._default_frame_prefix = frame_prefix(DEFAULT_PROTOCOL_VERSION, self._default_mime_type)
         # reply_to -> its Redis key: the same few clients' threads are answered over and over, and a key kept is
         # hashed once (every lookup of a new string hashes it anew). Bounded: cleared when it grows past the limit.
         self._reply_keys: dict[str, str] = {}
@@ -117,30 +123,40 @@ class RedisServerTransport(ServerTransport):
         """Turn a frame into a request; ``None`` if it expired. Raises :class:`InvalidMessageError`."""
         core = self._core
         try:
-            frame = core.parse(data)
+            try:  # core.parse's steps, without the call: once per request
+                frame = parse_frame(data)
+            except FrameError as exc:
+                raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
             if frame.chunk_count is not None:
                 raise InvalidMessageError("Chunked requests are not supported")
-            try:
-                core.check_frame_size(frame)
-            except RequestTooLarge as exc:
-                self._address_refusal(exc, frame, index)
-                return None  # it had expired
-            envelope = core.codec.decode(frame.payload, frame.content_type)
+            limit = core.decode_limit
+            if limit is not None and len(frame.payload) > limit:  # check_frame_size's test, without the call
+                try:
+                    core.check_frame_size(frame)
+                except RequestTooLarge as exc:
+                    self._address_refusal(exc, frame, index)
+                    return None  # it had expired
+            content_type = frame.content_type
+            envelope = core.codec.decode(frame.payload, content_type)
             meta = envelope.meta
             if meta is not None:
                 if core.is_expired(index, meta):
                     core.count("receive.expired")
                     _logger.debug("Dropped an expired request %r", envelope.request_id)
                     return None
-                # Remembered for the reply, so even a fallback error reply speaks the client's framing.
+                # Remembered for the reply, so even a fallback error reply speaks the client's framing. The default
+                # content type (the usual one) is its own serializer's: no lookup.
                 meta[PROTOCOL_VERSION_META_KEY] = frame.version
-                meta[CONTENT_TYPE_META_KEY] = core.serializer_for(frame.content_type).mime_type
+                if content_type != self._default_mime_type:
+                    content_type = core.serializer_for(content_type).mime_type
+                meta[CONTENT_TYPE_META_KEY] = content_type
             validate_request(envelope, self.service_name)
         except InvalidMessageError:
             core.count("receive.invalid_message")
             raise
         assert meta is not None
-        return ReceivedMessage(envelope.request_id, meta, envelope.body)
+        # One per request: the tuple is built without the named tuple's Python-level __new__.
+        return _new_tuple(ReceivedMessage, (envelope.request_id, meta, envelope.body))
 
     def _address_refusal(self, refusal: RequestTooLarge, frame: Frame, index: int) -> None:
         """Raise ``refusal`` with where to answer when the envelope's head says so; return if it expired.
@@ -181,7 +197,11 @@ class RedisServerTransport(ServerTransport):
         version = meta.get(PROTOCOL_VERSION_META_KEY, DEFAULT_PROTOCOL_VERSION)
         if version not in SUPPORTED_PROTOCOL_VERSIONS:
             version = DEFAULT_PROTOCOL_VERSION
-        serializer = core.serializer_for(meta.get(CONTENT_TYPE_META_KEY))
+        content_type = meta.get(CONTENT_TYPE_META_KEY)
+        # The usual reply, in the default content type, takes the default serializer without a lookup.
+        serializer = (
+            core.default_serializer if content_type == self._default_mime_type else core.serializer_for(content_type)
+        )
         expires_in = self._expires_in
         deadline = time.monotonic() + expires_in
 
@@ -191,7 +211,7 @@ class RedisServerTransport(ServerTransport):
         payload = core.encode(request_id, wire, body, serializer)
         threshold = options.chunk_messages_larger_than_bytes
         frames: Sequence[bytes]
-        if needs_chunks(len(payload), threshold):
+        if threshold is not None and needs_chunks(len(payload), threshold):
             if version < CHUNKING_PROTOCOL_VERSION:
                 raise MessageTooLarge(
                     len(payload),
@@ -200,6 +220,8 @@ class RedisServerTransport(ServerTransport):
                 )
             frames = build_frames(payload, version, serializer.mime_type, threshold)
             core.count("send.chunked")
+        elif version == DEFAULT_PROTOCOL_VERSION and serializer is core.default_serializer:
+            frames = (self._default_frame_prefix + payload,)
         else:
             frames = (frame_prefix(version, serializer.mime_type) + payload,)
 
