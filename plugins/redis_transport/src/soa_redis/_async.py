@@ -53,6 +53,7 @@ from soa_redis._async_cancel import keep_cancellations
 from soa_redis._async_cluster import AsyncRedisCluster
 from soa_redis._async_lane import PopConnection, PushPipeline
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA, SERVER_SETTINGS_SCHEMA, backend_config, transport_options
+from soa_redis._core import parse
 from soa_redis._envelope import (
     is_expired,
     is_valid_reply_to,
@@ -253,12 +254,6 @@ class _AsyncRedis:
     def _translate(self, exc: Exception, direction: Direction, key: str, index: int) -> Exception:
         return translate_redis_error(exc, direction, key, self.labels[index])
 
-    def parse(self, data: bytes) -> Frame:
-        try:
-            return parse_frame(data)
-        except FrameError as exc:
-            raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
-
     async def reassemble(self, first: Frame, key: str, pop: Callable[[float], Awaitable[bytes | None]]) -> bytes:
         """Read the remaining chunks of a chunked message from ``key`` with ``pop`` (a blocking pop of its queue)."""
         deadline = time.monotonic() + _CHUNK_WAIT_SECONDS
@@ -388,7 +383,7 @@ class AsyncRedisClientTransport(AsyncClientTransport):
     async def _read(self, data: bytes, key: str) -> Envelope | None:
         redis = self._redis
         try:
-            frame = redis.parse(data)
+            frame = parse(data)
             payload = await redis.reassemble(frame, key, self._next_reply) if frame.is_chunk else frame.payload
             return redis.codec.decode(payload, frame.content_type)
         except InvalidMessageError as exc:
@@ -433,7 +428,7 @@ class AsyncRedisServerTransport(AsyncServerTransport):
         """The request in a frame; ``None`` if it expired. Raises :class:`InvalidMessageError` when unanswerable."""
         redis = self._redis
         try:
-            frame = redis.parse(data)
+            frame = parse(data)
             if frame.is_chunk:
                 raise InvalidMessageError("Chunked requests are not supported")
             serializer = redis.codec.serializers.serializer_for(frame.content_type)

@@ -9,11 +9,12 @@ from typing import Any, Final
 
 from pysoa.common.metrics import MetricsRecorder
 from pysoa.common.serializer.base import Serializer
-from pysoa.common.transport.message import Envelope, EnvelopeCodec, SerializerRegistry
+from pysoa.common.transport.message import EnvelopeCodec, SerializerRegistry
 from pysoa.errors import (
     ConfigurationError,
     InvalidMessageError,
     MessageSendError,
+    MessageTooLarge,
     RequestTooLarge,
 )
 from pysoa.plugins import get_plugin_manager
@@ -24,7 +25,7 @@ from soa_redis._envelope import REDIS_EXPIRY_META_KEY, is_expired, stamp_expiry
 from soa_redis._framing import ChunkAssembly, Frame, FrameError, parse_frame
 from soa_redis._retry import next_delay
 
-__all__ = ["TransportCore"]
+__all__ = ["TransportCore", "parse"]
 
 _oversize_logger = logging.getLogger("pysoa.transport.oversized_message")
 
@@ -39,6 +40,14 @@ _SHORTEST_BLOCK_SECONDS: Final = 0.01
 _LATE_SECONDS: Final = 0.05
 # How long after a blocking pop should have ended Redis may answer it when no deadline is near.
 _STALL_MARGIN_SECONDS: Final = 1.0
+
+
+def parse(data: bytes) -> Frame:
+    """A Redis frame read; :class:`InvalidMessageError` for one that is malformed (the sync and async sides')."""
+    try:
+        return parse_frame(data)
+    except FrameError as exc:
+        raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
 
 
 class TransportCore:
@@ -86,18 +95,13 @@ class TransportCore:
     # --- outgoing ---------------------------------------------------------------------------------
 
     def encode(self, request_id: Any, meta: dict[str, Any], body: Any, serializer: Serializer) -> bytes:
-        """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O.
-
-        The codec's encode steps, made here: this runs once per message, and a call less is worth it.
-        """
-        codec = self.codec
-        payload = serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
-        size = len(payload)
-        if size > codec.max_message_size_in_bytes:
+        """Serialize an envelope. Raises ``EncodeError`` or :class:`MessageTooLarge`, both before any I/O."""
+        try:
+            payload = self.codec.encode(request_id, meta, body, serializer)
+        except MessageTooLarge:
             self.count("send.too_large")
-            raise codec.too_large(size)
-        if codec.sizes is not None:
-            codec.sizes.sent(size)
+            raise
+        size = len(payload)
         threshold = self._oversize_threshold
         if threshold and size > threshold:
             _oversize_logger.warning(
@@ -194,17 +198,6 @@ class TransportCore:
                 f"Refused a request of {len(frame.payload)} bytes to {self.service_name!r}: the server's "
                 f"maximum_message_size_in_bytes is {self.decode_limit}"
             )
-
-    def decode(self, frame: Frame, payload: bytes | None = None) -> Envelope:
-        """Deserialize a frame's payload (or a reassembled one) with the serializer its content type names, and
-        take the envelope apart. Raises :class:`InvalidMessageError` only."""
-        return self.codec.decode(frame.payload if payload is None else payload, frame.content_type)
-
-    def parse(self, data: bytes) -> Frame:
-        try:
-            return parse_frame(data)
-        except FrameError as exc:
-            raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
 
     def reassemble(self, first: Frame, index: int, key: str, deadline: float) -> bytes | None:
         """Read the remaining chunks of a chunked message; ``None`` if they do not all arrive by ``deadline``."""

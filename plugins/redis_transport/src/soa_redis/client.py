@@ -18,7 +18,7 @@ from pysoa.common.transport.message import Envelope, expiry_seconds
 from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageSendTimeout
 from soa_redis._backend import PendingPop
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
-from soa_redis._core import TransportCore
+from soa_redis._core import TransportCore, parse
 from soa_redis._envelope import (
     make_reply_to,
     queue_key,
@@ -27,7 +27,7 @@ from soa_redis._envelope import (
     validate_response,
     wire_meta,
 )
-from soa_redis._framing import FrameError, frame_prefix, parse_frame
+from soa_redis._framing import frame_prefix
 
 __all__ = ["RedisClientTransport"]
 
@@ -252,11 +252,7 @@ class RedisClientTransport(ClientTransport):
         """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""
         core = self._core
         try:
-            # core.parse's and core.decode's steps, without their calls: once per response.
-            try:
-                frame = parse_frame(data)
-            except FrameError as exc:
-                raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
+            frame = parse(data)
             if frame.chunk_count is None:
                 return core.codec.decode(frame.payload, frame.content_type)
             payload = core.reassemble(frame, index, key, deadline)

@@ -15,7 +15,7 @@ from pysoa.errors import InvalidMessageError, MessageReceiveTimeout, MessageTooL
 from soa_redis._backend import MIN_BLOCK_SECONDS, PendingPop
 from soa_redis._cluster import RedisClusterBackend
 from soa_redis._config import SERVER_SETTINGS_SCHEMA
-from soa_redis._core import TransportCore
+from soa_redis._core import TransportCore, parse
 from soa_redis._envelope import (
     CONTENT_TYPE_META_KEY,
     PROTOCOL_VERSION_META_KEY,
@@ -31,11 +31,9 @@ from soa_redis._framing import (
     DEFAULT_PROTOCOL_VERSION,
     SUPPORTED_PROTOCOL_VERSIONS,
     Frame,
-    FrameError,
     build_frames,
     frame_prefix,
     needs_chunks,
-    parse_frame,
 )
 from soa_redis._preflight import check_cluster_backend, check_server_backend
 
@@ -123,10 +121,7 @@ class RedisServerTransport(ServerTransport):
         """Turn a frame into a request; ``None`` if it expired. Raises :class:`InvalidMessageError`."""
         core = self._core
         try:
-            try:  # core.parse's steps, without the call: once per request
-                frame = parse_frame(data)
-            except FrameError as exc:
-                raise InvalidMessageError(f"Malformed Redis frame: {exc}") from exc
+            frame = parse(data)
             if frame.chunk_count is not None:
                 raise InvalidMessageError("Chunked requests are not supported")
             limit = core.decode_limit

@@ -193,17 +193,14 @@ class EnvelopeCodec:
         payload = chosen.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
         size = len(payload)
         if size > self.max_message_size_in_bytes:
-            raise self.too_large(size)
+            raise MessageTooLarge(
+                size,
+                f"Message of {size} bytes for {self.what} exceeds the maximum of "
+                f"{self.max_message_size_in_bytes} bytes",
+            )
         if self.sizes is not None:
             self.sizes.sent(size)
         return payload
-
-    def too_large(self, size: int) -> MessageTooLarge:
-        """The error for an envelope of ``size`` bytes, above :attr:`max_message_size_in_bytes`."""
-        return MessageTooLarge(
-            size,
-            f"Message of {size} bytes for {self.what} exceeds the maximum of {self.max_message_size_in_bytes} bytes",
-        )
 
     def decode(self, payload: bytes, content_type: str | None = None) -> Envelope:
         """Deserialize with the serializer ``content_type`` names. Raises :class:`InvalidMessageError` only."""
