@@ -42,6 +42,9 @@ _REPLY_GRACE_SECONDS: Final = 10.0
 # How long past its deadline a reply that started arriving may take to arrive whole.
 _LATE_READ_SECONDS: Final = 0.05
 _new_tuple = tuple.__new__
+# A response in one frame of up to this size is kept decoded until the next request is written
+# (_ThreadState.spent): a bigger one is freed as soon as its caller lets go of it.
+_KEEP_SPENT_BYTES: Final = 64 * 1024
 
 
 @dataclass
@@ -56,6 +59,9 @@ class _ThreadState:
     earliest_expiry: float = float("inf")
     # A BLPOP of the reply queue written behind a request's push (one round trip for both), not yet read.
     pending: PendingPop | None = None
+    # The last small response read, decoded: kept until the next request is written, so that what the caller no
+    # longer needs of it is freed while that request's reply is on its way instead of before the request is sent.
+    spent: Any = None
 
     def expect(self, request_id: Any, until: float) -> None:
         self.outstanding[request_id] = until
@@ -166,6 +172,7 @@ class RedisClientTransport(ClientTransport):
                     backend.release_pop(pending)
             if not pushed:
                 core.push_when_room(index, key, (frame,), ttl_seconds, deadline)
+        state.spent = None  # the request is written: see _ThreadState.spent
         if expects_reply:
             # state.expect's steps, without the call: once per request.
             until = time.monotonic() + expires_in + _REPLY_GRACE_SECONDS
@@ -194,8 +201,15 @@ class RedisClientTransport(ClientTransport):
             if pending is not None and pending.inherited:
                 state.pending = pending = None  # the parent process reads it, not this one
             if pending is not None:
-                done, data = self._wait_pending(state, pending, deadline)
-                if not done:
+                # _wait_pending's steps, without the call: once per response.
+                try:
+                    done, data = core.backend.wait_pop(pending, deadline, _LATE_READ_SECONDS)
+                except BaseException:
+                    state.pending = None
+                    raise
+                if done:
+                    state.pending = None
+                else:
                     raise MessageReceiveTimeout(
                         f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
                         f"in {time.monotonic() - started:.3f} s"
@@ -210,9 +224,21 @@ class RedisClientTransport(ClientTransport):
                     f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
                     f"in {time.monotonic() - started:.3f} s"
                 )
-            envelope = self._read(data, index, key, deadline, started)
-            if envelope is None:
+            # _read's steps for a response in one frame (the usual case), without the call.
+            envelope = None
+            try:
+                frame = parse(data)
+                if frame.chunk_count is None:
+                    envelope = core.codec.decode(frame.payload, frame.content_type)
+            except InvalidMessageError as exc:
+                self._drop_unreadable(key, exc)
                 continue
+            # Only a small response in one frame is kept (see _ThreadState.spent).
+            keep = envelope is not None and len(data) <= _KEEP_SPENT_BYTES
+            if envelope is None:
+                envelope = self._read(data, index, key, deadline, started)
+                if envelope is None:
+                    continue
             request_id, meta, body = envelope.request_id, envelope.meta or {}, envelope.body
             try:
                 # A usual response (an int or str request id, a map body) is valid without the call and its ABC check.
@@ -234,19 +260,10 @@ class RedisClientTransport(ClientTransport):
                     return _NO_MESSAGE
                 continue
             state.outstanding.pop(request_id, None)
+            if keep:
+                state.spent = envelope
             # One per response: the tuple is built without the named tuple's Python-level __new__.
             return _new_tuple(ReceivedMessage, (request_id, meta, body))
-
-    def _wait_pending(self, state: _ThreadState, pending: PendingPop, deadline: float) -> tuple[bool, bytes | None]:
-        """Wait for the pending pop until ``deadline``; it stays pending only if the deadline came first."""
-        try:
-            done, data = self._core.backend.wait_pop(pending, deadline, _LATE_READ_SECONDS)
-        except BaseException:
-            state.pending = None
-            raise
-        if done:
-            state.pending = None
-        return done, data
 
     def _read(self, data: bytes, index: int, key: str, deadline: float, started: float) -> Envelope | None:
         """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""
@@ -263,7 +280,10 @@ class RedisClientTransport(ClientTransport):
                 )
             return core.codec.decode(payload, frame.content_type)
         except InvalidMessageError as exc:
-            # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
-            core.count("receive.invalid_message")
-            _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
+            self._drop_unreadable(key, exc)
             return None
+
+    def _drop_unreadable(self, key: str, exc: InvalidMessageError) -> None:
+        # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
+        self._core.count("receive.invalid_message")
+        _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
