@@ -150,9 +150,8 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         try:
             if self._direct:
                 # No middleware: the job dict goes to the transport without the stack's two calls.
-                self.transport.send_request_message(
-                    request_id, meta, self.wire_body(job_request), message_expiry_in_seconds
-                )
+                body = job_request if type(job_request) is dict else self.wire_body(job_request)
+                self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
             else:
                 self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
