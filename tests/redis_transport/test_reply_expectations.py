@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,25 @@ def test_the_rest_of_a_chunked_response_is_waited_for_past_one_blocking_slice(re
     finally:
         late.cancel()
     assert received.body == big
+
+
+def test_a_small_response_is_kept_decoded_until_the_next_request_is_written(redis_server: RedisProcess) -> None:
+    client, server = transports(redis_server)
+    state = client._state()
+
+    def round_trip(number: int, **body: Any) -> Any:
+        client.send_request_message(number, {}, job(n=number))
+        # Once a request is written, the response before it is no longer held.
+        assert state.spent is None
+        request_id, meta, _body = server.receive_request_message()
+        assert meta is not None
+        server.send_response_message(request_id, meta, response(n=number, **body))
+        return client.receive_response_message(5)
+
+    received = round_trip(1)
+    # Freed while the next request's reply is on its way rather than as the caller lets go of it.
+    assert state.spent is not None
+    assert state.spent.body is received.body
+    round_trip(2, data="x" * 70_000)
+    assert state.spent is None  # a bigger one is not held back
+    assert round_trip(3).body == response(n=3)

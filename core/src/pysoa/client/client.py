@@ -128,6 +128,14 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         # request id -> ident of the thread that sent it (that thread's transport queue gets the reply),
         # and responses one waiter received on behalf of another
         self._router: ResponseRouter[int, JobResponse] = ResponseRouter()
+        # Without middleware (and with this class's own innermost steps), sends and receives call the transport
+        # directly rather than through the (empty) stacks.
+        cls = type(self)
+        self._direct = (
+            not self._has_middleware
+            and cls._base_send_request is ServiceHandler._base_send_request
+            and cls._base_get_response is ServiceHandler._base_get_response
+        )
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -139,13 +147,20 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
     ) -> Any:
         """Send a job; returns its request id."""
         request_id, meta, job_request = self.new_request(job_request)
-        if expect_response:
-            self._router.expect(request_id, threading.get_ident())
         try:
-            self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
+            if self._direct:
+                # No middleware: the job dict goes to the transport without the stack's two calls.
+                body = job_request if type(job_request) is dict else self.wire_body(job_request)
+                self.transport.send_request_message(request_id, meta, body, message_expiry_in_seconds)
+            else:
+                self._send_stack(request_id, meta, job_request, message_expiry_in_seconds)  # type: ignore[arg-type]
         except BaseException:
             self._router.abandon(request_id)
             raise
+        if expect_response:
+            # Registered once the request is written, while its reply is on its way rather than before the write:
+            # only this thread receives that reply, and only in wait_for, after this returns.
+            self._router.expect(request_id, threading.get_ident())
         return request_id
 
     def _base_send_request(
@@ -166,7 +181,10 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         try:
             return request_id, _job_response_from_dict(body)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise InvalidMessageError(f"Malformed job response from {self.service_name}: {exc}") from exc
+            raise self._malformed(exc) from exc
+
+    def _malformed(self, exc: Exception) -> InvalidMessageError:
+        return InvalidMessageError(f"Malformed job response from {self.service_name}: {exc}")
 
     def abandon(self, request_id: Any) -> None:
         """Stop waiting for ``request_id``: its response, should it still come, is dropped."""
@@ -206,7 +224,15 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
                         f"No response from {self.service_name!r} after waiting {time.monotonic() - started:.3f} s"
                     )
             try:
-                got_id, got = self._receive_stack(remaining)
+                if self._direct:
+                    # _base_get_response's steps, without the call: once per response.
+                    got_id, _meta, body = self.transport.receive_response_message(remaining)
+                    try:
+                        got = None if body is None else _job_response_from_dict(body)
+                    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                        raise self._malformed(exc) from exc
+                else:
+                    got_id, got = self._receive_stack(remaining)
             except MessageReceiveTimeout as exc:
                 if give_up_on_timeout:
                     self.abandon(request_id)
@@ -553,6 +579,9 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         raised, the list of job :class:`Error` objects is returned instead). The keyword arguments
         are those of :meth:`call_action_future`.
         """
+        if not kwargs:
+            # Passed without a name here, the list is the callee's alone: freed while the reply is on its way.
+            return action_outcome(self._call_actions(service_name, [{"action": action, "body": body or {}}]))
         return action_outcome(self._call_actions(service_name, [{"action": action, "body": body or {}}], **kwargs))
 
     def call_actions(
@@ -586,6 +615,8 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         )
         deadline = deadline_after(timeout) if timeout else None
         pending = self._send_job(service_name, job, timeout)
+        # Freed now, while the reply is on its way, rather than on return, after it came.
+        del job, actions
         response = pending.wait(None if deadline is None else time_left(deadline))
         raise_for_errors(response, raise_job_errors, raise_action_errors)
         if expansions:

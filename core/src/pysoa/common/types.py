@@ -211,9 +211,12 @@ class JobResponse:
         context = d.get("context")
         response.context = {} if context is None else context
         actions = d.get("actions")
-        response.actions = (
-            [a if isinstance(a, ActionResponse) else _action_response(a) for a in actions] if actions else []
-        )
+        built: list[ActionResponse] = []
+        if actions:
+            # A loop, not a comprehension, which would be one more function (made and called) per response.
+            for a in actions:
+                built.append(a if isinstance(a, ActionResponse) else _action_response(a))
+        response.actions = built
         return response
 
     @classmethod

@@ -503,13 +503,17 @@ class Lane:
             elif sock is None or sock.gettimeout() != timeout:
                 self._set_timeout(timeout)
         reply = self._reply()
+        # The element typed by a local's annotation: typing.cast is a function call, made on every message.
+        element: bytes
         if type(reply) is list:
-            return cast(bytes, reply[1])
+            element = reply[1]
+            return element
         if reply is None:
             return None
         if isinstance(reply, redis_errors.ResponseError):
             raise reply
-        return cast(bytes, reply[1])
+        element = reply[1]
+        return element
 
     def wait_blpop(self, wait: float, until: float) -> Any:
         """Read the reply of a pending ``BLPOP`` if it starts arriving within ``wait`` seconds, else :data:`NOT_YET`.
@@ -544,7 +548,7 @@ class Lane:
                 connection.disconnect()
                 raise _redis_error(exc, "reading from") from exc
             if type(reply) is list:
-                return cast(bytes, reply[1])
+                return reply[1]  # the element (this method returns Any: no cast, a call on every message)
             if reply is None:
                 return None
             if reply is not _NOT_ENOUGH_DATA:
@@ -552,7 +556,7 @@ class Lane:
                 if reply is not _PUSHED:
                     if isinstance(reply, redis_errors.ResponseError):
                         raise reply
-                    return cast(bytes, reply[1])
+                    return reply[1]
         return self.read_blpop(socket_seconds(until, self.timeout_limit))
 
     def _set_timeout(self, timeout: float | None) -> None:

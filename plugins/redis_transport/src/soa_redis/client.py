@@ -20,10 +20,15 @@ from soa_redis._backend import PendingPop
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore, parse
 from soa_redis._envelope import (
+    CONTENT_TYPE_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
+    REDIS_EXPIRY_META_KEY,
+    is_expired,
     make_reply_to,
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
+    stamp_expiry,
     validate_response,
     wire_meta,
 )
@@ -42,6 +47,9 @@ _REPLY_GRACE_SECONDS: Final = 10.0
 # How long past its deadline a reply that started arriving may take to arrive whole.
 _LATE_READ_SECONDS: Final = 0.05
 _new_tuple = tuple.__new__
+# A response in one frame of up to this size is kept decoded until the next request is written
+# (_ThreadState.spent): a bigger one is freed as soon as its caller lets go of it.
+_KEEP_SPENT_BYTES: Final = 64 * 1024
 
 
 @dataclass
@@ -56,6 +64,9 @@ class _ThreadState:
     earliest_expiry: float = float("inf")
     # A BLPOP of the reply queue written behind a request's push (one round trip for both), not yet read.
     pending: PendingPop | None = None
+    # The last small response read, decoded: kept until the next request is written, so that what the caller no
+    # longer needs of it is freed while that request's reply is on its way instead of before the request is sent.
+    spent: Any = None
 
     def expect(self, request_id: Any, until: float) -> None:
         self.outstanding[request_id] = until
@@ -134,11 +145,17 @@ class RedisClientTransport(ClientTransport):
             raise MessageSendTimeout(f"The call to {self.service_name!r} has no time left to send a request")
         deadline = time.monotonic() + expires_in
 
-        wire = wire_meta(meta)
+        # wire_meta's copy, without its call and pops when meta holds none of the keys the transport keeps to itself.
+        wire = wire_meta(meta) if PROTOCOL_VERSION_META_KEY in meta or CONTENT_TYPE_META_KEY in meta else dict(meta)
         wire["reply_to"] = state.reply_to
         key = self._request_key
         host = backend.single_host
-        index = core.stamp_expiry(key, wire, expires_in)
+        index: int | None
+        if host is not None:  # core.stamp_expiry's usual case (one host, its clock at hand), without the call
+            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
+            index = 0
+        else:
+            index = core.stamp_expiry(key, wire, expires_in)
         frame = self._frame_prefix + core.encode(request_id, wire, body, core.default_serializer)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
@@ -166,6 +183,7 @@ class RedisClientTransport(ClientTransport):
                     backend.release_pop(pending)
             if not pushed:
                 core.push_when_room(index, key, (frame,), ttl_seconds, deadline)
+        state.spent = None  # the request is written: see _ThreadState.spent
         if expects_reply:
             # state.expect's steps, without the call: once per request.
             until = time.monotonic() + expires_in + _REPLY_GRACE_SECONDS
@@ -194,8 +212,15 @@ class RedisClientTransport(ClientTransport):
             if pending is not None and pending.inherited:
                 state.pending = pending = None  # the parent process reads it, not this one
             if pending is not None:
-                done, data = self._wait_pending(state, pending, deadline)
-                if not done:
+                # _wait_pending's steps, without the call: once per response.
+                try:
+                    done, data = core.backend.wait_pop(pending, deadline, _LATE_READ_SECONDS)
+                except BaseException:
+                    state.pending = None
+                    raise
+                if done:
+                    state.pending = None
+                else:
                     raise MessageReceiveTimeout(
                         f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
                         f"in {time.monotonic() - started:.3f} s"
@@ -210,9 +235,21 @@ class RedisClientTransport(ClientTransport):
                     f"nothing arrived from {self.service_name!r} on Redis at {core.backend.label(index)} "
                     f"in {time.monotonic() - started:.3f} s"
                 )
-            envelope = self._read(data, index, key, deadline, started)
-            if envelope is None:
+            # _read's steps for a response in one frame (the usual case), without the call.
+            envelope = None
+            try:
+                frame = parse(data)
+                if frame.chunk_count is None:
+                    envelope = core.codec.decode(frame.payload, frame.content_type)
+            except InvalidMessageError as exc:
+                self._drop_unreadable(key, exc)
                 continue
+            # Only a small response in one frame is kept (see _ThreadState.spent).
+            keep = envelope is not None and len(data) <= _KEEP_SPENT_BYTES
+            if envelope is None:
+                envelope = self._read(data, index, key, deadline, started)
+                if envelope is None:
+                    continue
             request_id, meta, body = envelope.request_id, envelope.meta or {}, envelope.body
             try:
                 # A usual response (an int or str request id, a map body) is valid without the call and its ABC check.
@@ -226,7 +263,13 @@ class RedisClientTransport(ClientTransport):
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
                 raise
-            if core.is_expired(index, meta, deadline):
+            # core.is_expired's usual case (a soa-core peer's pair, one host whose clock is fresh), without the call.
+            host = core.backend.single_host
+            if host is not None and host.clock_fresh_until > time.monotonic() and REDIS_EXPIRY_META_KEY in meta:
+                expired = is_expired(meta, time.time(), host.clock_offset)
+            else:
+                expired = core.is_expired(index, meta, deadline)
+            if expired:
                 core.count("receive.expired")
                 _logger.debug("Dropped expired response %r from %s", request_id, self.service_name)
                 state.outstanding.pop(request_id, None)
@@ -234,19 +277,10 @@ class RedisClientTransport(ClientTransport):
                     return _NO_MESSAGE
                 continue
             state.outstanding.pop(request_id, None)
+            if keep:
+                state.spent = envelope
             # One per response: the tuple is built without the named tuple's Python-level __new__.
             return _new_tuple(ReceivedMessage, (request_id, meta, body))
-
-    def _wait_pending(self, state: _ThreadState, pending: PendingPop, deadline: float) -> tuple[bool, bytes | None]:
-        """Wait for the pending pop until ``deadline``; it stays pending only if the deadline came first."""
-        try:
-            done, data = self._core.backend.wait_pop(pending, deadline, _LATE_READ_SECONDS)
-        except BaseException:
-            state.pending = None
-            raise
-        if done:
-            state.pending = None
-        return done, data
 
     def _read(self, data: bytes, index: int, key: str, deadline: float, started: float) -> Envelope | None:
         """Decode one response (reading the rest of its chunks); ``None`` for garbage that answers nothing."""
@@ -263,7 +297,10 @@ class RedisClientTransport(ClientTransport):
                 )
             return core.codec.decode(payload, frame.content_type)
         except InvalidMessageError as exc:
-            # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
-            core.count("receive.invalid_message")
-            _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
+            self._drop_unreadable(key, exc)
             return None
+
+    def _drop_unreadable(self, key: str, exc: InvalidMessageError) -> None:
+        # Nothing to route it to: a corrupt reply must not fail a call whose reply may still come.
+        self._core.count("receive.invalid_message")
+        _dropped_log.warning("Dropped an unreadable message on reply queue %s: %s", key, exc)
