@@ -206,3 +206,43 @@ def test_a_client_reads_unusual_responses_as_the_full_checks_say(
     third = client.receive_response_message(2)
     assert (third.request_id, third.body) == ("three", response(n=3))
     assert client.requests_outstanding == 0
+
+
+@pytest.mark.parametrize(
+    ("envelope", "answerable"),
+    [
+        ({"meta": {"reply_to": REPLY_TO}, "body": job()}, False),  # no request id
+        ({"request_id": None, "meta": {"reply_to": REPLY_TO}, "body": job()}, False),
+        ({"request_id": 8, "meta": {"reply_to": REPLY_TO}, "body": [1, 2]}, True),  # a body that is no map
+        ({"request_id": 8, "meta": {"reply_to": REPLY_TO.encode()}, "body": job()}, False),  # bytes, not the str
+    ],
+)
+def test_a_reply_queue_answered_before_does_not_spare_a_request_the_envelope_checks(
+    redis_server: RedisProcess, server: RedisServerTransport, envelope: dict[str, Any], answerable: bool
+) -> None:
+    # The server keeps the reply queues it answered (valid ones): a request to one still has every other check.
+    _push(redis_server, _good())
+    request_id, meta, _body = server.receive_request_message()
+    assert meta is not None
+    server.send_response_message(request_id, meta, response())
+    _push(redis_server, packed(envelope), _good())
+    with pytest.raises(InvalidMessageError) as info:
+        server.receive_request_message()
+    assert (info.value.request_id is not None, info.value.meta is not None) == (answerable, answerable)
+    assert server.receive_request_message().request_id == 99  # and the worker goes on
+
+
+def test_a_usual_request_to_a_reply_queue_answered_before_skips_the_envelope_checks(
+    redis_server: RedisProcess, server: RedisServerTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _push(redis_server, _good())
+    request_id, meta, _body = server.receive_request_message()
+    assert meta is not None
+    server.send_response_message(request_id, meta, response())
+
+    def refuse(*_args: Any) -> None:
+        raise AssertionError("the checks ran again")
+
+    monkeypatch.setattr("soa_redis.server.validate_request", refuse)
+    _push(redis_server, _good())
+    assert server.receive_request_message().request_id == 99

@@ -96,3 +96,44 @@ def test_the_status_action_reports_the_workers_figures_on_request() -> None:
     assert 20 <= slow_figures["p50_ms"] <= slow_figures["max_ms"]
     assert runtime["actions"]["fail"]["errors"] == 1
     assert runtime["actions"]["status"]["count"] == 1
+
+
+class _SendRecorder:
+    """The server's transport for one job: what the figures said when the response was sent."""
+
+    def __init__(self, server: Server, body: dict[str, Any], fail: bool = False) -> None:
+        self.server = server
+        self.body = body
+        self.fail = fail
+        self.jobs_at_send: list[int] = []
+
+    def receive_request_message(self) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        return 1, {}, self.body
+
+    def send_response_message(self, request_id: Any, meta: dict[str, Any], body: dict[str, Any]) -> None:
+        self.jobs_at_send.append(self.server.runtime_stats.jobs)
+        if self.fail:
+            raise ConnectionError("the transport went away")
+
+
+_JOB: dict[str, Any] = {
+    "control": {"continue_on_error": False},
+    "context": {"correlation_id": "c", "switches": []},
+    "actions": [{"action": "fail"}],
+}
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_job_is_counted_once_its_response_is_sent_whether_or_not_the_send_succeeds(fail: bool) -> None:
+    # The bookkeeping after a job is not what its caller waits for: it follows the send (one-job-at-a-time worker).
+    server = RuntimeServer({"transport": "local"})
+    transport = _SendRecorder(server, _JOB, fail)
+    server.transport = transport  # type: ignore[assignment]
+    if fail:
+        with pytest.raises(ConnectionError):
+            server.handle_next_request()
+    else:
+        server.handle_next_request()
+    assert transport.jobs_at_send == [0]
+    figures = server.runtime_stats.figures()
+    assert (figures["jobs"], figures["jobs_with_errors"], figures["in_flight"]) == (1, 1, 0)

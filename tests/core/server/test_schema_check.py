@@ -161,14 +161,18 @@ def _containers(inner: st.SearchStrategy[fields.Base]) -> st.SearchStrategy[fiel
             min_length=st.one_of(st.none(), st.integers(0, 1)),
             max_length=st.one_of(st.none(), st.integers(1, 3)),
         ),
-        st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3).flatmap(
-            lambda contents: st.builds(
-                fields.Dictionary,
-                st.just(contents),
-                optional_keys=st.lists(st.sampled_from(sorted(contents) or ["a"]), max_size=2).map(tuple),
-                allow_extra_keys=st.booleans(),
-            )
-        ),
+        _dictionaries(inner),
+    )
+
+
+def _dictionaries(inner: st.SearchStrategy[fields.Base]) -> st.SearchStrategy[fields.Base]:
+    return st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3).flatmap(
+        lambda contents: st.builds(
+            fields.Dictionary,
+            st.just(contents),
+            optional_keys=st.lists(st.sampled_from(sorted(contents) or ["a"]), max_size=2).map(tuple),
+            allow_extra_keys=st.booleans(),
+        )
     )
 
 
@@ -204,3 +208,59 @@ def _value_for(field: fields.Base) -> st.SearchStrategy[Any]:
         )
     # The edges the scalar fields decide on (blank, bool against numbers, int against float), then anything.
     return st.one_of(st.sampled_from(["", "x", "xyz", 0, 1, -1, True, 1.5, None, b""]), _VALUES)
+
+
+# --- The unrolled check of a dictionary schema against the loops it replaces ---------------------------------------
+
+# Dictionaries of the field types the fast check covers (no bounds on scalars), at any depth.
+_COVERED_SCALARS = st.one_of(
+    st.builds(fields.Anything),
+    st.builds(fields.Boolean),
+    st.builds(fields.Integer),
+    st.builds(fields.Float),
+    st.builds(fields.UnicodeString),
+)
+_DICTIONARIES = _dictionaries(st.recursive(_COVERED_SCALARS, _containers, max_leaves=6))
+
+
+def _unrolled_and_general(schema: fields.Base) -> tuple[Any, Any] | None:
+    """The unrolled check and the general one it leaves other values to; ``None`` when Conformity answers alone
+    (a field with bounds anywhere in the schema)."""
+    check = _schema_check._compile(schema)
+    return None if check is None else (check, check.__globals__["general"])
+
+
+@settings(max_examples=400)
+@given(schema=_DICTIONARIES, data=st.data())
+def test_the_unrolled_check_answers_as_the_general_one(schema: fields.Base, data: Any) -> None:
+    checks = _unrolled_and_general(schema)
+    assert checks is not None
+    check, general = checks
+    value = data.draw(st.one_of(_value_for(schema), _VALUES))
+    assert check(value) == general(value)
+    if isinstance(value, dict):
+        # One key more, one key fewer: what the key count and membership tests decide on.
+        assert check({**value, "z": 1}) == general({**value, "z": 1})
+        for key in value:
+            fewer = {k: v for k, v in value.items() if k != key}
+            assert check(fewer) == general(fewer)
+
+
+def test_the_unrolled_check_is_for_plain_dicts_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = _unrolled_and_general(BODY)
+    assert checks is not None
+    check, general = checks
+    seen: list[Any] = []
+
+    def general_spy(value: Any) -> bool:
+        seen.append(value)
+        return bool(general(value))
+
+    # A subclass may redefine lookups: the general check, which makes them as before, answers for it.
+    monkeypatch.setitem(check.__globals__, "general", general_spy)
+    ordered = OrderedDict(VALID)
+    assert check(ordered) is True
+    assert check([VALID]) is False
+    assert check(VALID) is True
+    assert check({**VALID, "id": True}) is False
+    assert seen == [ordered, [VALID]]

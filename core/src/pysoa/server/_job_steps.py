@@ -43,6 +43,9 @@ ActionRequestFactory: TypeAlias = Callable[
 ]
 
 
+_NO_SWITCHES = RequestSwitchSet()
+
+
 class JobActions:
     """The actions of one job, in order: which to run next, and the job response they add up to.
 
@@ -79,7 +82,9 @@ class JobActions:
         self._stats = stats
         self._runtime_stats = runtime_stats
         self._continue_on_error = job_request.control.get("continue_on_error", False)
-        self._switches = RequestSwitchSet(job_request.context["switches"])
+        switches = job_request.context["switches"]
+        # Most jobs carry no switches: they share one empty set rather than build their own (a frozenset subclass).
+        self._switches = _NO_SWITCHES if type(switches) is list and not switches else RequestSwitchSet(switches)
         # Job middleware may hand on a request object of its own making, without a deadline.
         self._deadline: float | None = getattr(job_request, "deadline", None)
         self._pending = iter(job_request.actions)

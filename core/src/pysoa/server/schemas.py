@@ -83,9 +83,10 @@ def looks_valid(job: Any) -> bool:
     for switch in switches:  # loops, not any() over generators: this runs for every job
         if type(switch) is not int:
             return False
-    for key in ("caller", "calling_service"):
-        if key in context and type(context[key]) is not str:
-            return False
+    if "caller" in context and type(context["caller"]) is not str:
+        return False
+    if "calling_service" in context and type(context["calling_service"]) is not str:
+        return False
     for action in actions:
         if type(action) is not dict or type(action.get("action")) is not str:
             return False

@@ -553,9 +553,13 @@ class Server:
         try:
             request_logged = self._job_started(body)
             response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
-            failed = self._job_finished(response)
-            if not _suppresses_response(body):
-                self._send_response(request_id, meta, response)
+            try:
+                if not _suppresses_response(body):
+                    self._send_response(request_id, meta, response)
+            finally:
+                # Counted once the response is on its way, sent or not: the caller does not wait for this, and
+                # the next job (a status action reading these figures) starts only after this method returns.
+                failed = self._job_finished(response)
             if request_logged is not None:
                 self._log_response(body, response, request_logged, failed)
         finally:

@@ -145,7 +145,18 @@ class RedisServerTransport(ServerTransport):
                 if content_type != self._default_mime_type:
                     content_type = core.serializer_for(content_type).mime_type
                 meta[CONTENT_TYPE_META_KEY] = content_type
-            validate_request(envelope, self.service_name)
+                # A reply queue answered before passed validate_request's test of it (only such are kept): a request
+                # with an id and a map body to it passes all its tests. Any other goes through them, for their errors.
+                reply_to = meta.get("reply_to")
+                if (
+                    type(reply_to) is not str
+                    or reply_to not in self._reply_keys
+                    or envelope.request_id is None
+                    or type(envelope.body) is not dict
+                ):
+                    validate_request(envelope, self.service_name)
+            else:
+                validate_request(envelope, self.service_name)
         except InvalidMessageError:
             core.count("receive.invalid_message")
             raise
