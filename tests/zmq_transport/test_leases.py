@@ -106,8 +106,8 @@ def test_a_lease_unused_for_the_hold_time_is_given_back(leasing: Leasing) -> Non
     # A heartbeat interval far longer than the hold time: only the hold time can end the lease soon.
     cluster, router = leasing(lease_hold_time_in_seconds=0.05, heartbeat_interval_in_seconds=5.0)
     worker = cluster.add_worker()
+    cluster.wait_for_workers(cluster.client(use_leases=False), [worker.pid])
     client = cluster.client()
-    cluster.wait_for_workers(client, [worker.pid])
     is_worker = _identity(router, worker.pid)
     wait_until(lambda: is_worker(router.ready), 2, "the worker to be idle")
     leases = router.stats["leases"]
@@ -123,8 +123,9 @@ def test_another_clients_request_makes_the_router_revoke_a_lease(leasing: Leasin
     next direct request, refused since the lease ended, runs exactly once through the router."""
     cluster, router = leasing(**LONG)
     worker = cluster.add_worker()
+    cluster.wait_for_workers(cluster.client(use_leases=False), [worker.pid])
     holder = cluster.client()
-    cluster.wait_for_workers(holder, [worker.pid])
+    holder.call_action(SERVICE, "echo", {}, timeout=5)
     is_worker = _identity(router, worker.pid)
     wait_until(lambda: is_worker(router.leased), 2, "the worker to be leased")
 

@@ -126,6 +126,10 @@ class _ThreadState:
         if until < self.earliest_expiry:
             self.earliest_expiry = until
 
+    def waiting(self, now: float) -> bool:
+        """Whether a response is expected to a request whose expiry has not passed (a call may still wait for it)."""
+        return any(until - _RESPONSE_GRACE_SECONDS >= now for until in self.outstanding.values())
+
     def prune(self, now: float) -> None:
         """Stop expecting the responses whose time is up (their callers get ``NO_MESSAGE``)."""
         # Scanning on every receive would cost O(n) each, O(n²) for a parallel call of n jobs.
@@ -293,11 +297,12 @@ class ZmqClientTransport(ClientTransport):
             not direct
             and self._use_leases
             and not suppressed
-            and not state.outstanding
+            and not state.waiting(now)
             and (lease is None or lease.reachable())
         ):
             # Only a thread's lone request asks for an offer: the requests of a parallel call must
-            # leave their workers idle for the others. Nor does a thread that could not reach the
+            # leave their workers idle for the others (expired ones, kept in case a late response
+            # comes, do not count). Nor does a thread that could not reach the
             # last worker that offered one (its offers would only keep workers from the others).
             meta = {**meta, LEASE_META_KEY: True}
         blob = self.serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
@@ -309,7 +314,7 @@ class ZmqClientTransport(ClientTransport):
         self.message_sizes.sent(len(blob))
         expires_at = time.time() + expiry
         frames = [request_header(expires_at, self._content_type), blob]
-        if direct and lease is not None:
+        if direct and lease is not None and len(blob) <= lease.maximum_size:
             try:
                 send_frames(lease.socket, [*frames, lease.lease_id])
                 lease.request_id = request_id
@@ -318,6 +323,8 @@ class ZmqClientTransport(ClientTransport):
                 # IMMEDIATE: with its connection gone nothing was queued. The router takes it.
                 state.drop_lease()
                 direct = False
+        else:
+            direct = False  # no usable lease, or too large for the worker (the router path gets its clear refusal)
         if not direct:
             try:
                 send_frames(state.socket, frames)
@@ -529,14 +536,15 @@ class ZmqClientTransport(ClientTransport):
         return ReceivedMessage(request_id, meta, body)
 
     def _take_offer(self, state: _ThreadState, offer: Any) -> None:
-        """A worker leased itself to this thread: ``[lease_id, announced endpoint, hold, lifetime]``."""
+        """A worker leased itself to this thread: ``[lease_id, announced endpoint, hold, lifetime, size limit]``."""
         if not (
             isinstance(offer, (list, tuple))
-            and len(offer) == 4
+            and len(offer) == 5
             and isinstance(offer[0], int)
             and isinstance(offer[1], str)
             and isinstance(offer[2], (int, float))
             and isinstance(offer[3], (int, float))
+            and isinstance(offer[4], int)
         ):
             return
         endpoint = resolve_offer(offer[1], self.options.endpoint)
@@ -553,6 +561,7 @@ class ZmqClientTransport(ClientTransport):
                 _logger.debug("Could not connect to a leased worker at %s: %s", endpoint, exc)
                 return
         lease.renew(offer[0], float(offer[2]), float(offer[3]), time.monotonic())
+        lease.maximum_size = offer[4]
 
 
 def _suppresses_response(body: dict[str, Any]) -> bool:

@@ -135,6 +135,7 @@ class LeaseConnection:
         "frames",
         "hold",
         "lease_id",
+        "maximum_size",
         "monitor",
         "ready",
         "request_id",
@@ -151,6 +152,8 @@ class LeaseConnection:
         self.lease_id = b""
         self.hold = 0.0
         self.ends_at = 0.0
+        # The worker's message size limit: a larger request goes through the router.
+        self.maximum_size = 0
         # monotonic time until which this client counts the lease as held (see ``renew``)
         self.valid_until = 0.0
         # The direct request in flight (at most one) and its frames, to resend if it is refused.

@@ -21,8 +21,8 @@ Frames on each hop (ROUTER sockets add or strip the peer's identity frame themse
 
 Worker leases (sync workers behind a router; see the README). A worker that binds a *direct*
 ROUTER socket may answer a routed request whose meta asked for it (``LEASE_META_KEY``) with a
-lease offer in the response meta: ``[lease_id, direct_endpoint, hold_seconds, lifetime_seconds]``
-(a tcp endpoint is announced as ``tcp://*:PORT``: the client uses the host it reached the router
+lease offer in the response meta: ``[lease_id, direct_endpoint, hold_seconds, lifetime_seconds,
+maximum_message_size]`` (a tcp endpoint is announced as ``tcp://*:PORT``: the client uses the host it reached the router
 on). The lease ends when unused for the hold time, and at the latest after its lifetime (one
 heartbeat interval). The lessee sends its next requests straight to the worker while it lasts::
 

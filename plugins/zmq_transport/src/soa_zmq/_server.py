@@ -448,7 +448,9 @@ class ZmqServerTransport(ServerTransport):
             return None
         self._lease_id = (self._lease_id + 1) & 0xFFFFFFFFFFFFFFFF
         # The lease lasts at most until the next heartbeat is due, one interval after the response.
-        return [self._lease_id, direct.announced, self._hold, self._interval]
+        # Its size limit too: a larger request goes through the router, which this worker answers
+        # with a clear error (its direct socket, bound, would cut off the connection instead).
+        return [self._lease_id, direct.announced, self._hold, self._interval, self._maximum_size]
 
     def _send_control(self, sock: zmq.Socket[Any], header: bytes) -> None:
         try:
