@@ -69,6 +69,8 @@ _logger = logging.getLogger("soa_zmq.client")
 _monitor_numbers = itertools.count()
 _LEASE_ENDED_HEADER: Final = control_header(LEASE_ENDED)
 _POLLIN: Final = int(zmq.POLLIN)
+# Connections to leased workers a thread keeps (a service rarely has more workers on one host).
+_MAX_LEASE_CONNECTIONS: Final = 16
 
 # A response is still expected this long after its request's expiry: a worker may have taken the
 # request just in time and still be running it. Until then a call that timed out (a future) can
@@ -96,6 +98,7 @@ class _ThreadState:
         "has_sent",
         "identity",
         "lease",
+        "lease_connections",
         "monitor",
         "outstanding",
         "pid",
@@ -110,6 +113,9 @@ class _ThreadState:
         self.identity = identity
         # The connection to the worker this thread last held a lease on, if any.
         self.lease: LeaseConnection | None = None
+        # Connections to the workers that offered this thread leases, by endpoint, oldest first: a
+        # lease moving between a service's workers reuses their connections (no new handshake).
+        self.lease_connections: dict[str, LeaseConnection] = {}
         self.thread = thread
         # The connection events since the socket was created, until its first send goes through.
         self.monitor = monitor
@@ -146,14 +152,33 @@ class _ThreadState:
             monitor.close(linger=0)
 
     def drop_lease(self) -> None:
+        """Close the current lease's connection: its worker is gone or hangs."""
         lease, self.lease = self.lease, None
         if lease is not None:
+            self.lease_connections.pop(lease.endpoint, None)
             lease.close()
+
+    def lease_connection(self, options: ClientOptions, endpoint: str) -> LeaseConnection:
+        """The connection to ``endpoint``, opened if needed (closing the oldest idle one past the limit)."""
+        connection = self.lease_connections.get(endpoint)
+        if connection is None:
+            if len(self.lease_connections) >= _MAX_LEASE_CONNECTIONS:
+                for old in list(self.lease_connections.values()):
+                    if old is not self.lease:
+                        del self.lease_connections[old.endpoint]
+                        old.close()
+                        break
+            connection = LeaseConnection(options, endpoint, self.identity)
+            self.lease_connections[endpoint] = connection
+        return connection
 
     def close(self) -> None:
         if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
             self.stop_monitoring()
-            self.drop_lease()
+            self.lease = None
+            for connection in self.lease_connections.values():
+                connection.close()
+            self.lease_connections.clear()
             self.socket.close(linger=0)
 
 
@@ -552,12 +577,14 @@ class ZmqClientTransport(ClientTransport):
             return
         lease = state.lease
         if lease is None or lease.endpoint != endpoint:
-            if lease is not None and lease.request_id is not None:
-                return  # its direct request is still out: this offer lapses at the worker
-            state.drop_lease()
+            if lease is not None:
+                if lease.request_id is not None:
+                    return  # its direct request is still out: this offer lapses at the worker
+                lease.lapse()
             try:
-                lease = state.lease = LeaseConnection(self.options, endpoint, state.identity)
+                lease = state.lease = state.lease_connection(self.options, endpoint)
             except (zmq.ZMQError, TransportConnectionError) as exc:
+                state.lease = None
                 _logger.debug("Could not connect to a leased worker at %s: %s", endpoint, exc)
                 return
         lease.renew(offer[0], float(offer[2]), float(offer[3]), time.monotonic())
