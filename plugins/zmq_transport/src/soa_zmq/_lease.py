@@ -192,20 +192,22 @@ class LeaseConnection:
     def renew(self, lease_id: int, hold: float, lifetime: float, now: float) -> None:
         """Take the lease.
 
-        The worker's clocks started before the response reached this side, so it counts only half
-        the hold time, and stops half that short of the lifetime: a request sent in time reaches
-        the worker in time.
+        The worker's clocks started before the response reached this side, so by this side's
+        count the lease never ends before the worker ended it. A request sent near the end may
+        find it ended: refused, it goes through the router at the cost of one round trip. Ending
+        it earlier here would be worse: a routed request that finds this thread's own worker still
+        leased, and no other idle, makes the router revoke the lease.
         """
         self.lease_id = lease_id.to_bytes(8, "big")
         self.hold = hold
-        self.ends_at = now + lifetime - min(hold, lifetime) / 2
-        self.valid_until = min(now + hold / 2, self.ends_at)
+        self.ends_at = now + lifetime
+        self.valid_until = min(now + hold, self.ends_at)
 
     def answered(self, now: float) -> None:
         """The direct request got its response: the worker holds the lease for another hold time."""
         self.request_id = None
         self.frames = []
-        self.valid_until = min(now + self.hold / 2, self.ends_at)
+        self.valid_until = min(now + self.hold, self.ends_at)
 
     def lapse(self) -> None:
         """The worker ended the lease; the connection stays for its next offer."""
