@@ -31,7 +31,7 @@ _monitor_numbers = itertools.count()
 _MAX_IPC_PATH: Final = 107
 # The longest the first call after an offer waits for the connection's handshake (over loopback it
 # takes a fraction of a millisecond; with CURVE about a millisecond). Past it, calls use the router.
-_HANDSHAKE_WAIT_SECONDS: Final = 0.02
+_HANDSHAKE_WAIT_SECONDS: Final = 0.05
 _HANDSHAKE_EVENTS: Final = (
     zmq.EVENT_HANDSHAKE_SUCCEEDED
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
