@@ -46,6 +46,7 @@ from soa_zmq._protocol import (
     BYE,
     DISCONNECT,
     HEARTBEAT,
+    LEASE_META_KEY,
     READY,
     REQUEST,
     control_header,
@@ -219,6 +220,7 @@ class AsyncZmqServerTransport(AsyncServerTransport):
             return self._hold(
                 lane, header.expires_at, IncomingRequest(exc.request_id, exc.meta or {}, None, route, exc)
             )
+        meta.pop(LEASE_META_KEY, None)  # a lease request: this worker offers none
         if lane is not None and _suppresses_response(body):
             # No response will free this lane: it may take the next request now (the slot bounds jobs).
             return IncomingRequest(request_id, meta, body, route)

@@ -3,6 +3,11 @@
 ZeroMQ sockets must not be shared between threads, and the client's response routing expects
 each thread to receive the responses to the requests *it* sent; a socket per thread gives both
 for free (the router returns each response to the socket its request came from).
+
+A thread may also hold one *lease* (see :mod:`soa_zmq._lease`): a worker that answered it offered
+itself, and while the lease lasts the thread's next request goes straight to that worker (one at
+a time; other concurrent requests still go through the router). A direct request the worker
+refuses (its lease had ended) is resent through the router at once, within the same deadline.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import weakref
 from typing import Any, Final
 
 import zmq
+from zmq import zmq_poll
 from zmq.utils.monitor import recv_monitor_message
 
 from pysoa.common.metrics import MetricsRecorder
@@ -34,9 +40,20 @@ from pysoa.errors import (
     TransportConnectionError,
 )
 from pysoa.plugins import get_plugin_manager
-from soa_zmq._protocol import RESPONSE, parse_header, request_header, response_header, split_response
+from soa_zmq._lease import LeaseConnection, resolve_offer
+from soa_zmq._protocol import (
+    LEASE_ENDED,
+    LEASE_META_KEY,
+    RESPONSE,
+    control_header,
+    parse_header,
+    request_header,
+    response_header,
+    split_response,
+)
 from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
 from soa_zmq._sockets import (
+    NOBLOCK,
     apply_common_options,
     connect,
     get_context,
@@ -50,6 +67,10 @@ __all__ = ["ZmqClientTransport"]
 
 _logger = logging.getLogger("soa_zmq.client")
 _monitor_numbers = itertools.count()
+_LEASE_ENDED_HEADER: Final = control_header(LEASE_ENDED)
+_POLLIN: Final = int(zmq.POLLIN)
+# Connections to leased workers a thread keeps (a service rarely has more workers on one host).
+_MAX_LEASE_CONNECTIONS: Final = 16
 
 # A response is still expected this long after its request's expiry: a worker may have taken the
 # request just in time and still be running it. Until then a call that timed out (a future) can
@@ -72,10 +93,29 @@ _MONITORED_EVENTS = (
 class _ThreadState:
     """One calling thread's socket and the requests it has sent that are still owed a response."""
 
-    __slots__ = ("earliest_expiry", "has_sent", "monitor", "outstanding", "pid", "socket", "thread")
+    __slots__ = (
+        "earliest_expiry",
+        "has_sent",
+        "identity",
+        "lease",
+        "lease_connections",
+        "monitor",
+        "outstanding",
+        "pid",
+        "socket",
+        "thread",
+    )
 
-    def __init__(self, sock: zmq.Socket[Any], thread: threading.Thread, monitor: zmq.Socket[Any] | None) -> None:
+    def __init__(
+        self, sock: zmq.Socket[Any], thread: threading.Thread, monitor: zmq.Socket[Any] | None, identity: bytes
+    ) -> None:
         self.socket = sock
+        self.identity = identity
+        # The connection to the worker this thread last held a lease on, if any.
+        self.lease: LeaseConnection | None = None
+        # Connections to the workers that offered this thread leases, by endpoint, oldest first: a
+        # lease moving between a service's workers reuses their connections (no new handshake).
+        self.lease_connections: dict[str, LeaseConnection] = {}
         self.thread = thread
         # The connection events since the socket was created, until its first send goes through.
         self.monitor = monitor
@@ -92,6 +132,10 @@ class _ThreadState:
         if until < self.earliest_expiry:
             self.earliest_expiry = until
 
+    def waiting(self, now: float) -> bool:
+        """Whether a response is expected to a request whose expiry has not passed (a call may still wait for it)."""
+        return any(until - _RESPONSE_GRACE_SECONDS >= now for until in self.outstanding.values())
+
     def prune(self, now: float) -> None:
         """Stop expecting the responses whose time is up (their callers get ``NO_MESSAGE``)."""
         # Scanning on every receive would cost O(n) each, O(n²) for a parallel call of n jobs.
@@ -107,9 +151,34 @@ class _ThreadState:
             self.socket.disable_monitor()
             monitor.close(linger=0)
 
+    def drop_lease(self) -> None:
+        """Close the current lease's connection: its worker is gone or hangs."""
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            self.lease_connections.pop(lease.endpoint, None)
+            lease.close()
+
+    def lease_connection(self, options: ClientOptions, endpoint: str) -> LeaseConnection:
+        """The connection to ``endpoint``, opened if needed (closing the oldest idle one past the limit)."""
+        connection = self.lease_connections.get(endpoint)
+        if connection is None:
+            if len(self.lease_connections) >= _MAX_LEASE_CONNECTIONS:
+                for old in list(self.lease_connections.values()):
+                    if old is not self.lease:
+                        del self.lease_connections[old.endpoint]
+                        old.close()
+                        break
+            connection = LeaseConnection(options, endpoint, self.identity)
+            self.lease_connections[endpoint] = connection
+        return connection
+
     def close(self) -> None:
         if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
             self.stop_monitoring()
+            self.lease = None
+            for connection in self.lease_connections.values():
+                connection.close()
+            self.lease_connections.clear()
             self.socket.close(linger=0)
 
 
@@ -151,6 +220,7 @@ class ZmqClientTransport(ClientTransport):
         self._maximum_size = self.options.maximum_message_size_in_bytes
         self._default_expiry = self.options.message_expiry_in_seconds
         self._receive_timeout = self.options.receive_timeout_in_seconds
+        self._use_leases = self.options.use_leases
         self._local = threading.local()
         self._states: list[_ThreadState] = []
         self._states_lock = threading.Lock()
@@ -184,7 +254,8 @@ class ZmqClientTransport(ClientTransport):
             )
             # A fixed identity (the router lets a reconnecting socket take over its old one): a
             # response still finds this socket after its connection was re-established.
-            sock.setsockopt(zmq.IDENTITY, b"c" + os.urandom(15))
+            identity = b"c" + os.urandom(15)
+            sock.setsockopt(zmq.IDENTITY, identity)
             # Queue a request only on a connection that completed its handshake: with no router (or
             # a refused CURVE key) a send then blocks, and fails at its deadline, instead of
             # silently waiting in a queue for a connection that may never come.
@@ -200,7 +271,7 @@ class ZmqClientTransport(ClientTransport):
                 monitor.close(linger=0)
             sock.close(linger=0)
             raise
-        state = _ThreadState(sock, threading.current_thread(), monitor)
+        state = _ThreadState(sock, threading.current_thread(), monitor, identity)
         with self._states_lock:
             # Close the sockets of threads that have ended (their idents may be reused).
             alive = []
@@ -239,6 +310,26 @@ class ZmqClientTransport(ClientTransport):
     ) -> None:
         state = self._state()
         expiry = message_expiry_in_seconds if message_expiry_in_seconds else self._default_expiry
+        now = time.monotonic()
+        state.prune(now)  # a thread that only sends must not accumulate expectations either
+        suppressed = _suppresses_response(body)  # the server sends nothing back: expect nothing
+        lease = state.lease
+        if lease is not None and lease.request_id is not None and lease.request_id not in state.outstanding:
+            state.drop_lease()  # its direct request never got an answer: the worker died or hangs
+            lease = None
+        direct = lease is not None and not suppressed and lease.usable(now)
+        if (
+            not direct
+            and self._use_leases
+            and not suppressed
+            and not state.waiting(now)
+            and (lease is None or lease.reachable())
+        ):
+            # Only a thread's lone request asks for an offer: the requests of a parallel call must
+            # leave their workers idle for the others (expired ones, kept in case a late response
+            # comes, do not count). Nor does a thread that could not reach the
+            # last worker that offered one (its offers would only keep workers from the others).
+            meta = {**meta, LEASE_META_KEY: True}
         blob = self.serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": body})
         if len(blob) > self._maximum_size:
             raise MessageTooLarge(
@@ -248,15 +339,25 @@ class ZmqClientTransport(ClientTransport):
         self.message_sizes.sent(len(blob))
         expires_at = time.time() + expiry
         frames = [request_header(expires_at, self._content_type), blob]
-        try:
-            send_frames(state.socket, frames)
-        except zmq.Again:
-            self._send_blocking(state, frames, expiry)
-        except zmq.ZMQError as exc:
-            raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
-        if not _suppresses_response(body):  # the server sends nothing back: expect nothing
-            now = time.monotonic()
-            state.prune(now)  # a thread that only sends must not accumulate expectations either
+        if direct and lease is not None and len(blob) <= lease.maximum_size:
+            try:
+                send_frames(lease.socket, [*frames, lease.lease_id])
+                lease.request_id = request_id
+                lease.frames = frames
+            except zmq.ZMQError:
+                # IMMEDIATE: with its connection gone nothing was queued. The router takes it.
+                state.drop_lease()
+                direct = False
+        else:
+            direct = False  # no usable lease, or too large for the worker (the router path gets its clear refusal)
+        if not direct:
+            try:
+                send_frames(state.socket, frames)
+            except zmq.Again:
+                self._send_blocking(state, frames, expiry)
+            except zmq.ZMQError as exc:
+                raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
+        if not suppressed:
             state.expect(request_id, now + expiry + _RESPONSE_GRACE_SECONDS)
         if not state.has_sent:
             state.has_sent = True
@@ -332,37 +433,109 @@ class ZmqClientTransport(ClientTransport):
         state.prune(time.monotonic())
         if not state.outstanding:
             return NO_MESSAGE
-        sock = state.socket
         timeout = self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
         started = time.monotonic()
         deadline = started + timeout
+        lease = state.lease
+        if lease is not None and lease.request_id is not None:
+            if lease.request_id in state.outstanding:
+                return self._receive_with_lease(state, lease, started, deadline)
+            state.drop_lease()  # its direct request never got an answer: the worker died or hangs
+        return self._receive(state, started, deadline)
+
+    def _receive(self, state: _ThreadState, started: float, deadline: float) -> ReceivedMessage:
+        """The next response through the router."""
+        while True:
+            frames = self._next_frames(state.socket, started, deadline)
+            if not self._too_large(frames):
+                return self._decode(state, frames)
+
+    def _receive_with_lease(
+        self, state: _ThreadState, lease: LeaseConnection, started: float, deadline: float
+    ) -> ReceivedMessage:
+        """The next response while a direct request is in flight: from the worker, or through the router."""
+        direct = lease.socket
+        while True:
+            if len(state.outstanding) == 1:
+                # Only the direct request is expected: nothing can come through the router for it.
+                frames, source = self._next_frames(direct, started, deadline), direct
+            else:
+                frames, source = self._poll_frames(state.socket, direct, started, deadline)
+            if source is direct:
+                if len(frames) == 1:
+                    if frames[0] == _LEASE_ENDED_HEADER:
+                        self._resend_refused(state, lease, deadline)
+                        return self._receive(state, started, deadline)
+                    continue
+                lease.answered(time.monotonic())
+                if self._too_large(frames):
+                    return self._receive(state, started, deadline)
+            elif self._too_large(frames):
+                continue
+            return self._decode(state, frames)
+
+    def _resend_refused(self, state: _ThreadState, lease: LeaseConnection, deadline: float) -> None:
+        """The worker's lease had ended and the request did not run: send it through the router now."""
+        frames = lease.frames
+        lease.lapse()
+        self.metrics.counter("client.transport.zmq.lease_refused").increment()
+        try:
+            send_frames(state.socket, frames)
+        except zmq.Again:
+            self._send_blocking(state, frames, max(0.0, deadline - time.monotonic()))
+        except zmq.ZMQError as exc:
+            raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
+
+    def _next_frames(self, sock: zmq.Socket[Any], started: float, deadline: float) -> list[bytes]:
         while True:
             # One blocking receive bounded by RCVTIMEO: no poller, and no zmq.Again raised when the
             # response is not there yet (both cost more per call than the receive itself).
             set_receive_timeout(sock, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
             try:
-                frames = recv_frames(sock)
+                return recv_frames(sock)
             except zmq.Again:
                 if time.monotonic() < deadline:
                     continue  # libzmq counts whole milliseconds of its own clock: never give up early
-                # The requests stay expected (until their expiry and grace): a later receive may get them.
-                raise MessageReceiveTimeout(
-                    f"nothing arrived from {self.service_name!r} at {self.options.endpoint} "
-                    f"after {time.monotonic() - started:.3f} s"
-                ) from None
+                raise self._timed_out(started) from None
             except zmq.ZMQError as exc:
                 raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
-            if len(frames) == 2 and len(frames[1]) > self._maximum_size:
-                # Nobody can tell whose it is without decoding it: drop it; its caller times out.
-                self.metrics.counter("client.transport.zmq.response_too_large").increment()
-                _logger.error(
-                    "Dropped a response of %s bytes from %s: larger than maximum_message_size_in_bytes (%s)",
-                    len(frames[1]),
-                    self.service_name,
-                    self._maximum_size,
-                )
-                continue
-            return self._decode(state, frames)
+
+    def _poll_frames(
+        self, first: zmq.Socket[Any], second: zmq.Socket[Any], started: float, deadline: float
+    ) -> tuple[list[bytes], zmq.Socket[Any]]:
+        items: list[tuple[Any, int]] = [(first, _POLLIN), (second, _POLLIN)]
+        while True:
+            try:
+                events = zmq_poll(items, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
+                for polled, _event in events:
+                    try:
+                        return recv_frames(polled, NOBLOCK), polled
+                    except zmq.Again:
+                        continue
+            except zmq.ZMQError as exc:
+                raise MessageReceiveError(f"Could not receive from {self.service_name}: {exc}") from exc
+            if not events and time.monotonic() >= deadline:
+                raise self._timed_out(started)
+
+    def _timed_out(self, started: float) -> MessageReceiveTimeout:
+        # The requests stay expected (until their expiry and grace): a later receive may get them.
+        return MessageReceiveTimeout(
+            f"nothing arrived from {self.service_name!r} at {self.options.endpoint} "
+            f"after {time.monotonic() - started:.3f} s"
+        )
+
+    def _too_large(self, frames: list[bytes]) -> bool:
+        if len(frames) == 2 and len(frames[1]) > self._maximum_size:
+            # Nobody can tell whose it is without decoding it: drop it; its caller times out.
+            self.metrics.counter("client.transport.zmq.response_too_large").increment()
+            _logger.error(
+                "Dropped a response of %s bytes from %s: larger than maximum_message_size_in_bytes (%s)",
+                len(frames[1]),
+                self.service_name,
+                self._maximum_size,
+            )
+            return True
+        return False
 
     def _decode(self, state: _ThreadState, frames: list[bytes]) -> ReceivedMessage:
         if len(frames) != 2:
@@ -382,7 +555,40 @@ class ZmqClientTransport(ClientTransport):
         self.message_sizes.received(len(blob))
         request_id, meta, body = split_response(message)
         state.outstanding.pop(request_id, None)
+        offer = meta.pop(LEASE_META_KEY, None)
+        if offer is not None and self._use_leases:
+            self._take_offer(state, offer)
         return ReceivedMessage(request_id, meta, body)
+
+    def _take_offer(self, state: _ThreadState, offer: Any) -> None:
+        """A worker leased itself to this thread: ``[lease_id, announced endpoint, hold, lifetime, size limit]``."""
+        if not (
+            isinstance(offer, (list, tuple))
+            and len(offer) == 5
+            and isinstance(offer[0], int)
+            and isinstance(offer[1], str)
+            and isinstance(offer[2], (int, float))
+            and isinstance(offer[3], (int, float))
+            and isinstance(offer[4], int)
+        ):
+            return
+        endpoint = resolve_offer(offer[1], self.options.endpoint)
+        if endpoint is None:
+            return
+        lease = state.lease
+        if lease is None or lease.endpoint != endpoint:
+            if lease is not None:
+                if lease.request_id is not None:
+                    return  # its direct request is still out: this offer lapses at the worker
+                lease.lapse()
+            try:
+                lease = state.lease = state.lease_connection(self.options, endpoint)
+            except (zmq.ZMQError, TransportConnectionError) as exc:
+                state.lease = None
+                _logger.debug("Could not connect to a leased worker at %s: %s", endpoint, exc)
+                return
+        lease.renew(offer[0], float(offer[2]), float(offer[3]), time.monotonic())
+        lease.maximum_size = offer[4]
 
 
 def _suppresses_response(body: dict[str, Any]) -> bool:

@@ -18,6 +18,26 @@ Frames on each hop (ROUTER sockets add or strip the peer's identity frame themse
                         [header(READY | HEARTBEAT | DISCONNECT)]
     router  -> worker   [header(BYE)]                               (after DISCONNECT: nothing more will come)
     router  -> client   [header(RESPONSE), envelope]
+
+Worker leases (sync workers behind a router; see the README). A worker that binds a *direct*
+ROUTER socket may answer a routed request whose meta asked for it (``LEASE_META_KEY``) with a
+lease offer in the response meta: ``[lease_id, direct_endpoint, hold_seconds, lifetime_seconds,
+maximum_message_size]`` (a tcp endpoint is announced as ``tcp://*:PORT``: the client uses the host it reached the router
+on). The lease ends when unused for the hold time, and at the latest after its lifetime (one
+heartbeat interval). The lessee sends its next requests straight to the worker while it lasts::
+
+    worker  -> router   [header(LEASES)]                            (this worker can offer leases)
+    router  -> worker   [header(LEASES)]                            (this router understands them)
+    worker  -> router   [header(LEASED)]                            (after a response with an offer: not idle)
+    router  -> worker   [header(REVOKE)]                            (requests wait and no worker is idle)
+    client  -> worker   [header(REQUEST), envelope, lease_id]       (on the direct socket)
+    worker  -> client   [header(RESPONSE), envelope]                (the lease goes on)
+                        [header(LEASE_ENDED)]                       (the request never ran: resend it
+                                                                     through the router)
+
+A worker ends its lease with READY (idle again). Peers that predate leases never see the new
+kinds: a client that does not ask gets no offer, and a worker offers only after the router
+answered its LEASES (an older router counts it malformed and stays silent).
 """
 
 from __future__ import annotations
@@ -35,10 +55,16 @@ __all__ = [
     "DISCONNECT",
     "HEARTBEAT",
     "KIND_NAMES",
+    "LEASED",
+    "LEASES",
+    "LEASE_ENDED",
+    "LEASE_ID",
+    "LEASE_META_KEY",
     "LOCAL_META_KEYS",
     "READY",
     "REQUEST",
     "RESPONSE",
+    "REVOKE",
     "Header",
     "control_header",
     "expires_at_of",
@@ -60,6 +86,10 @@ HEARTBEAT: Final = 4
 DISCONNECT: Final = 5
 BYE: Final = 6
 BOUNCE: Final = 7
+LEASES: Final = 8
+LEASED: Final = 9
+REVOKE: Final = 10
+LEASE_ENDED: Final = 11
 KIND_NAMES: Final = {
     REQUEST: "REQUEST",
     RESPONSE: "RESPONSE",
@@ -68,6 +98,10 @@ KIND_NAMES: Final = {
     DISCONNECT: "DISCONNECT",
     BYE: "BYE",
     BOUNCE: "BOUNCE",
+    LEASES: "LEASES",
+    LEASED: "LEASED",
+    REVOKE: "REVOKE",
+    LEASE_ENDED: "LEASE_ENDED",
 }
 
 _FIXED = struct.Struct("!2sBBd")
@@ -79,6 +113,10 @@ _MAX_CONTENT_TYPE: Final = 100
 REPLY_TO_META_KEY: Final = "__zmq_reply_to__"
 CONTENT_TYPE_META_KEY: Final = "__content_type__"
 LOCAL_META_KEYS: Final = (REPLY_TO_META_KEY, CONTENT_TYPE_META_KEY)
+# In a request's meta: "I take a lease offer" (the worker removes it); in a response's meta: the offer.
+LEASE_META_KEY: Final = "__zmq_lease__"
+# The lease id frame of a direct request: an unsigned 64-bit big-endian integer.
+LEASE_ID = struct.Struct("!Q")
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
     **COMMON_DEFAULTS,
     "message_expiry_in_seconds": 60.0,
     "receive_timeout_in_seconds": 5.0,
+    "use_leases": True,
 }
 SERVER_DEFAULTS: Final[Mapping[str, Any]] = {
     **COMMON_DEFAULTS,
@@ -60,6 +61,11 @@ SERVER_DEFAULTS: Final[Mapping[str, Any]] = {
     # Short, so that a worker notices a shutdown signal promptly (the server checks between receives).
     "receive_timeout_in_seconds": 1.0,
     "router_idle_exit_in_seconds": 30.0,
+    # How long a worker keeps a lease its lessee does not use. Long enough to span a sequential
+    # caller's own work between two calls (typically well under a millisecond to a few ms), short
+    # enough that an unused worker soon rejoins the idle queue, where any client's request reaches
+    # it without the REVOKE round trip.
+    "lease_hold_time_in_seconds": 0.01,
 }
 
 
@@ -95,6 +101,7 @@ class _CommonOptions:
 class ClientOptions(_CommonOptions):
     message_expiry_in_seconds: float
     receive_timeout_in_seconds: float
+    use_leases: bool
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,8 @@ class ServerOptions(_CommonOptions):
     receive_timeout_in_seconds: float
     router_idle_exit_in_seconds: float | None
     router_log_file: str | None
+    # None: this worker offers no leases
+    lease_hold_time_in_seconds: float | None
 
     def router_config(self) -> RouterConfig:
         """What this service's router needs."""
@@ -233,6 +242,7 @@ def client_options(kwargs: Mapping[str, Any]) -> ClientOptions:
         **_common(values, server=False),
         message_expiry_in_seconds=float(values["message_expiry_in_seconds"]),
         receive_timeout_in_seconds=float(values["receive_timeout_in_seconds"]),
+        use_leases=bool(values["use_leases"]),
     )
 
 
@@ -248,6 +258,7 @@ def server_options(kwargs: Mapping[str, Any]) -> ServerOptions:
     if backend == common["endpoint"]:
         raise ConfigurationError("backend_endpoint must differ from endpoint")
     idle_exit = values["router_idle_exit_in_seconds"]
+    hold = values["lease_hold_time_in_seconds"]
     return ServerOptions(
         **common,
         role=values["role"],
@@ -256,6 +267,7 @@ def server_options(kwargs: Mapping[str, Any]) -> ServerOptions:
         receive_timeout_in_seconds=float(values["receive_timeout_in_seconds"]),
         router_idle_exit_in_seconds=None if idle_exit is None else float(idle_exit),
         router_log_file=values.get("router_log_file"),
+        lease_hold_time_in_seconds=None if hold is None else float(hold),
     )
 
 
@@ -332,6 +344,16 @@ def _schema(server: bool) -> fields.Dictionary:
                     )
                 ),
                 "router_log_file": fields.Nullable(fields.UnicodeString(description="Where a started router logs")),
+                "lease_hold_time_in_seconds": fields.Nullable(
+                    fields.Any(
+                        fields.Integer(gt=0),
+                        fields.Float(gt=0),
+                        description=(
+                            "A worker behind the router leases itself to the client it answered for this long "
+                            "(the client's next call goes straight to it); null: no leases"
+                        ),
+                    )
+                ),
                 "curve_client_public_keys": fields.Nullable(
                     fields.List(key, description="Clients allowed in; absent or null: any client key (encryption only)")
                 ),
@@ -342,6 +364,9 @@ def _schema(server: bool) -> fields.Dictionary:
             {
                 "message_expiry_in_seconds": seconds,
                 "curve_server_public_key": key,
+                "use_leases": fields.Boolean(
+                    description="Take the lease offers of workers behind a router (calls then skip the router)"
+                ),
             }
         )
     return fields.Dictionary(

@@ -13,6 +13,14 @@ worker is not expected to speak: if it dies, only its own caller loses its respo
 out); its record is forgotten once that request's expiry has passed. A worker leaving gracefully
 says DISCONNECT, hands back (BOUNCE) any request that reached it meanwhile, and waits for BYE.
 
+Leases: a worker that answers with a lease offer says LEASED right after its response; it is then
+*leased* (serving one client directly, never given queued requests) until it says READY, which
+it does within one heartbeat interval (a lease lasts no longer); a leased worker silent for
+longer than the heartbeat timeout is forgotten like an idle one. When requests wait and no
+worker is idle, the router sends REVOKE to every leased worker, which then ends its lease (READY)
+as soon as it is free. A worker that can offer leases says LEASES; the router answers LEASES
+("this router understands leases"), and only then does the worker offer any.
+
 The router executes no service code, so a worker's crash never takes it down. It runs in its own
 process: started by the first worker in ``auto`` role (see :func:`spawn_router`), by a supervisor,
 or by hand (``soa-zmq-router -s SETTINGS_MODULE``). Exactly one router runs per service endpoint:
@@ -50,10 +58,13 @@ from soa_zmq._protocol import (
     DISCONNECT,
     FIXED_SIZE,
     HEARTBEAT,
+    LEASED,
+    LEASES,
     MAGIC,
     READY,
     REQUEST,
     RESPONSE,
+    REVOKE,
     VERSION,
     control_header,
     expires_at_of,
@@ -184,10 +195,16 @@ class Router:
         self.ready: OrderedDict[bytes, float] = OrderedDict()
         # busy workers: identity -> wall-clock time after which the record is forgotten
         self.busy: dict[bytes, float] = {}
+        # leased workers (serving one client directly): identity -> when last heard from (monotonic)
+        self.leased: dict[bytes, float] = {}
+        # the leased workers not yet asked to end their lease
+        self.revocable: set[bytes] = set()
         # requests handed back by departing workers, to dispatch before reading new ones
         self.pending: deque[list[bytes]] = deque()
         self.stats: dict[str, int] = {
             "dispatched": 0,
+            "leases": 0,
+            "revokes": 0,
             "expired": 0,
             "malformed": 0,
             "undeliverable_responses": 0,
@@ -195,6 +212,8 @@ class Router:
             "worker_handshake_failures": 0,
         }
         self._bye = control_header(BYE)
+        self._leases = control_header(LEASES)
+        self._revoke = control_header(REVOKE)
         # A busy worker's record outlives its request's expiry by this much (then it is forgotten).
         self._busy_grace = config.heartbeat_timeout_in_seconds
         # The monotonic clock at the loop's latest wake-up.
@@ -320,16 +339,22 @@ class Router:
             # zmq_poll reports the sockets in the order given: the backend (responses, idle workers) first.
             # One message per socket per wake-up (the poll returns at once while more wait): the two
             # sockets take turns, and no readiness check per message is needed to end a batch.
-            events = zmq_poll(both if self.ready else backend_only, wait_ms)
+            # With no worker idle but some leased, the frontend is watched (not read): a request waiting
+            # there is the signal to take the leased workers back.
+            events = zmq_poll(both if self.ready or self.revocable else backend_only, wait_ms)
             now = self._now = time.monotonic()
             for sock, _event in events:
                 if sock is backend:
                     self._from_backend(backend, frontend)
                     if self.pending:
                         self._dispatch_pending(backend)
+                        if self.pending and self.revocable:
+                            self._revoke_leases(backend)
                 elif sock is frontend:
                     if self.ready and not self.pending:
                         self._from_frontend(frontend, backend)
+                    elif self.revocable and not self.ready:
+                        self._revoke_leases(backend)
                 else:
                     self._log_handshake_failures(sock)
             if now >= next_housekeeping:
@@ -353,7 +378,9 @@ class Router:
             # Idle again: to the back of the queue. A worker is never both busy and ready.
             worker = frames[0]
             if self.busy.pop(worker, None) is None and self.ready.pop(worker, None) is None:
-                _logger.info("Worker %s ready", _label(worker))
+                if self.leased.pop(worker, None) is None:
+                    self._new_worker(worker)
+                self.revocable.discard(worker)
             self.ready[worker] = self._now
         else:
             self._worker_message(backend, frames)
@@ -366,6 +393,8 @@ class Router:
         if count == 2 and kind == HEARTBEAT:
             if worker in self.ready:
                 self.ready[worker] = self._now  # seen, but keeps its place in the queue
+            elif worker in self.leased:
+                self.leased[worker] = self._now
             elif worker not in self.busy:
                 # A worker this router does not know: idle (it heartbeats only when idle), so it
                 # was there before a router restart. Take it on.
@@ -373,9 +402,19 @@ class Router:
             # From a busy worker, a heartbeat sent just before our request reached it: not idle.
         elif count == 2 and kind == READY:
             self._worker_idle(worker)
+        elif count == 2 and kind == LEASED:
+            self._worker_leased(worker)
+        elif count == 2 and kind == LEASES:
+            # "I can lease myself": say this router understands leases (one that does not stays silent).
+            try:
+                backend.send_multipart([worker, self._leases], zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass  # gone already, or its queue is full: it asks again at its next heartbeat
         elif count == 2 and kind == DISCONNECT:
             self.ready.pop(worker, None)
             self.busy.pop(worker, None)
+            self.leased.pop(worker, None)
+            self.revocable.discard(worker)
             _logger.info("Worker %s left", _label(worker))
             try:
                 backend.send_multipart([worker, self._bye], zmq.NOBLOCK)
@@ -389,11 +428,39 @@ class Router:
             self.stats["malformed"] += 1
 
     def _worker_idle(self, worker: bytes) -> None:
-        if worker not in self.ready and worker not in self.busy:
-            _logger.info("Worker %s ready", _label(worker))
+        if worker not in self.ready and worker not in self.busy and self.leased.pop(worker, None) is None:
+            self._new_worker(worker)
+        self.revocable.discard(worker)
         self.busy.pop(worker, None)
         self.ready.pop(worker, None)
         self.ready[worker] = self._now
+
+    def _new_worker(self, worker: bytes) -> None:
+        _logger.info("Worker %s ready", _label(worker))
+
+    def _worker_leased(self, worker: bytes) -> None:
+        """LEASED: after a response with a lease offer (which made the worker idle a moment ago)."""
+        if worker in self.busy:
+            return  # a request was dispatched to it meanwhile: that ended the lease
+        if worker in self.leased:
+            self.leased[worker] = self._now
+            return
+        if self.ready.pop(worker, None) is not None:
+            self.stats["leases"] += 1
+        else:
+            self._new_worker(worker)
+        self.leased[worker] = self._now
+        self.revocable.add(worker)
+
+    def _revoke_leases(self, backend: zmq.Socket[Any]) -> None:
+        """Requests wait and no worker is idle: ask every leased worker to end its lease."""
+        for worker in self.revocable:
+            try:
+                backend.send_multipart([worker, self._revoke], zmq.NOBLOCK)
+                self.stats["revokes"] += 1
+            except zmq.ZMQError:
+                pass  # gone: forgotten once silent
+        self.revocable.clear()
 
     def _from_frontend(self, frontend: zmq.Socket[Any], backend: zmq.Socket[Any]) -> None:
         """Hand one client's request to the worker idle longest (the poll said one waits)."""
@@ -439,6 +506,13 @@ class Router:
                 del self.ready[worker]
                 self.stats["workers_lost"] += 1
                 _logger.warning("Worker %s silent for %.1fs; forgotten", _label(worker), now - seen)
+        for worker, seen in list(self.leased.items()):
+            if now - seen > timeout:
+                # Dead, or on a long job of its lessee; a live one says READY when its lease ends.
+                del self.leased[worker]
+                self.revocable.discard(worker)
+                self.stats["workers_lost"] += 1
+                _logger.info("Leased worker %s silent for %.1fs; forgotten", _label(worker), now - seen)
         wall = time.time()
         for worker, forget_at in list(self.busy.items()):
             if wall > forget_at:
@@ -446,7 +520,7 @@ class Router:
                 del self.busy[worker]
         if self.pending:
             self.pending = deque(request for request in self.pending if expires_at_of(request[1]) >= wall)
-        if self.ready or self.busy:
+        if self.ready or self.busy or self.leased:
             self._last_worker_seen = now
         elif self.config.idle_exit_in_seconds is not None and now - self._last_worker_seen > (
             self.config.idle_exit_in_seconds
