@@ -21,7 +21,9 @@ from zmq.utils.monitor import recv_monitor_message
 
 from pysoa.client import Client
 from pysoa.errors import MessageReceiveTimeout
+from soa_zmq._lease import LeaseConnection
 from soa_zmq._protocol import LEASED, LEASES, READY, REVOKE, control_header, response_header
+from soa_zmq._settings import client_options
 from soa_zmq.router import Router
 from tests.zmq_transport.cluster import SERVICE, Cluster, read_pid, wait_until
 from tests.zmq_transport.test_curve import ALLOWED, SERVER, STRANGER, _client_keys
@@ -88,7 +90,7 @@ def _wait_for_the_direct_connection(client: Client) -> None:
     the client's brief wait for the handshake and go through the router: not what these tests count."""
     lease = _lease_of(client)
     assert lease is not None, "the call got no lease offer"
-    wait_until(lambda: lease.usable(time.monotonic()), 5, "the direct connection's handshake")
+    wait_until(lambda: lease.usable(time.monotonic(), 5.0), 5, "the direct connection's handshake")
 
 
 @pytest.mark.parametrize("scheme", ["ipc", "tcp"])
@@ -143,7 +145,7 @@ def test_another_clients_request_makes_the_router_revoke_a_lease(leasing: Leasin
     assert router.stats["revokes"] >= 1
 
     # The holder still counts on its lease: its next request goes straight to the worker, which refuses it.
-    assert _lease_of(holder).usable(time.monotonic())
+    assert _lease_of(holder).usable(time.monotonic(), 1.0)
     dispatched = router.stats["dispatched"]
     mark = ipc_dir / "runs"
     body = holder.call_action(SERVICE, "sleep", {"seconds": 0, "mark": str(mark), "label": "once"}, timeout=2).body
@@ -270,3 +272,23 @@ def test_the_router_gives_waiting_requests_only_to_idle_workers_and_revokes_leas
     worker.send(control_header(READY))
     assert _serve(worker) == b"r2"
     assert running.router.stats["revokes"] == 1
+
+
+def test_the_first_direct_call_waits_for_the_handshake_no_longer_than_its_own_time_left(
+    ipc_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens at the endpoint: the handshake never completes, and the call must go through the router
+    # after waiting at most the smallest of the hold time, the handshake allowance and its own time left.
+    options = client_options({"endpoint": f"ipc://{ipc_dir}/svc"})
+    waits: list[float] = []
+    monkeypatch.setattr(LeaseConnection, "_read_monitor", lambda _self, wait: waits.append(wait))
+    lease = LeaseConnection(options, f"ipc://{ipc_dir}/nobody.direct", b"caller")
+    try:
+        now = time.monotonic()
+        lease.renew(1, hold=30.0, lifetime=60.0, now=now)
+        assert not lease.usable(now, 0.002)
+        assert waits == [0.002]
+        assert not lease.usable(now, 0.002)  # only the first call waits
+        assert waits == [0.002, 0.0]
+    finally:
+        lease.close()

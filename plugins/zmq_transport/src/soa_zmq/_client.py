@@ -317,7 +317,7 @@ class ZmqClientTransport(ClientTransport):
         if lease is not None and lease.request_id is not None and lease.request_id not in state.outstanding:
             state.drop_lease()  # its direct request never got an answer: the worker died or hangs
             lease = None
-        direct = lease is not None and not suppressed and lease.usable(now)
+        direct = lease is not None and not suppressed and lease.usable(now, expiry)
         if (
             not direct
             and self._use_leases

@@ -215,17 +215,18 @@ class LeaseConnection:
         self.frames = []
         self.valid_until = 0.0
 
-    def usable(self, now: float) -> bool:
+    def usable(self, now: float, time_left: float) -> bool:
         """Free (nothing in flight), held, and connected (its handshake completed).
 
-        The first call after the offer may wait briefly for the handshake: it usually completes
-        within a fraction of a millisecond, and a routed request meanwhile would make the router
-        take the lease back (when no other worker is idle). Later calls only look.
+        The first call after the offer may wait briefly for the handshake (never longer than the
+        call's ``time_left``): it usually completes within a fraction of a millisecond, and a routed
+        request meanwhile would make the router take the lease back (when no other worker is idle).
+        Later calls only look.
         """
         if self.request_id is not None or now >= self.valid_until:
             return False
         if not self.ready:
-            wait = 0.0 if self.waited else min(self.valid_until - now, _HANDSHAKE_WAIT_SECONDS)
+            wait = 0.0 if self.waited else min(self.valid_until - now, _HANDSHAKE_WAIT_SECONDS, time_left)
             self.waited = True
             self._read_monitor(wait)
         return self.ready
