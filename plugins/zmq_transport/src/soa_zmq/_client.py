@@ -58,6 +58,7 @@ from soa_zmq._sockets import (
     connect,
     get_context,
     open_socket,
+    process,
     recv_frames,
     send_frames,
     set_receive_timeout,
@@ -102,6 +103,7 @@ class _ThreadState:
         "monitor",
         "outstanding",
         "pid",
+        "receive_timeout_ms",
         "socket",
         "thread",
     )
@@ -119,7 +121,9 @@ class _ThreadState:
         self.thread = thread
         # The connection events since the socket was created, until its first send goes through.
         self.monitor = monitor
-        self.pid = os.getpid()
+        self.pid = process.pid
+        # The socket's RCVTIMEO as last set (-1: libzmq's default), so an unchanged one is not set again.
+        self.receive_timeout_ms = -1
         # request id -> monotonic time after which its response is no longer expected
         self.outstanding: dict[Any, float] = {}
         # No entry of ``outstanding`` expires before this, so most prunes need not look at them.
@@ -173,7 +177,7 @@ class _ThreadState:
         return connection
 
     def close(self) -> None:
-        if self.pid == os.getpid():  # else inherited through fork: the parent owns the socket
+        if self.pid == process.pid:  # else inherited through fork: the parent owns the socket
             self.stop_monitoring()
             self.lease = None
             for connection in self.lease_connections.values():
@@ -232,7 +236,7 @@ class ZmqClientTransport(ClientTransport):
 
     def _state(self) -> _ThreadState:
         state: _ThreadState | None = getattr(self._local, "state", None)
-        if state is None or state.pid != os.getpid():
+        if state is None or state.pid != process.pid:
             state = self._new_state()
         return state
 
@@ -289,7 +293,7 @@ class ZmqClientTransport(ClientTransport):
     def requests_outstanding(self) -> int:
         """How many responses the current thread still expects (PySOA's attribute name)."""
         state: _ThreadState | None = getattr(self._local, "state", None)
-        if state is None or state.pid != os.getpid():
+        if state is None or state.pid != process.pid:
             return 0
         state.prune(time.monotonic())
         return len(state.outstanding)
@@ -428,49 +432,54 @@ class ZmqClientTransport(ClientTransport):
 
     def receive_response_message(self, receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
         state: _ThreadState | None = getattr(self._local, "state", None)
-        if state is None or state.pid != os.getpid():
+        if state is None or state.pid != process.pid:
             return NO_MESSAGE
-        state.prune(time.monotonic())
+        started = time.monotonic()
+        state.prune(started)
         if not state.outstanding:
             return NO_MESSAGE
         timeout = self._receive_timeout if receive_timeout_in_seconds is None else receive_timeout_in_seconds
-        started = time.monotonic()
         deadline = started + timeout
         lease = state.lease
         if lease is not None and lease.request_id is not None:
             if lease.request_id in state.outstanding:
                 return self._receive_with_lease(state, lease, started, deadline)
             state.drop_lease()  # its direct request never got an answer: the worker died or hangs
-        return self._receive(state, started, deadline)
+        return self._receive(state, started, deadline, started)
 
-    def _receive(self, state: _ThreadState, started: float, deadline: float) -> ReceivedMessage:
-        """The next response through the router."""
+    def _receive(self, state: _ThreadState, started: float, deadline: float, now: float) -> ReceivedMessage:
+        """The next response through the router (``now``: the monotonic time, just read)."""
         while True:
-            frames = self._next_frames(state.socket, started, deadline)
+            frames = self._next_frames(state, started, deadline, now)
             if not self._too_large(frames):
                 return self._decode(state, frames)
+            now = time.monotonic()
 
     def _receive_with_lease(
         self, state: _ThreadState, lease: LeaseConnection, started: float, deadline: float
     ) -> ReceivedMessage:
         """The next response while a direct request is in flight: from the worker, or through the router."""
         direct = lease.socket
+        now = started
         while True:
             if len(state.outstanding) == 1:
                 # Only the direct request is expected: nothing can come through the router for it.
-                frames, source = self._next_frames(direct, started, deadline), direct
+                frames, source = self._next_frames(lease, started, deadline, now), direct
             else:
                 frames, source = self._poll_frames(state.socket, direct, started, deadline)
             if source is direct:
                 if len(frames) == 1:
                     if frames[0] == _LEASE_ENDED_HEADER:
                         self._resend_refused(state, lease, deadline)
-                        return self._receive(state, started, deadline)
+                        return self._receive(state, started, deadline, time.monotonic())
+                    now = time.monotonic()
                     continue
-                lease.answered(time.monotonic())
+                now = time.monotonic()
+                lease.answered(now)
                 if self._too_large(frames):
-                    return self._receive(state, started, deadline)
+                    return self._receive(state, started, deadline, now)
             elif self._too_large(frames):
+                now = time.monotonic()
                 continue
             return self._decode(state, frames)
 
@@ -486,15 +495,24 @@ class ZmqClientTransport(ClientTransport):
         except zmq.ZMQError as exc:
             raise MessageSendError(f"Could not send to {self.service_name}: {exc}") from exc
 
-    def _next_frames(self, sock: zmq.Socket[Any], started: float, deadline: float) -> list[bytes]:
+    def _next_frames(
+        self, owner: _ThreadState | LeaseConnection, started: float, deadline: float, now: float
+    ) -> list[bytes]:
+        """The next message on ``owner``'s socket by ``deadline`` (``now``: the monotonic time, just read)."""
+        sock = owner.socket
         while True:
             # One blocking receive bounded by RCVTIMEO: no poller, and no zmq.Again raised when the
-            # response is not there yet (both cost more per call than the receive itself).
-            set_receive_timeout(sock, max(0, math.ceil((deadline - time.monotonic()) * 1000)))
+            # response is not there yet (both cost more per call than the receive itself). A call's
+            # timeout is usually the same as the last one's: then the option is already right.
+            milliseconds = max(0, math.ceil((deadline - now) * 1000))
+            if milliseconds != owner.receive_timeout_ms:
+                set_receive_timeout(sock, milliseconds)
+                owner.receive_timeout_ms = milliseconds
             try:
                 return recv_frames(sock)
             except zmq.Again:
-                if time.monotonic() < deadline:
+                now = time.monotonic()
+                if now < deadline:
                     continue  # libzmq counts whole milliseconds of its own clock: never give up early
                 raise self._timed_out(started) from None
             except zmq.ZMQError as exc:

@@ -138,6 +138,7 @@ class LeaseConnection:
         "maximum_size",
         "monitor",
         "ready",
+        "receive_timeout_ms",
         "request_id",
         "socket",
         "valid_until",
@@ -160,6 +161,8 @@ class LeaseConnection:
         self.request_id: Any = None
         self.frames: list[bytes] = []
         self.monitor: zmq.Socket[Any] | None = None
+        # The socket's RCVTIMEO as last set (-1: libzmq's default); see the client's receive.
+        self.receive_timeout_ms = -1
         context = get_context()
         self.socket = open_socket(context, zmq.DEALER)
         try:

@@ -85,6 +85,7 @@ from soa_zmq._sockets import (
     connect,
     get_context,
     open_socket,
+    process,
     recv_frames,
     remove_ipc_file,
     send_frames,
@@ -145,6 +146,8 @@ class ZmqServerTransport(ServerTransport):
         # Connected lazily, in the process that serves (a server may be built before a fork).
         self._socket: zmq.Socket[Any] | None = None
         self._pid = 0
+        # The socket's RCVTIMEO as last set (-1: none yet), so an unchanged one is not set again.
+        self._receive_timeout_ms = -1
         self._routed = self.options.role != "standalone"
         self._standalone: _StandaloneEndpoint | None = None
         self._owe_ready = False
@@ -168,13 +171,14 @@ class ZmqServerTransport(ServerTransport):
 
     def _connected(self) -> zmq.Socket[Any]:
         sock = self._socket
-        if sock is not None and self._pid == os.getpid():
+        if sock is not None and self._pid == process.pid:
             return sock
         options = self.options
         if not self._routed:
             self._standalone = _StandaloneEndpoint(self.service_name, options)
             self._socket = self._standalone.socket
             self._pid = os.getpid()
+            self._receive_timeout_ms = -1
             return self._socket
         if options.role == "auto":
             self._ensure_router(first=True)
@@ -203,6 +207,7 @@ class ZmqServerTransport(ServerTransport):
             raise
         self._socket = sock
         self._pid = os.getpid()
+        self._receive_timeout_ms = -1
         self._owe_ready = True
         self._direct = self._open_direct()
         return sock
@@ -263,7 +268,7 @@ class ZmqServerTransport(ServerTransport):
     def close(self) -> None:
         """Leave the router gracefully: say DISCONNECT, hand back what arrives until BYE, close."""
         sock, self._socket = self._socket, None
-        if sock is None or self._pid != os.getpid():
+        if sock is None or self._pid != process.pid:
             return
         if self._standalone is not None:
             self._standalone.close()
@@ -307,12 +312,12 @@ class ZmqServerTransport(ServerTransport):
 
     def receive_request_message(self) -> ReceivedMessage:
         sock = self._connected()
-        deadline = time.monotonic() + self.options.receive_timeout_in_seconds
+        now = time.monotonic()
+        deadline = now + self.options.receive_timeout_in_seconds
         if self._direct is not None:
-            return self._receive_leasing(sock, self._direct.socket, deadline)
+            return self._receive_leasing(sock, self._direct.socket, deadline, now)
         try:
             while True:
-                now = time.monotonic()
                 if not self._routed:
                     self._next_heartbeat = deadline
                 elif self._owe_ready:
@@ -324,28 +329,46 @@ class ZmqServerTransport(ServerTransport):
                     self._next_heartbeat = now + self._interval
                     if self.options.role == "auto":
                         self._ensure_router()
-                wait = min(deadline, self._next_heartbeat) - now
-                # One blocking receive bounded by RCVTIMEO (0: just look): cheaper per request than a poller.
-                set_receive_timeout(sock, max(0, int(wait * 1000)))
-                try:
-                    frames = recv_frames(sock)
-                except zmq.Again:
+                frames = self._receive_by(sock, min(deadline, self._next_heartbeat) - now)
+                if frames is None:
                     if time.monotonic() >= deadline:
                         raise MessageReceiveTimeout(f"No request for {self.service_name}") from None
-                    continue
-                message = self._accept(frames)
-                if message is not None:
-                    return message
+                else:
+                    message = self._accept(frames)
+                    if message is not None:
+                        return message
+                now = time.monotonic()
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive requests for {self.service_name}: {exc}") from exc
 
-    def _receive_leasing(self, sock: zmq.Socket[Any], direct: zmq.Socket[Any], deadline: float) -> ReceivedMessage:
-        """:meth:`receive_request_message` of a worker that offers leases: it watches both its sockets."""
+    def _receive_by(self, sock: zmq.Socket[Any], wait: float) -> list[bytes] | None:
+        """The next message on the router's (or standalone) socket within ``wait`` seconds, or ``None``.
+
+        One blocking receive bounded by RCVTIMEO (0: just look): cheaper per request than a poller.
+        A standalone worker's wait is the same on every call: then the option is already right.
+        """
+        milliseconds = max(0, int(wait * 1000))
+        if milliseconds != self._receive_timeout_ms:
+            set_receive_timeout(sock, milliseconds)
+            self._receive_timeout_ms = milliseconds
+        try:
+            return recv_frames(sock)
+        except zmq.Again:
+            return None
+
+    def _receive_leasing(
+        self, sock: zmq.Socket[Any], direct: zmq.Socket[Any], deadline: float, now: float
+    ) -> ReceivedMessage:
+        """:meth:`receive_request_message` of a worker that offers leases: it watches both its sockets.
+
+        Only while a lessee may send to the direct socket (a lease, or its refusal window after one):
+        otherwise it waits on the router's socket alone. A direct request that comes anyway (a
+        misbehaving client) waits there, and is refused when the direct socket is next watched.
+        """
         # The router's socket first: a routed request ends a lease, so a direct one polled with it is refused.
         items: list[tuple[Any, int]] = [(sock, _POLLIN), (direct, _POLLIN)]
         try:
             while True:
-                now = time.monotonic()
                 if self._lessee is not None:
                     if now >= self._lease_until or now >= self._next_heartbeat:
                         # Unused for the hold time, or a heartbeat interval old (its READY is the
@@ -363,8 +386,21 @@ class ZmqServerTransport(ServerTransport):
                     if self.options.role == "auto":
                         self._ensure_router()
                 wake = min(deadline, self._next_heartbeat)
+                if self._lessee is None and now >= self._refuse_until:
+                    frames = self._receive_by(sock, wake - now)
+                    if frames is None:
+                        if time.monotonic() >= deadline:
+                            raise MessageReceiveTimeout(f"No request for {self.service_name}")
+                    else:
+                        message = self._from_router_frames(sock, frames)
+                        if message is not None:
+                            return message
+                    now = time.monotonic()
+                    continue
                 if self._lessee is not None:
                     wake = min(wake, self._lease_until)
+                else:
+                    wake = min(wake, self._refuse_until)  # then the router's socket alone
                 events = zmq_poll(items, max(0, math.ceil((wake - now) * 1000)))
                 if not events and time.monotonic() >= deadline:
                     raise MessageReceiveTimeout(f"No request for {self.service_name}")
@@ -372,6 +408,7 @@ class ZmqServerTransport(ServerTransport):
                     message = self._from_router(sock) if polled is sock else self._from_lessee(direct)
                     if message is not None:
                         return message
+                now = time.monotonic()
         except zmq.ZMQError as exc:
             raise MessageReceiveError(f"Could not receive requests for {self.service_name}: {exc}") from exc
 
@@ -385,6 +422,9 @@ class ZmqServerTransport(ServerTransport):
             frames = recv_frames(sock, NOBLOCK)
         except zmq.Again:
             return None
+        return self._from_router_frames(sock, frames)
+
+    def _from_router_frames(self, sock: zmq.Socket[Any], frames: list[bytes]) -> ReceivedMessage | None:
         if len(frames) == 1:
             kind = _kind_of(frames[0])
             if kind == LEASES:

@@ -18,11 +18,32 @@ __all__ = [
     "connect",
     "get_context",
     "open_socket",
+    "process",
     "recv_frames",
     "remove_ipc_file",
     "send_frames",
     "set_receive_timeout",
 ]
+
+
+class _Process:
+    """This process's id, kept current across forks: one attribute read instead of a getpid() system call.
+
+    Sockets and their per-thread state must never be used in a forked child; the transports compare
+    the pid they were made in with this one on every send and receive.
+    """
+
+    __slots__ = ("pid",)
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+
+    def refresh(self) -> None:
+        self.pid = os.getpid()
+
+
+process: Final = _Process()
+os.register_at_fork(after_in_child=process.refresh)
 
 _context: zmq.Context[Any] | None = None
 _context_pid = 0
