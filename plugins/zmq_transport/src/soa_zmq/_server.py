@@ -397,10 +397,8 @@ class ZmqServerTransport(ServerTransport):
                             return message
                     now = time.monotonic()
                     continue
-                if self._lessee is not None:
-                    wake = min(wake, self._lease_until)
-                else:
-                    wake = min(wake, self._refuse_until)  # then the router's socket alone
+                # Past the refusal window (no lessee), the router's socket alone.
+                wake = min(wake, self._lease_until if self._lessee is not None else self._refuse_until)
                 events = zmq_poll(items, max(0, math.ceil((wake - now) * 1000)))
                 if not events and time.monotonic() >= deadline:
                     raise MessageReceiveTimeout(f"No request for {self.service_name}")
