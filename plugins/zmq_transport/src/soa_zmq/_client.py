@@ -138,6 +138,8 @@ class _ThreadState:
 
     def waiting(self, now: float) -> bool:
         """Whether a response is expected to a request whose expiry has not passed (a call may still wait for it)."""
+        if not self.outstanding:
+            return False  # a sequential caller's usual case: no generator to make
         return any(until - _RESPONSE_GRACE_SECONDS >= now for until in self.outstanding.values())
 
     def prune(self, now: float) -> None:

@@ -138,7 +138,8 @@ class ZmqServerTransport(ServerTransport):
         self._serializers = SerializerRegistry(
             self.serializer, self.options.maximum_message_size_in_bytes, get_plugin_manager().serializer_for_mime_type
         )
-        self._response_headers: dict[str, bytes] = {}
+        # A response's content type -> the serializer that encodes it and its header frame: one lookup per response.
+        self._responders: dict[str, tuple[Serializer, bytes]] = {}
         # A request header's content type (its bytes after the fixed part) -> the serializer it names.
         self._request_serializers: dict[bytes, Serializer] = {}
         self._maximum_size = self.options.maximum_message_size_in_bytes
@@ -584,7 +585,13 @@ class ZmqServerTransport(ServerTransport):
         content_type = meta.get(CONTENT_TYPE_META_KEY)
         if not isinstance(client, bytes) or not isinstance(content_type, str):
             raise InvalidMessageError("Cannot answer: the request's meta has lost its return address")
-        serializer = self._serializers.serializer_for(content_type)
+        responder = self._responders.get(content_type)
+        if responder is None:
+            responder = self._responders[content_type] = (
+                self._serializers.serializer_for(content_type),
+                response_header(content_type.encode("ascii")),
+            )
+        serializer, header = responder
         wire = wire_meta(meta)
         offer = self._offer(client) if self._wants_lease is not None and not self._serving_direct else None
         if offer is not None:
@@ -596,9 +603,6 @@ class ZmqServerTransport(ServerTransport):
                 f"Response of {len(blob)} bytes exceeds maximum_message_size_in_bytes ({self._maximum_size})",
             )
         self.message_sizes.sent(len(blob))
-        header = self._response_headers.get(content_type)
-        if header is None:
-            header = self._response_headers[content_type] = response_header(content_type.encode("ascii"))
         sock = self._connected()
         frames = [client, header, blob]
         if self._serving_direct:
