@@ -175,7 +175,7 @@ def _response_meta(router: zmq.Socket[Any], server: ZmqServerTransport) -> dict[
             return meta
 
 
-def test_a_leasing_worker_watches_only_the_router_without_a_lease_and_still_refuses_late_direct_requests(
+def test_a_leasing_worker_watches_only_the_router_until_its_first_offer_and_refuses_late_direct_requests(
     monkeypatch: pytest.MonkeyPatch, endpoint: str, ipc_dir: Path
 ) -> None:
     polls: list[int] = []
@@ -211,7 +211,7 @@ def test_a_leasing_worker_watches_only_the_router_without_a_lease_and_still_refu
         def request(request_id: int, meta: dict[str, Any]) -> bytes:
             return server.serializer.dict_to_blob({"request_id": request_id, "meta": meta, "body": {"actions": []}})
 
-        # No lease: the router's socket alone, no poller.
+        # No offer made yet: the router's socket alone, no poller.
         _send_when_connected(router, [worker_id, client_id, header, request(1, {})])
         message = server.receive_request_message()
         server.send_response_message(message.request_id, message.meta, {})
@@ -235,7 +235,8 @@ def test_a_leasing_worker_watches_only_the_router_without_a_lease_and_still_refu
         assert lessee.poll(5000, zmq.POLLIN)
         assert server.serializer.blob_to_dict(lessee.recv_multipart()[1])["request_id"] == 3
 
-        # Revoked: a direct request the lessee sent meanwhile is refused, not left unanswered.
+        # Revoked: a direct request the lessee sent meanwhile is refused, not left unanswered (once a
+        # worker has offered a lease it always watches its direct socket).
         router.send_multipart([worker_id, control_header(REVOKE)])
         lessee.send_multipart([header, request(4, {}), lease_frame])
         with pytest.raises(MessageReceiveTimeout):

@@ -163,6 +163,7 @@ class ZmqServerTransport(ServerTransport):
         self._lease_id_frame = b""
         self._lease_until = 0.0  # monotonic: the lease ends unless its lessee uses it before then
         self._refuse_until = 0.0  # monotonic: a lessee may send direct requests until about then
+        self._offered = False  # whether a client was ever told of the direct socket (in this process)
         self._no_offers_until = 0.0
         # The client of the request being served when it asked for a lease offer (routed requests only).
         self._wants_lease: bytes | None = None
@@ -362,9 +363,10 @@ class ZmqServerTransport(ServerTransport):
     ) -> ReceivedMessage:
         """:meth:`receive_request_message` of a worker that offers leases: it watches both its sockets.
 
-        Only while a lessee may send to the direct socket (a lease, or its refusal window after one):
-        otherwise it waits on the router's socket alone. A direct request that comes anyway (a
-        misbehaving client) waits there, and is refused when the direct socket is next watched.
+        Until its first offer no client can know the direct socket: it waits on the router's socket
+        alone (no poller). After one it always watches both: a direct request may arrive any time
+        after its lease ended (nothing bounds how long it was on its way), and must be refused
+        then, never left waiting until the client's deadline.
         """
         # The router's socket first: a routed request ends a lease, so a direct one polled with it is refused.
         items: list[tuple[Any, int]] = [(sock, _POLLIN), (direct, _POLLIN)]
@@ -387,7 +389,7 @@ class ZmqServerTransport(ServerTransport):
                     if self.options.role == "auto":
                         self._ensure_router()
                 wake = min(deadline, self._next_heartbeat)
-                if self._lessee is None and now >= self._refuse_until:
+                if not self._offered:
                     frames = self._receive_by(sock, wake - now)
                     if frames is None:
                         if time.monotonic() >= deadline:
@@ -398,8 +400,8 @@ class ZmqServerTransport(ServerTransport):
                             return message
                     now = time.monotonic()
                     continue
-                # Past the refusal window (no lessee), the router's socket alone.
-                wake = min(wake, self._lease_until if self._lessee is not None else self._refuse_until)
+                if self._lessee is not None:
+                    wake = min(wake, self._lease_until)
                 events = zmq_poll(items, max(0, math.ceil((wake - now) * 1000)))
                 if not events and time.monotonic() >= deadline:
                     raise MessageReceiveTimeout(f"No request for {self.service_name}")
@@ -489,6 +491,7 @@ class ZmqServerTransport(ServerTransport):
         # The lease lasts at most until the next heartbeat is due, one interval after the response.
         # Its size limit too: a larger request goes through the router, which this worker answers
         # with a clear error (its direct socket, bound, would cut off the connection instead).
+        self._offered = True
         return [self._lease_id, direct.announced, self._hold, self._interval, self._maximum_size]
 
     def _send_control(self, sock: zmq.Socket[Any], header: bytes) -> None:
