@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import zmq
 
+from pysoa.common.transport.base import ReceivedMessage
 from pysoa.errors import MessageReceiveTimeout
 from soa_zmq import _client, _server
 from soa_zmq._protocol import (
@@ -60,6 +61,11 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
 
     monkeypatch.setattr(module, "set_receive_timeout", counted)
     return calls
+
+
+def _meta(message: ReceivedMessage) -> dict[str, Any]:
+    assert message.meta is not None
+    return message.meta
 
 
 def _answer(service: zmq.Socket[Any], transport: ZmqClientTransport) -> None:
@@ -143,7 +149,7 @@ def test_a_standalone_worker_sets_its_receive_timeout_once(
             client.send_multipart([header, blob])
             message = server.receive_request_message()
             assert message.request_id == 1
-            server.send_response_message(request_id, message.meta, {})
+            server.send_response_message(request_id, _meta(message), {})
             assert client.poll(5000, zmq.POLLIN)
             response_header_frame, _response = client.recv_multipart()
             assert parse_header(response_header_frame).kind != REQUEST
@@ -179,7 +185,7 @@ def test_a_leasing_worker_watches_only_the_router_until_its_first_offer_and_refu
     monkeypatch: pytest.MonkeyPatch, endpoint: str, ipc_dir: Path
 ) -> None:
     polls: list[int] = []
-    real_poll = _server.zmq_poll
+    real_poll = zmq.zmq_poll
 
     def counted_poll(items: Any, timeout: int) -> Any:
         polls.append(timeout)
@@ -205,6 +211,7 @@ def test_a_leasing_worker_watches_only_the_router_until_its_first_offer_and_refu
     lessee.setsockopt(zmq.IDENTITY, client_id)
     try:
         worker_id = server._connected().getsockopt(zmq.IDENTITY)
+        assert isinstance(worker_id, bytes)
         mime = server.serializer.mime_type.encode("ascii")
         header = request_header(4e9, mime)
 
@@ -214,14 +221,14 @@ def test_a_leasing_worker_watches_only_the_router_until_its_first_offer_and_refu
         # No offer made yet: the router's socket alone, no poller.
         _send_when_connected(router, [worker_id, client_id, header, request(1, {})])
         message = server.receive_request_message()
-        server.send_response_message(message.request_id, message.meta, {})
+        server.send_response_message(message.request_id, _meta(message), {})
         assert "__zmq_lease__" not in _response_meta(router, server)
         router.send_multipart([worker_id, control_header(LEASES)])
         router.send_multipart([worker_id, client_id, header, request(2, {"__zmq_lease__": True})])
         message = server.receive_request_message()
         assert message.request_id == 2
         assert polls == []
-        server.send_response_message(message.request_id, message.meta, {})
+        server.send_response_message(message.request_id, _meta(message), {})
         lease_id, announced, _hold, _lifetime, _size = _response_meta(router, server)["__zmq_lease__"]
         lease_frame = lease_id.to_bytes(8, "big")
 
@@ -231,7 +238,7 @@ def test_a_leasing_worker_watches_only_the_router_until_its_first_offer_and_refu
         message = server.receive_request_message()
         assert message.request_id == 3
         assert polls
-        server.send_response_message(message.request_id, message.meta, {})
+        server.send_response_message(message.request_id, _meta(message), {})
         assert lessee.poll(5000, zmq.POLLIN)
         assert server.serializer.blob_to_dict(lessee.recv_multipart()[1])["request_id"] == 3
 
