@@ -292,3 +292,30 @@ def test_the_first_direct_call_waits_for_the_handshake_no_longer_than_its_own_ti
         assert waits == [0.002, 0.0]
     finally:
         lease.close()
+
+
+def test_a_lease_that_runs_out_while_the_request_is_encoded_is_not_used(
+    leasing: Leasing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker holds the lease for 30 s, so it would serve a direct request: only the client's second look at
+    # the lease, after encoding (which may outlast what a lease had left), sends this one through the router.
+    cluster, router = leasing(**LONG)
+    worker = cluster.add_worker()
+    cluster.wait_for_workers(cluster.client(use_leases=False), [worker.pid])
+    client = cluster.client()
+    client.call_action(SERVICE, "echo", {"n": 0}, timeout=5)
+    _wait_for_the_direct_connection(client)
+    lease = _lease_of(client)
+    serializer = client.handlers[SERVICE].transport.serializer  # type: ignore[attr-defined]
+    encode = serializer.dict_to_blob
+
+    def encode_slowly(message: dict[str, Any]) -> bytes:
+        lease.valid_until = time.monotonic()  # the lease's time runs out meanwhile
+        blob: bytes = encode(message)
+        return blob
+
+    monkeypatch.setattr(serializer, "dict_to_blob", encode_slowly)
+    dispatched = router.stats["dispatched"]
+
+    assert client.call_action(SERVICE, "echo", {"n": 1}, timeout=5).body == {"n": 1, "pid": worker.pid}
+    assert router.stats["dispatched"] == dispatched + 1

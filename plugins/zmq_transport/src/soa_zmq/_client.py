@@ -345,7 +345,9 @@ class ZmqClientTransport(ClientTransport):
         self.message_sizes.sent(len(blob))
         expires_at = time.time() + expiry
         frames = [request_header(expires_at, self._content_type), blob]
-        if direct and lease is not None and len(blob) <= lease.maximum_size:
+        # The lease is looked at again now that the request is encoded: a big body may take longer than the lease
+        # had left, and a worker that is leaving stops refusing late direct requests soon after its last lease.
+        if direct and lease is not None and len(blob) <= lease.maximum_size and time.monotonic() < lease.valid_until:
             try:
                 send_frames(lease.socket, [*frames, lease.lease_id])
                 lease.request_id = request_id
