@@ -31,7 +31,7 @@ from pysoa.errors import (
 from pysoa.plugins import get_plugin_manager
 from soa_zmq._protocol import RESPONSE, parse_header, request_header, split_response
 from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
-from soa_zmq._sockets import apply_common_options, connect, get_context
+from soa_zmq._sockets import connect, get_context, prepare_client_socket
 
 __all__ = ["AsyncZmqClientTransport"]
 
@@ -69,24 +69,7 @@ class AsyncZmqClientTransport(AsyncClientTransport):
         options = self.options
         sock = zmq.asyncio.Context.shadow(get_context()).socket(zmq.DEALER)
         try:
-            apply_common_options(
-                sock,
-                maximum_message_size_in_bytes=None,  # checked on receipt, as the sync client does
-                send_high_water_mark=options.send_high_water_mark,
-                receive_high_water_mark=options.receive_high_water_mark,
-                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
-                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
-                linger_ms=0,
-                zmtp_heartbeats=False,
-            )
-            # A fixed identity, so a response finds this socket after a reconnection; requests are
-            # queued only on a connection that completed its handshake (else a send waits, bounded).
-            sock.setsockopt(zmq.IDENTITY, b"c" + os.urandom(15))
-            sock.setsockopt(zmq.IMMEDIATE, 1)
-            if options.curve is not None:
-                sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
-                sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
-                sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            prepare_client_socket(sock, options, b"c" + os.urandom(15))
             connect(sock, options.endpoint)
         except BaseException:
             sock.close(linger=0)

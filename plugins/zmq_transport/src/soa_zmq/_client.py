@@ -54,10 +54,10 @@ from soa_zmq._protocol import (
 from soa_zmq._settings import CLIENT_SETTINGS_SCHEMA, ClientOptions, client_options
 from soa_zmq._sockets import (
     NOBLOCK,
-    apply_common_options,
     connect,
     get_context,
     open_socket,
+    prepare_client_socket,
     process,
     recv_frames,
     send_frames,
@@ -248,28 +248,8 @@ class ZmqClientTransport(ClientTransport):
         sock = open_socket(context, zmq.DEALER)
         monitor: zmq.Socket[Any] | None = None
         try:
-            apply_common_options(
-                sock,
-                maximum_message_size_in_bytes=None,  # checked on receipt: see apply_common_options
-                send_high_water_mark=options.send_high_water_mark,
-                receive_high_water_mark=options.receive_high_water_mark,
-                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
-                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
-                linger_ms=0,  # a request nobody will wait for is not worth delaying exit
-                zmtp_heartbeats=False,
-            )
-            # A fixed identity (the router lets a reconnecting socket take over its old one): a
-            # response still finds this socket after its connection was re-established.
             identity = b"c" + os.urandom(15)
-            sock.setsockopt(zmq.IDENTITY, identity)
-            # Queue a request only on a connection that completed its handshake: with no router (or
-            # a refused CURVE key) a send then blocks, and fails at its deadline, instead of
-            # silently waiting in a queue for a connection that may never come.
-            sock.setsockopt(zmq.IMMEDIATE, 1)
-            if options.curve is not None:
-                sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
-                sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
-                sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            prepare_client_socket(sock, options, identity)
             monitor = _start_monitor(sock)
             connect(sock, options.endpoint)
         except BaseException:

@@ -19,9 +19,9 @@ from typing import Any, Final
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from soa_zmq._curve import FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
+from soa_zmq._endpoint import ClientFacingEndpoint
 from soa_zmq._settings import ClientOptions, ServerOptions
-from soa_zmq._sockets import apply_common_options, bind, get_context, open_socket, remove_ipc_file
+from soa_zmq._sockets import get_context, open_socket, prepare_client_socket
 
 __all__ = ["DirectEndpoint", "LeaseConnection", "direct_bind_address", "resolve_offer"]
 
@@ -71,55 +71,18 @@ def resolve_offer(announced: str, client_endpoint: str) -> str | None:
     return f"tcp://{host}:{port}"
 
 
-class DirectEndpoint:
-    """A worker's bound direct ROUTER socket, with the service's CURVE policy for clients.
-
-    Its own context, so that its ZAP authenticator never meets another in the worker's process.
-    """
+class DirectEndpoint(ClientFacingEndpoint):
+    """A worker's bound direct socket, and the endpoint its lease offers name."""
 
     def __init__(self, options: ServerOptions, address: str) -> None:
-        self.context: zmq.Context[Any] = zmq.Context(io_threads=1)
-        self.authenticator: Any = None
-        self.bound: str | None = None
+        super().__init__(options, address)
         try:
-            self.socket = open_socket(self.context, zmq.ROUTER)
-            apply_common_options(
-                self.socket,
-                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
-                send_high_water_mark=options.send_high_water_mark,
-                receive_high_water_mark=options.receive_high_water_mark,
-                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
-                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
-                linger_ms=1000,  # let the last answers (and refusals) leave at shutdown
-                zmtp_heartbeats=False,
-            )
-            # A refusal to a client that left fails at once instead of vanishing; a reconnecting
-            # client takes its old identity back.
-            self.socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
-            if options.curve is not None:
-                self.authenticator = start_authenticator(
-                    self.context, {FRONTEND_ZAP_DOMAIN: options.curve.allowed_client_keys}
-                )
-                make_curve_server(self.socket, options.curve.secret_key, FRONTEND_ZAP_DOMAIN)
-            bind(self.socket, address)
-            bound = self.bound = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
+            bound = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         except BaseException:
             self.close()
             raise
         # What offers name: a tcp client connects to the host it reached the router on.
         self.announced = "tcp://*:" + bound.rpartition(":")[2] if bound.startswith("tcp://") else bound
-
-    def close(self) -> None:
-        socket_ = getattr(self, "socket", None)
-        if socket_ is not None:
-            socket_.close()
-            if self.bound is not None:
-                remove_ipc_file(self.bound)
-        if self.authenticator is not None:
-            self.authenticator.stop()
-            self.authenticator = None
-        self.context.term()
 
 
 class LeaseConnection:
@@ -166,23 +129,8 @@ class LeaseConnection:
         context = get_context()
         self.socket = open_socket(context, zmq.DEALER)
         try:
-            apply_common_options(
-                self.socket,
-                maximum_message_size_in_bytes=None,
-                send_high_water_mark=options.send_high_water_mark,
-                receive_high_water_mark=options.receive_high_water_mark,
-                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
-                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
-                linger_ms=0,
-                zmtp_heartbeats=False,
-            )
             # The worker knows its lessee by the identity its routed request came with.
-            self.socket.setsockopt(zmq.IDENTITY, identity)
-            self.socket.setsockopt(zmq.IMMEDIATE, 1)
-            if options.curve is not None:
-                self.socket.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
-                self.socket.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
-                self.socket.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
+            prepare_client_socket(self.socket, options, identity)
             address = f"inproc://soa-zmq-lease-monitor-{os.getpid()}-{id(self):x}-{next(_monitor_numbers)}"
             self.socket.monitor(address, _HANDSHAKE_EVENTS)
             self.monitor = context.socket(zmq.PAIR)

@@ -50,8 +50,8 @@ from pysoa.errors import (
     TransportConnectionError,
 )
 from pysoa.plugins import get_plugin_manager
-from soa_zmq._curve import FRONTEND_ZAP_DOMAIN, make_curve_server, start_authenticator
 from soa_zmq._election import RouterLock, router_is_running
+from soa_zmq._endpoint import ClientFacingEndpoint
 from soa_zmq._lease import DirectEndpoint, direct_bind_address
 from soa_zmq._protocol import (
     BOUNCE,
@@ -81,13 +81,11 @@ from soa_zmq._settings import SERVER_SETTINGS_SCHEMA, ServerOptions, server_opti
 from soa_zmq._sockets import (
     NOBLOCK,
     apply_common_options,
-    bind,
     connect,
     get_context,
     open_socket,
     process,
     recv_frames,
-    remove_ipc_file,
     send_frames,
     set_receive_timeout,
 )
@@ -656,16 +654,14 @@ class ZmqServerTransport(ServerTransport):
             self._refuse_until = min(self._lease_until, self._next_heartbeat) + _REFUSAL_MARGIN_SECONDS
 
 
-class _StandaloneEndpoint:
+class _StandaloneEndpoint(ClientFacingEndpoint):
     """``role: standalone``: this process binds the service endpoint itself and serves clients directly.
 
     No router hop, so the lowest latency; but only this one process can serve the endpoint (it
-    holds the router lock), so there is no load balancing. Its own context, so its CURVE
-    authenticator never meets another in this process.
+    holds the router lock), so there is no load balancing.
     """
 
     def __init__(self, service_name: str, options: ServerOptions) -> None:
-        self.endpoint = options.endpoint
         self.lock = RouterLock(options.lock_file)
         if not self.lock.acquire():
             holder = RouterLock.holder_pid(options.lock_file)
@@ -673,45 +669,11 @@ class _StandaloneEndpoint:
                 f"Service {service_name}: {options.endpoint} is already served (by pid {holder}); "
                 "only one standalone process can serve an endpoint"
             )
-        self.context: zmq.Context[Any] = zmq.Context(io_threads=1)
-        self.authenticator: Any = None
-        self.bound = False
-        try:
-            self.socket = open_socket(self.context, zmq.ROUTER)
-            apply_common_options(
-                self.socket,
-                maximum_message_size_in_bytes=options.maximum_message_size_in_bytes,
-                send_high_water_mark=options.send_high_water_mark,
-                receive_high_water_mark=options.receive_high_water_mark,
-                heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
-                heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
-                linger_ms=1000,
-                zmtp_heartbeats=False,
-            )
-            self.socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
-            if options.curve is not None:
-                self.authenticator = start_authenticator(
-                    self.context, {FRONTEND_ZAP_DOMAIN: options.curve.allowed_client_keys}
-                )
-                make_curve_server(self.socket, options.curve.secret_key, FRONTEND_ZAP_DOMAIN)
-            bind(self.socket, options.endpoint)
-            self.bound = True
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(options, options.endpoint)
         _logger.info("Serving %s directly on %s (standalone)", service_name, options.endpoint)
 
     def close(self) -> None:
-        socket_ = getattr(self, "socket", None)
-        if socket_ is not None:
-            socket_.close()
-            if self.bound:
-                remove_ipc_file(self.endpoint)
-        if self.authenticator is not None:
-            self.authenticator.stop()
-            self.authenticator = None
-        self.context.term()
+        super().close()
         self.lock.release()
 
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 import zmq
 
 from pysoa.errors import ConfigurationError, TransportConnectionError
+from soa_zmq._settings import ClientOptions
 
 __all__ = [
     "NOBLOCK",
@@ -18,6 +19,7 @@ __all__ = [
     "connect",
     "get_context",
     "open_socket",
+    "prepare_client_socket",
     "process",
     "recv_frames",
     "remove_ipc_file",
@@ -103,6 +105,37 @@ def apply_common_options(
         sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, seconds)
         sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, seconds)
         sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, max(1, round(heartbeat_timeout_in_seconds / seconds)))
+
+
+def prepare_client_socket(sock: zmq.Socket[Any], options: ClientOptions, identity: bytes) -> None:
+    """A client's DEALER socket, to the router or to a worker it leases, before it connects.
+
+    - The common options, without a size limit (a connecting socket checks sizes on receipt: see
+      :func:`apply_common_options`) and without linger (a request nobody will wait for is not
+      worth delaying exit).
+    - A fixed identity: the router (or the leasing worker) lets a reconnecting socket take over
+      its old one, so a response still finds it, and a leasing worker knows its lessee by it.
+    - IMMEDIATE: a request is queued only on a connection that completed its handshake. With no
+      peer (or a refused CURVE key) a send then blocks and fails at its deadline, instead of
+      waiting in a queue for a connection that may never come.
+    - The CURVE client keys, when the service uses CURVE.
+    """
+    apply_common_options(
+        sock,
+        maximum_message_size_in_bytes=None,
+        send_high_water_mark=options.send_high_water_mark,
+        receive_high_water_mark=options.receive_high_water_mark,
+        heartbeat_interval_in_seconds=options.heartbeat_interval_in_seconds,
+        heartbeat_timeout_in_seconds=options.heartbeat_timeout_in_seconds,
+        linger_ms=0,
+        zmtp_heartbeats=False,
+    )
+    sock.setsockopt(zmq.IDENTITY, identity)
+    sock.setsockopt(zmq.IMMEDIATE, 1)
+    if options.curve is not None:
+        sock.setsockopt(zmq.CURVE_SERVERKEY, options.curve.server_public_key)
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, options.curve.public_key)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, options.curve.secret_key)
 
 
 def remove_ipc_file(endpoint: str) -> None:
