@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from soa_zmq._protocol import LEASED, LEASES, READY, REVOKE, control_header, res
 from soa_zmq._settings import client_options
 from soa_zmq.router import Router
 from tests.zmq_transport.cluster import SERVICE, Cluster, read_pid, wait_until
+from tests.zmq_transport.test_calls import _free_tcp_port
 from tests.zmq_transport.test_curve import ALLOWED, SERVER, STRANGER, _client_keys
 from tests.zmq_transport.test_router import CONTENT_TYPE, Running, _receive, _request, _serve
 from tests.zmq_transport.test_router import running as running  # the fixture
@@ -72,13 +72,6 @@ def leasing(ipc_dir: Path) -> Iterator[Leasing]:
 def _identity(router: Router, pid: int) -> Callable[[dict[bytes, Any]], bool]:
     """Whether the worker with ``pid`` is in one of the router's registries."""
     return lambda registry: any(f"/{pid}/" in worker.decode() for worker in registry)
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _lease_of(client: Client) -> Any:

@@ -6,7 +6,7 @@ Real sockets; the test plays the service (for the client) or the client (for the
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +28,9 @@ from soa_zmq._protocol import (
 )
 from soa_zmq._sockets import get_context, process
 from soa_zmq.transport import ZmqClientTransport, ZmqServerTransport
-
-
-@pytest.fixture
-def endpoint(ipc_dir: Path) -> str:
-    return f"ipc://{ipc_dir}/svc"
-
-
-@pytest.fixture
-def service(endpoint: str) -> Iterator[zmq.Socket[Any]]:
-    sock: zmq.Socket[Any] = get_context().socket(zmq.ROUTER)
-    sock.bind(endpoint)
-    yield sock
-    sock.close(linger=0)
-
-
-@pytest.fixture
-def transport(endpoint: str) -> Iterator[ZmqClientTransport]:
-    client = ZmqClientTransport("svc", endpoint=endpoint)
-    yield client
-    client.close()
+from tests.zmq_transport.test_expectations import endpoint as endpoint  # the fixtures
+from tests.zmq_transport.test_expectations import service as service
+from tests.zmq_transport.test_expectations import transport as transport
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
