@@ -20,15 +20,10 @@ from soa_redis._backend import PendingPop
 from soa_redis._config import CLIENT_SETTINGS_SCHEMA
 from soa_redis._core import TransportCore, parse
 from soa_redis._envelope import (
-    CONTENT_TYPE_META_KEY,
-    PROTOCOL_VERSION_META_KEY,
-    REDIS_EXPIRY_META_KEY,
-    is_expired,
     make_reply_to,
     queue_key,
     redis_ttl_seconds,
     request_queue_key,
-    stamp_expiry,
     validate_response,
     wire_meta,
 )
@@ -145,17 +140,11 @@ class RedisClientTransport(ClientTransport):
             raise MessageSendTimeout(f"The call to {self.service_name!r} has no time left to send a request")
         deadline = time.monotonic() + expires_in
 
-        # wire_meta's copy, without its call and pops when meta holds none of the keys the transport keeps to itself.
-        wire = wire_meta(meta) if PROTOCOL_VERSION_META_KEY in meta or CONTENT_TYPE_META_KEY in meta else dict(meta)
+        wire = wire_meta(meta)
         wire["reply_to"] = state.reply_to
         key = self._request_key
         host = backend.single_host
-        index: int | None
-        if host is not None:  # core.stamp_expiry's usual case (one host, its clock at hand), without the call
-            stamp_expiry(wire, expires_in, time.time(), host.clock_offset)
-            index = 0
-        else:
-            index = core.stamp_expiry(key, wire, expires_in)
+        index = core.stamp_expiry(key, wire, expires_in)
         frame = self._frame_prefix + core.encode(request_id, wire, body, core.default_serializer)
 
         # Everything above is free of I/O: a message too large or not serializable fails before Redis is touched.
@@ -263,13 +252,7 @@ class RedisClientTransport(ClientTransport):
                 # A reply to a known request, but unusable: that request gets no other reply.
                 state.outstanding.pop(request_id, None)
                 raise
-            # core.is_expired's usual case (a soa-core peer's pair, one host whose clock is fresh), without the call.
-            host = core.backend.single_host
-            if host is not None and host.clock_fresh_until > time.monotonic() and REDIS_EXPIRY_META_KEY in meta:
-                expired = is_expired(meta, time.time(), host.clock_offset)
-            else:
-                expired = core.is_expired(index, meta, deadline)
-            if expired:
+            if core.is_expired(index, meta, deadline):
                 core.count("receive.expired")
                 _logger.debug("Dropped expired response %r from %s", request_id, self.service_name)
                 state.outstanding.pop(request_id, None)
