@@ -442,7 +442,9 @@ class RedisBackend:
             # The usual case, without the failover wrapper: the lane is connected, so nothing can call for a
             # Sentinel lookup, and the socket gets the time this push may take directly (socket_seconds, inline).
             started = time.monotonic()
-            left = max(deadline - started, SHORTEST_SOCKET_SECONDS)
+            left = deadline - started
+            if left < SHORTEST_SOCKET_SECONDS:  # max() costs more than the comparison (once per message)
+                left = SHORTEST_SOCKET_SECONDS
             limit = lane.timeout_limit if command_timeout is None else command_timeout
             timeout = left if limit is None or limit >= left else float(limit)
             try:
@@ -507,7 +509,8 @@ class RedisBackend:
             if not pending.alive:
                 raise redis_errors.ConnectionError("The connection of a pending pop was lost")
             # Connected: no Sentinel lookup can be needed, so no failover wrapper. The wait is the socket's timeout.
-            data = lane.wait_blpop(max(deadline - started, 0.0), deadline + late)
+            wait = deadline - started
+            data = lane.wait_blpop(wait if wait > 0.0 else 0.0, deadline + late)
         except BaseException as exc:
             lane.connection.disconnect()  # whatever was under way on it is void
             pending.host.lanes.give_back(lane)

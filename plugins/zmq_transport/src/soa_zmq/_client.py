@@ -488,7 +488,7 @@ class ZmqClientTransport(ClientTransport):
             # One blocking receive bounded by RCVTIMEO: no poller, and no zmq.Again raised when the
             # response is not there yet (both cost more per call than the receive itself). A call's
             # timeout is usually the same as the last one's: then the option is already right.
-            milliseconds = max(0, math.ceil((deadline - now) * 1000))
+            milliseconds = math.ceil((deadline - now) * 1000) if deadline > now else 0  # not max(): once per call
             if milliseconds != owner.receive_timeout_ms:
                 set_receive_timeout(sock, milliseconds)
                 owner.receive_timeout_ms = milliseconds

@@ -237,7 +237,8 @@ def time_left(deadline: float | None) -> float | None:
     """Seconds until ``deadline`` (never negative), or ``None`` when there is none."""
     if deadline is None:
         return None
-    return max(deadline - time.monotonic(), 0.0)
+    left = deadline - time.monotonic()
+    return left if left > 0.0 else 0.0  # not max(): its argument handling costs more than this (once per call)
 
 
 def expiry_seconds(message_expiry_in_seconds: float | None, default: float) -> tuple[float, bool]:
