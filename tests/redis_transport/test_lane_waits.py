@@ -169,3 +169,67 @@ def test_a_tls_lane_sends_a_large_frame_through_a_small_buffer_and_reads_split_r
     assert lane.push_then_blpop("big", b"small", 30, False, "replies", 0.01, lambda: None, 2.0) == (2, None)
     assert lane.read_blpop(2.0) is None
     assert lane.lpop("big") == BIG
+
+
+# --- read_blpop_by: a server's read of its pending pop ------------------------------------------------------------
+
+
+def test_read_blpop_by_reads_a_reply_that_comes_in_many_small_reads(redis_server: RedisProcess) -> None:
+    lane = _connected_lane(redis_server)
+    lane._buffer = bytearray(7)
+    element = b"e" * 1000
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 2.0, lambda: None, 2.0) == (1, None)
+    redis_server.client().rpush("replies", element)
+    assert lane.read_blpop_by(time.monotonic() + 2.0) == element
+    assert lane.lpop("q") == b"one"  # still in step
+
+
+def test_read_blpop_by_returns_none_when_the_pop_times_out(redis_server: RedisProcess) -> None:
+    lane = _connected_lane(redis_server)
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 0.05, lambda: None, 2.0) == (1, None)
+    assert lane.read_blpop_by(time.monotonic() + 2.0) is None
+    assert lane.connection._sock is not None  # the connection is fine, and usable again
+    assert lane.lpop("q") == b"one"
+
+
+def test_read_blpop_by_gives_up_at_its_deadline_not_before(redis_server: RedisProcess) -> None:
+    lane = _connected_lane(redis_server)
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 5.0, lambda: None, 2.0) == (1, None)
+    started = time.monotonic()
+    with pytest.raises(redis_errors.TimeoutError, match="reading"):
+        lane.read_blpop_by(started + 0.3)  # Redis would answer only after 5 s
+    assert time.monotonic() - started >= 0.3  # never early
+    assert lane.connection._sock is None  # a reply half-way: the connection is void
+
+
+def test_read_blpop_by_waits_at_least_the_shortest_socket_time_when_its_deadline_has_passed(
+    redis_server: RedisProcess,
+) -> None:
+    lane = _connected_lane(redis_server)
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 5.0, lambda: None, 2.0) == (1, None)
+    redis_server.client().rpush("replies", b"reply")
+    # As read_blpop(socket_seconds(...)) would: a passed deadline still gets the shortest socket time, enough for a
+    # reply that is there to be read.
+    assert lane.read_blpop_by(time.monotonic() - 1.0) == b"reply"
+
+
+def test_read_blpop_by_raises_an_error_reply_and_stays_usable(redis_server: RedisProcess) -> None:
+    lane = _connected_lane(redis_server)
+    redis_server.client().set("not-a-list", b"x")
+    assert lane.push_then_blpop("q", b"one", 30, False, "not-a-list", 1.0, lambda: None, 2.0) == (1, None)
+    with pytest.raises(redis_errors.ResponseError, match="WRONGTYPE"):
+        lane.read_blpop_by(time.monotonic() + 2.0)
+    assert lane.lpop("q") == b"one"
+
+
+def test_read_blpop_by_without_hiredis_takes_redis_pys_reader(redis_server: RedisProcess) -> None:
+    lane = Lane(
+        redis.connection.Connection(
+            host=redis_server.host, port=redis_server.port, parser_class=redis._parsers.resp2._RESP2Parser
+        )
+    )  # type: ignore[no-untyped-call]
+    lane.connection.connect()
+    assert not lane._direct
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 2.0, lambda: None, 2.0) == (1, None)
+    redis_server.client().rpush("replies", b"reply")
+    assert lane.read_blpop_by(time.monotonic() + 2.0) == b"reply"

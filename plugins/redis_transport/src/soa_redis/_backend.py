@@ -33,7 +33,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from pysoa.errors import ConfigurationError
 from soa_redis._config import BackendConfig
-from soa_redis._deadline import SHORTEST_SOCKET_SECONDS, deadline_bounded, io_deadline, socket_seconds
+from soa_redis._deadline import SHORTEST_SOCKET_SECONDS, deadline_bounded, io_deadline
 from soa_redis._errors import Direction, translate_redis_error
 from soa_redis._failover import FailoverWait, awaits_new_master
 from soa_redis._lane import NOT_YET, Lane, LaneSet, fork_generation
@@ -478,7 +478,7 @@ class RedisBackend:
                 # Connected: no Sentinel lookup can be needed, so no failover wrapper.
                 started = time.monotonic()
                 try:
-                    return lane.read_blpop(socket_seconds(socket_deadline, lane.timeout_limit))
+                    return lane.read_blpop_by(socket_deadline)
                 except redis_errors.RedisError as exc:
                     now = time.monotonic()
                     out_of_time = for_caller and now >= deadline

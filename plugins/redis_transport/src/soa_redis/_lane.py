@@ -42,7 +42,7 @@ import redis._parsers.hiredis as redis_hiredis
 import redis.connection as redis_connection
 import redis.exceptions as redis_errors
 
-from soa_redis._deadline import configured_socket_timeout, socket_seconds
+from soa_redis._deadline import SHORTEST_SOCKET_SECONDS, configured_socket_timeout, socket_seconds
 
 __all__ = ["NOT_YET", "Lane", "LaneSet", "fork_generation"]
 
@@ -502,18 +502,40 @@ class Lane:
                     self._set_timeout(0.0)
             elif sock is None or sock.gettimeout() != timeout:
                 self._set_timeout(timeout)
-        reply = self._reply()
-        # The element typed by a local's annotation: typing.cast is a function call, made on every message.
-        element: bytes
+        return _blpop_element(self._reply())
+
+    def read_blpop_by(self, until: float) -> bytes | None:
+        """``read_blpop(socket_seconds(until, timeout_limit))``: the reply of a pending ``BLPOP``, read by ``until``
+        (monotonic; at least :data:`SHORTEST_SOCKET_SECONDS` from now) and within the lane's timeout limit.
+
+        A server reads every request this way: the usual case (a connected hiredis lane without a limit) is read
+        here without the calls of read_blpop's, _reply's and _gets' steps.
+        """
+        connection = self.connection
+        sock = connection._sock
+        reader = getattr(connection._parser, "_reader", None) if self._direct else None
+        if reader is None or sock is None or self.timeout_limit is not None:
+            return self.read_blpop(socket_seconds(until, self.timeout_limit))
+        now = _monotonic()
+        self._until = until if until - now >= SHORTEST_SOCKET_SECONDS else now + SHORTEST_SOCKET_SECONDS
+        try:
+            if sock.gettimeout() != 0.0:
+                sock.settimeout(0.0)
+            reply = reader.gets()
+            while reply is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                reply = reader.gets()
+        except BaseException as exc:
+            connection.disconnect()
+            raise _redis_error(exc, "reading from") from exc
         if type(reply) is list:
-            element = reply[1]
+            element: bytes = reply[1]  # typed by annotation: typing.cast would be a call on every message
             return element
-        if reply is None:
-            return None
-        if isinstance(reply, redis_errors.ResponseError):
-            raise reply
-        element = reply[1]
-        return element
+        if reply is not None:  # anything else _reply hands over as it does (push messages, errors)
+            reply = self._final(reply)
+            if reply is _PUSHED:
+                reply = self._reply()
+        return _blpop_element(reply)
 
     def wait_blpop(self, wait: float, until: float) -> Any:
         """Read the reply of a pending ``BLPOP`` if it starts arriving within ``wait`` seconds, else :data:`NOT_YET`.
@@ -525,7 +547,7 @@ class Lane:
         if reader is None:
             if not connection.can_read(wait):
                 return NOT_YET
-            return self.read_blpop(socket_seconds(until, self.timeout_limit))
+            return self.read_blpop_by(until)
         if not reader.has_data():
             sock = connection._sock
             try:
@@ -557,7 +579,7 @@ class Lane:
                     if isinstance(reply, redis_errors.ResponseError):
                         raise reply
                     return reply[1]
-        return self.read_blpop(socket_seconds(until, self.timeout_limit))
+        return self.read_blpop_by(until)
 
     def _set_timeout(self, timeout: float | None) -> None:
         connection = self.connection
@@ -588,6 +610,21 @@ class Lane:
 
     def close(self) -> None:
         self.connection.disconnect()
+
+
+def _blpop_element(reply: Any) -> bytes | None:
+    """The element of a ``BLPOP`` reply (``[key, element]``), ``None`` when it timed out; an error reply is raised."""
+    # The element typed by a local's annotation: typing.cast is a function call, made on every message.
+    element: bytes
+    if type(reply) is list:
+        element = reply[1]
+        return element
+    if reply is None:
+        return None
+    if isinstance(reply, redis_errors.ResponseError):
+        raise reply
+    element = reply[1]
+    return element
 
 
 def _redis_error(exc: BaseException, doing: str) -> BaseException:
