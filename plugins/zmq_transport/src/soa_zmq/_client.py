@@ -68,6 +68,7 @@ __all__ = ["ZmqClientTransport"]
 
 _logger = logging.getLogger("soa_zmq.client")
 _monitor_numbers = itertools.count()
+_new_tuple = tuple.__new__  # builds a named tuple without its Python-level __new__
 _LEASE_ENDED_HEADER: Final = control_header(LEASE_ENDED)
 _POLLIN: Final = int(zmq.POLLIN)
 # Connections to leased workers a thread keeps (a service rarely has more workers on one host).
@@ -560,7 +561,8 @@ class ZmqClientTransport(ClientTransport):
         offer = meta.pop(LEASE_META_KEY, None)
         if offer is not None and self._use_leases:
             self._take_offer(state, offer)
-        return ReceivedMessage(request_id, meta, body)
+        # One per message: the tuple is built without the named tuple's Python-level __new__.
+        return _new_tuple(ReceivedMessage, (request_id, meta, body))
 
     def _take_offer(self, state: _ThreadState, offer: Any) -> None:
         """A worker leased itself to this thread: ``[lease_id, announced endpoint, hold, lifetime, size limit]``."""

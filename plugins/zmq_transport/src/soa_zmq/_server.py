@@ -91,6 +91,8 @@ from soa_zmq._sockets import (
 )
 from soa_zmq.router import spawn_router, stop_router
 
+_new_tuple = tuple.__new__  # builds a named tuple without its Python-level __new__
+
 __all__ = ["ZmqServerTransport"]
 
 _logger = logging.getLogger("soa_zmq.server")
@@ -561,7 +563,8 @@ class ZmqServerTransport(ServerTransport):
         meta[CONTENT_TYPE_META_KEY] = content_type
         if meta.pop(LEASE_META_KEY, None) and not self._serving_direct:
             self._wants_lease = client
-        return ReceivedMessage(request_id, meta, body)
+        # One per message: the tuple is built without the named tuple's Python-level __new__.
+        return _new_tuple(ReceivedMessage, (request_id, meta, body))
 
     def _refuse_too_large(self, client: bytes, content_type: str, blob: bytes, serializer: Serializer) -> None:
         """Raise :class:`RequestTooLarge` with the client's address when the request id can be read unbodied.
