@@ -146,29 +146,11 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         message_expiry_in_seconds: float | None = None,
         expect_response: bool = True,
     ) -> Any:
-        """Send a job; returns its request id."""
-        request_id = self._write(job_request, message_expiry_in_seconds)
-        if expect_response:
-            # Registered once the request is written, while its reply is on its way rather than before the write:
-            # only this thread receives that reply, and only in wait_for, after this returns.
-            self._router.expect(request_id, threading.get_ident())
-        return request_id
+        """Send a job; returns its request id.
 
-    def call_job(self, job: dict[str, Any], timeout: float | None, deadline: float | None) -> JobResponse:
-        """The blocking call's send and wait in one: the job's response, waited for until ``deadline``.
-
-        What :meth:`send_request` then :meth:`wait_for` do, but the request is not registered with the router:
-        nobody else can wait for it or give up on it (it has no :class:`PendingJob`), and this thread is the
-        only one its reply comes to, here. A reply to another request still goes through the router as in
-        :meth:`wait_for` (kept for its caller, or dropped when nobody waits for it any more).
+        Without ``expect_response`` the request is not registered with the router: either no response is to
+        come, or the caller waits for it itself, unregistered (the blocking call, :meth:`_receive`).
         """
-        request_id = self._write(job, timeout)
-        # Freed now, while the reply is on its way, rather than on return, after it came.
-        del job
-        return self._receive(request_id, deadline, True, False)
-
-    def _write(self, job_request: JobRequest | dict[str, Any], message_expiry_in_seconds: float | None) -> Any:
-        """Write one request (through the middleware, if any); its request id. Nothing is registered."""
         request_id, meta, job_request = self.new_request(job_request)
         try:
             if self._direct:
@@ -180,6 +162,10 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
         except BaseException:
             self._router.abandon(request_id)
             raise
+        if expect_response:
+            # Registered once the request is written, while its reply is on its way rather than before the write:
+            # only this thread receives that reply, and only in wait_for, after this returns.
+            self._router.expect(request_id, threading.get_ident())
         return request_id
 
     def _base_send_request(
@@ -223,10 +209,14 @@ class ServiceHandler(HandlerCore[ClientSettings, ClientRequestMiddlewareTask, Cl
     def _receive(
         self, request_id: Any, deadline: float | None, give_up_on_timeout: bool, registered: bool
     ) -> JobResponse:
-        """Receive until the response to ``request_id`` comes (:meth:`wait_for`, :meth:`call_job`).
+        """Receive until the response to ``request_id`` comes, or ``deadline`` (``time.monotonic()``) passes.
 
-        A ``registered`` request (:meth:`send_request`) is looked for among the parked responses first, and is
-        waited for only while the router still expects it.
+        A ``registered`` request (:meth:`wait_for`) is looked for among the parked responses first, and is
+        waited for only while the router still expects it. The blocking call waits for its request
+        unregistered (sent without ``expect_response``): nobody else can wait for it or give up on it (it
+        has no :class:`PendingJob`), and this thread is the only one its reply comes to, here. A response
+        to another request goes through the router either way (kept for its caller, or dropped when
+        nobody waits for it any more).
         """
         started = time.monotonic()
         looked = False
@@ -647,24 +637,24 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         cls = type(self)
         if cls._send_job is _plain_send_job and cls._make_job is _plain_make_job:
             # Nothing hooks _send_job (test stubs replace it on the class) or _make_job: the job is built without
-            # _make_job's call, and the handler sends it and waits for its response in one.
-            handler = self.handlers.get(service_name) or self._get_handler(service_name)
-            # The job is passed without a name here, so the handler's reference is the only one: freed once sent.
-            response = handler.call_job(
-                build_job(
-                    self.context,
-                    actions,
-                    switches,
-                    correlation_id,
-                    continue_on_error,
-                    context,
-                    control_extra,
-                    timeout,
-                    False,
-                ),
+            # _make_job's call, and the handler sends it and waits for the response itself, with no PendingJob
+            # and no router bookkeeping for this request (see ServiceHandler._receive).
+            job = build_job(
+                self.context,
+                actions,
+                switches,
+                correlation_id,
+                continue_on_error,
+                context,
+                control_extra,
                 timeout,
-                deadline,
+                False,
             )
+            handler = self.handlers.get(service_name) or self._get_handler(service_name)
+            request_id = handler.send_request(job, timeout, False)
+            # Freed now, while the reply is on its way, rather than on return, after it came.
+            del job, actions
+            response = handler._receive(request_id, deadline, True, False)
         else:
             job = self._make_job(
                 actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
