@@ -633,12 +633,12 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
             self._check_expansions(expansions)
         if self._deadline is not None:
             timeout = self._call_timeout(timeout, service_name)
-        deadline = deadline_after(timeout) if timeout else None
         cls = type(self)
-        if cls._send_job is _plain_send_job and cls._make_job is _plain_make_job:
-            # Nothing hooks _send_job (test stubs replace it on the class) or _make_job: the job is built without
-            # _make_job's call, and the handler sends it and waits for the response itself, with no PendingJob
-            # and no router bookkeeping for this request (see ServiceHandler._receive).
+        # Nothing hooks _send_job (test stubs replace it on the class) or _make_job: the job is built without
+        # _make_job's call, and the handler sends it and waits for the response itself, with no PendingJob and
+        # no router bookkeeping for this request (see ServiceHandler._receive).
+        plain = cls._send_job is _plain_send_job and cls._make_job is _plain_make_job
+        if plain:
             job = build_job(
                 self.context,
                 actions,
@@ -650,17 +650,19 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
                 timeout,
                 False,
             )
+        else:
+            job = self._make_job(
+                actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+            )
+        deadline = deadline_after(timeout) if timeout else None
+        if plain:
             handler = self.handlers.get(service_name) or self._get_handler(service_name)
             request_id = handler.send_request(job, timeout, False)
             # Freed now, while the reply is on its way, rather than on return, after it came.
             del job, actions
             response = handler._receive(request_id, deadline, True, False)
         else:
-            job = self._make_job(
-                actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
-            )
             pending = self._send_job(service_name, job, timeout)
-            # Freed now, while the reply is on its way, rather than on return, after it came.
             del job, actions
             response = pending.wait(None if deadline is None else time_left(deadline))
         raise_for_errors(response, raise_job_errors, raise_action_errors)
