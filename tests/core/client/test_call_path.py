@@ -180,3 +180,104 @@ def test_a_subclass_with_its_own_innermost_step_is_still_called() -> None:
     client = RecordingClient({"svc": SETTINGS})
     client.call_action("svc", "echo", {"n": 1})
     assert len(received) == 1
+
+
+class HookedSendJob(Client):
+    """A client whose _send_job is its own: the blocking call must go through it (the PendingJob path)."""
+
+    sent_jobs = 0
+
+    def _send_job(self, service_name: str, job: dict[str, Any], timeout: float | None) -> Any:
+        type(self).sent_jobs += 1
+        return super()._send_job(service_name, job, timeout)
+
+
+class HookedMakeJob(Client):
+    """A client whose _make_job is its own: the blocking call must build its jobs with it."""
+
+    def _make_job(self, *args: Any) -> dict[str, Any]:
+        job = super()._make_job(*args)
+        job["context"]["made_by"] = "hook"
+        return job
+
+
+def client_outcome(client_class: type[Client], call: dict[str, Any]) -> Any:
+    """:func:`outcome`, for a client of ``client_class``."""
+    client = client_class({"svc": SETTINGS}, context={"base": "ctx"})
+    try:
+        result: Any = client.call_action("svc", "echo", {"n": 1}, **call)
+    except Exception as exc:
+        result = (type(exc), str(exc))
+    else:
+        result = [error.to_dict() for error in result] if isinstance(result, list) else result.to_dict()
+    sent = []
+    for meta, body in transport_of(client).log:
+        control = {k: (v if k != "deadline" else "set") for k, v in body["control"].items()}
+        context = {k: (v if k != "correlation_id" or v == "cid" else "new") for k, v in body["context"].items()}
+        sent.append((meta, control, context, body["actions"]))
+    return result, sent
+
+
+@pytest.mark.parametrize("reply", [echo, job_errors, action_errors, malformed, no_context])
+@pytest.mark.parametrize(
+    "call",
+    [
+        {},
+        {"raise_job_errors": False, "raise_action_errors": False},
+        {"switches": [5, 2], "context": {"extra": 1, "switches": [7]}, "correlation_id": "cid"},
+        {"timeout": 30, "continue_on_error": True, "control_extra": {"x": 1}},
+    ],
+)
+def test_the_blocking_call_answers_as_the_path_through_send_job(
+    reply: Callable[[dict[str, Any]], Any], call: dict[str, Any]
+) -> None:
+    ScriptedTransport.replies.append(reply)
+    try:
+        before = HookedSendJob.sent_jobs
+        plain = client_outcome(Client, call)
+        hooked = client_outcome(HookedSendJob, call)
+    finally:
+        ScriptedTransport.replies.pop()
+    assert HookedSendJob.sent_jobs == before + 1
+    assert plain == hooked
+
+
+def test_a_subclass_with_its_own_make_job_builds_the_blocking_calls_jobs() -> None:
+    client = HookedMakeJob({"svc": SETTINGS})
+    client.call_action("svc", "echo", {"n": 1})
+    client.call_actions("svc", [{"action": "echo"}])
+    assert [body["context"]["made_by"] for _meta, body in transport_of(client).log] == ["hook", "hook"]
+
+
+def test_the_blocking_call_keeps_the_replies_to_other_requests_and_registers_nothing() -> None:
+    client = Client({"svc": SETTINGS})
+    handler = client._get_handler("svc")
+    earlier = client.send_request("svc", [{"action": "echo", "body": {"n": 0}}])
+    # The transport answers in send order: the reply to the earlier request comes first and is kept for it.
+    assert client.call_action("svc", "echo", {"n": 1}).body == {"n": 1}
+    responses = list(client.get_all_responses("svc"))
+    assert [(request_id, response.actions[0].body) for request_id, response in responses] == [(earlier, {"n": 0})]
+    assert len(handler._router) == 0
+
+
+def test_a_late_reply_to_a_blocking_call_that_gave_up_is_dropped() -> None:
+    client = Client({"svc": SETTINGS})
+    transport = transport_of(client)
+    handler = client._get_handler("svc")
+    from pysoa.errors import MessageReceiveTimeout
+
+    real_receive = transport.receive_response_message
+    state = {"fail": True}
+
+    def receive_once_late(receive_timeout_in_seconds: float | None = None) -> ReceivedMessage:
+        if state["fail"]:
+            state["fail"] = False
+            raise MessageReceiveTimeout("nothing yet")
+        return real_receive(receive_timeout_in_seconds)
+
+    transport.receive_response_message = receive_once_late  # type: ignore[method-assign]
+    with pytest.raises(MessageReceiveTimeout):
+        client.call_action("svc", "echo", {"n": 1})
+    # The late reply (to the call that gave up) comes before the next call's own: dropped, not returned.
+    assert client.call_action("svc", "echo", {"n": 2}).body == {"n": 2}
+    assert len(handler._router) == 0

@@ -174,8 +174,8 @@ class RedisClientTransport(ClientTransport):
                 core.push_when_room(index, key, (frame,), ttl_seconds, deadline)
         state.spent = None  # the request is written: see _ThreadState.spent
         if expects_reply:
-            # state.expect's steps, without the call: once per request.
-            until = time.monotonic() + expires_in + _REPLY_GRACE_SECONDS
+            # state.expect's steps, without the call: once per request. The send's deadline is its expiry from now.
+            until = deadline + _REPLY_GRACE_SECONDS
             state.outstanding[request_id] = until
             if until < state.earliest_expiry:
                 state.earliest_expiry = until
