@@ -233,3 +233,15 @@ def test_read_blpop_by_without_hiredis_takes_redis_pys_reader(redis_server: Redi
     assert lane.push_then_blpop("q", b"one", 30, False, "replies", 2.0, lambda: None, 2.0) == (1, None)
     redis_server.client().rpush("replies", b"reply")
     assert lane.read_blpop_by(time.monotonic() + 2.0) == b"reply"
+
+
+def test_read_blpop_by_is_bounded_by_the_connections_socket_timeout(redis_server: RedisProcess) -> None:
+    lane = Lane(redis.connection.Connection(host=redis_server.host, port=redis_server.port, socket_timeout=0.3))  # type: ignore[no-untyped-call]
+    lane.connection.connect()
+    assert lane.timeout_limit == 0.3
+    assert lane.push_then_blpop("q", b"one", 30, False, "replies", 5.0, lambda: None, 2.0) == (1, None)
+    started = time.monotonic()
+    with pytest.raises(redis_errors.TimeoutError, match="reading"):
+        lane.read_blpop_by(started + 5.0)  # Redis answers after 5 s; the connection allows 0.3 s per read
+    waited = time.monotonic() - started
+    assert 0.3 <= waited < 3.0

@@ -508,16 +508,23 @@ class Lane:
         """``read_blpop(socket_seconds(until, timeout_limit))``: the reply of a pending ``BLPOP``, read by ``until``
         (monotonic; at least :data:`SHORTEST_SOCKET_SECONDS` from now) and within the lane's timeout limit.
 
-        A server reads every request this way: the usual case (a connected hiredis lane without a limit) is read
-        here without the calls of read_blpop's, _reply's and _gets' steps.
+        A server reads every request this way: the usual case (a connected hiredis lane) is read here without the calls
+        of read_blpop's, _reply's and _gets' steps.
         """
         connection = self.connection
         sock = connection._sock
         reader = getattr(connection._parser, "_reader", None) if self._direct else None
-        if reader is None or sock is None or self.timeout_limit is not None:
+        if reader is None or sock is None:
             return self.read_blpop(socket_seconds(until, self.timeout_limit))
+        # socket_seconds' bounds, as a deadline.
         now = _monotonic()
-        self._until = until if until - now >= SHORTEST_SOCKET_SECONDS else now + SHORTEST_SOCKET_SECONDS
+        left = until - now
+        if left < SHORTEST_SOCKET_SECONDS:
+            left = SHORTEST_SOCKET_SECONDS
+        limit = self.timeout_limit
+        if limit is not None and limit < left:
+            left = limit
+        self._until = now + left
         try:
             if sock.gettimeout() != 0.0:
                 sock.settimeout(0.0)
