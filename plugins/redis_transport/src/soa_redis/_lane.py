@@ -458,8 +458,15 @@ class Lane:
         if reader is None:
             return self._read_push(False)[0]
         try:
-            length = self._gets(connection, reader)
-            expired = self._gets(connection, reader)
+            # _gets' steps, without its calls (two replies on every message sent)
+            length = reader.gets()
+            while length is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                length = reader.gets()
+            expired = reader.gets()
+            while expired is _NOT_ENOUGH_DATA:
+                self._receive(connection, reader)
+                expired = reader.gets()
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc
