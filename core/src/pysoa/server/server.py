@@ -61,8 +61,10 @@ from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server._job_steps import (
     JobActions,
+    action_interrupted,
     deadline_exceeded,
     has_errors,
+    job_switches,
     job_timed_out,
     server_error,
     unknown_action,
@@ -100,6 +102,18 @@ _T = TypeVar("_T")
 DEFAULT_ASYNC_JOBS_PER_WORKER: Final = 16
 # How often a pause between retries looks for a shutdown signal (time.sleep resumes after a handler).
 _STOP_CHECK_SECONDS = 0.1
+_perf_counter = time.perf_counter
+# The methods Server._answered_plain_job folds in: a subclass overriding any of them gets them called, layer by layer.
+_PLAIN_JOB_STEPS = (
+    "process_job",
+    "execute_job",
+    "_admit_job",
+    "_enrich_job",
+    "_action_request",
+    "_run_action",
+    "_job_finished",
+    "get_action_factory",
+)
 
 
 class HarakiriInterrupt(BaseException):
@@ -216,6 +230,7 @@ class Server:
         self._last_signal_time = 0.0
         self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
         self._harakiri_timeout: int = settings["harakiri"]["timeout"]
+        self._plain_jobs = self._takes_plain_jobs()
         # Tests and the local transport skip per-request Django database clean-up.
         self._skip_django_database_cleanup = False
 
@@ -378,7 +393,17 @@ class Server:
             client = self.make_async_client(job_request.context, deadline)
         request_class = self.request_class
         if request_class is EnrichedActionRequest:
-            return EnrichedActionRequest._for_server(self, name, body, switches, job_request, client, deadline)
+            return EnrichedActionRequest._for_server(
+                self,
+                name,
+                body,
+                switches,
+                job_request.context,
+                job_request.control,
+                client,
+                job_request.run_coroutine,
+                deadline,
+            )
         request = request_class(
             action=name,
             body=body,
@@ -408,11 +433,16 @@ class Server:
             response = action(request)
             if type(response) is ActionResponse:
                 return response
-            if inspect.isawaitable(response):
-                response = self._await_on_event_loop(response)
-            return _checked_action_response(name, response)
+            return self._settled_action_response(name, response)
         except Exception as exc:
             return self._action_failed(name, exc)
+
+    def _settled_action_response(self, name: str, response: Any) -> ActionResponse:
+        """What a sync worker makes of an action's answer that is not an ``ActionResponse`` itself: an
+        awaitable is awaited on the event loop thread; anything else must be an ``ActionResponse`` subclass."""
+        if inspect.isawaitable(response):
+            response = self._await_on_event_loop(response)
+        return _checked_action_response(name, response)
 
     def _action_failed(self, name: str, exc: Exception) -> ActionResponse:
         """The response of action ``name`` that raised ``exc``; a :class:`JobError` ends the job instead."""
@@ -552,6 +582,8 @@ class Server:
         token = _enter_request_log_context(request_id, body)
         try:
             request_logged = self._job_started(body)
+            if request_logged is None and self._plain_jobs and self._answered_plain_job(request_id, meta, body):
+                return
             response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
             try:
                 if not _suppresses_response(body):
@@ -565,6 +597,113 @@ class Server:
         finally:
             reset_logging_request_context(token)
             self.perform_post_request_actions()
+
+    def _takes_plain_jobs(self) -> bool:
+        """Whether :meth:`_answered_plain_job` may stand in for the layers it leaves out (checked once).
+
+        It may not when any of them could do more than it does: a subclass overriding one of the
+        steps it folds in, job or action middleware, or a ``request_class`` of the service's own.
+        """
+        cls = type(self)
+        for name in _PLAIN_JOB_STEPS:
+            if getattr(cls, name) is not getattr(Server, name):
+                return False
+        job_stack = self._job_stack
+        return (
+            getattr(job_stack, "__func__", None) is Server.execute_job
+            and getattr(job_stack, "__self__", None) is self
+            and not self._action_middleware
+            and self.request_class is EnrichedActionRequest
+        )
+
+    def _answered_plain_job(self, request_id: Any, meta: dict[str, Any], body: Any) -> bool:
+        """Answer a plain job in one frame; ``False``, having done nothing, when ``body`` is not one.
+
+        A plain job is a valid job request without a deadline whose actions are all sync, on a
+        server that :meth:`_takes_plain_jobs` and while the job log is off. This is what
+        :meth:`process_job`, :meth:`execute_job` (with :class:`JobActions`), :meth:`_run_action` and
+        :meth:`_job_finished` do for such a job, with the same steps and results, but without their
+        calls and objects (the job request and the ``JobActions`` of the job): most jobs are plain,
+        and these layers cost about as much as the rest of the server's work on a small job.
+        """
+        if not looks_valid(body):
+            return False
+        control = body["control"]
+        if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
+            return False
+        actions = body["actions"]
+        async_actions = self._async_actions
+        if async_actions:
+            for action in actions:
+                if action["action"] in async_actions:
+                    return False
+        context = body["context"]
+        responses: list[ActionResponse] = []
+        failed = False
+        response: JobResponse
+        try:
+            client = self.make_client(context)
+            token = set_chained_context(context if client is None else client.context)
+            try:
+                switches = job_switches(context["switches"])
+                continue_on_error = control["continue_on_error"]
+                run_coroutine = self.run_coroutine
+                settings = self.settings
+                factories = self._action_factories
+                runtime_stats = self.runtime_stats
+                for action in actions:
+                    name = action["action"]
+                    action_body = action.get("body")
+                    request = EnrichedActionRequest._for_server(
+                        self,
+                        name,
+                        dict(action_body) if action_body else {},
+                        switches,
+                        context,
+                        control,
+                        client,
+                        run_coroutine,
+                        None,
+                    )
+                    started = _perf_counter()
+                    name_token = set_logging_action_name(name)
+                    try:
+                        # _run_action without action middleware, which a plain job's server has none of.
+                        factory = factories.get(name) or self.get_action_factory(name)
+                        if factory is None:
+                            action_response = unknown_action(name)
+                        else:
+                            try:
+                                action_response = factory(settings)(request)
+                                if type(action_response) is not ActionResponse:
+                                    action_response = self._settled_action_response(name, action_response)
+                            except Exception as exc:
+                                action_response = self._action_failed(name, exc)
+                    except HarakiriInterrupt:
+                        responses.append(action_interrupted(name, self.stats))
+                        failed = True
+                        break
+                    finally:
+                        reset_logging_action_name(name_token)
+                    runtime_stats.action_finished(name, _perf_counter() - started, action_response)
+                    responses.append(action_response)
+                    if action_response.errors:
+                        failed = True
+                        if not continue_on_error:
+                            break
+            finally:
+                reset_chained_context(token)
+            response = JobResponse._of_actions(responses)
+        except (HarakiriInterrupt, Exception) as exc:
+            response = self._job_failed(exc)
+            failed = has_errors(response)
+        with_correlation_id(response, context)
+        try:
+            if not control.get("suppress_response"):
+                self._send_response(request_id, meta, response)
+        finally:
+            self.runtime_stats.job_finished(failed)
+        return True
 
     def _job_started(self, body: Any) -> bool | None:
         """Per-request hooks, the request log line and figures.
