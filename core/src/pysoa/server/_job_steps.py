@@ -27,6 +27,7 @@ from pysoa.server.runtime_stats import RuntimeStats
 from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest
 
 __all__ = [
+    "NO_SWITCHES",
     "ActionRequestFactory",
     "JobActions",
     "action_interrupted",
@@ -45,7 +46,8 @@ ActionRequestFactory: TypeAlias = Callable[
 ]
 
 
-_NO_SWITCHES = RequestSwitchSet()
+# The switch set of every job without switches (most jobs): one shared set rather than one built per job.
+NO_SWITCHES = RequestSwitchSet()
 
 
 class JobActions:
@@ -132,8 +134,7 @@ class JobActions:
 
 def job_switches(switches: Any) -> RequestSwitchSet:
     """The switch set of a job whose context carries ``switches`` (a list of ints, as the job schema has it)."""
-    # Most jobs carry no switches: they share one empty set rather than build their own (a frozenset subclass).
-    return _NO_SWITCHES if type(switches) is list and not switches else RequestSwitchSet(switches)
+    return NO_SWITCHES if type(switches) is list and not switches else RequestSwitchSet(switches)
 
 
 def action_interrupted(name: str, stats: Counter[str]) -> ActionResponse:

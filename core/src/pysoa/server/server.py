@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import contextvars
 import inspect
 import logging
 import logging.config
@@ -33,7 +32,7 @@ from pysoa.common.logging import (
     PySOALogContextFilter,
     RecursivelyCensoredDictWrapper,
     make_censor,
-    push_logging_request_context,
+    push_job_log_context,
     reset_logging_action_name,
     reset_logging_request_context,
     set_logging_action_name,
@@ -41,7 +40,7 @@ from pysoa.common.logging import (
 from pysoa.common.settings import resolve_python_path
 from pysoa.common.transport.async_base import AsyncServerTransport, IncomingRequest
 from pysoa.common.transport.message import ReplyRoute
-from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
+from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse, _job_response_dict
 from pysoa.errors import (
     ActionError,
     ConfigurationError,
@@ -60,6 +59,7 @@ from pysoa.plugins import get_plugin_manager
 from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server._job_steps import (
+    NO_SWITCHES,
     JobActions,
     action_interrupted,
     deadline_exceeded,
@@ -123,23 +123,17 @@ class HarakiriInterrupt(BaseException):
     """
 
 
-def _enter_request_log_context(request_id: Any, body: Any) -> contextvars.Token[Any]:
-    """Put the request's id and context on its log records until the token is cleared.
-
-    The context may hold any keys (a caller's ``request_id`` among them): none of them can stop the
-    request from being answered, and the record's ``request_id`` is always the transport's.
-    """
-    context = body.get("context") if isinstance(body, dict) else None
-    if not isinstance(context, dict):
-        return push_logging_request_context({"request_id": request_id})
-    log_context = {"request_id": request_id, **context}
-    if "request_id" in context:
-        log_context["request_id"] = request_id
-    return push_logging_request_context(log_context)
-
-
 def _suppresses_response(body: Any) -> bool:
     return isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
+
+
+def _includes_caller_error(meta: Mapping[str, Any]) -> bool:
+    """Whether the client that sent ``meta`` knows the errors' ``is_caller_error`` key."""
+    client_version = meta.get("client_version")
+    try:
+        return tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
+    except TypeError:
+        return False
 
 
 def _checked_action_response(name: str, response: Any) -> ActionResponse:
@@ -290,7 +284,8 @@ class Server:
 
                 client_class = Client
             return client_class(self.settings["client_routing"], context=new_context, **kwargs)
-        return self.client.with_context(new_context)
+        client = self._client
+        return (self.client if client is None else client).with_context(new_context)
 
     def run_coroutine(self, coroutine: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
         """Schedule ``coroutine`` on the server's event loop thread (started on first use)."""
@@ -579,7 +574,7 @@ class Server:
             return
         if meta is None:
             meta = {}
-        token = _enter_request_log_context(request_id, body)
+        token = push_job_log_context(request_id, body)
         try:
             request_logged = self._job_started(body)
             if request_logged is None and self._plain_jobs and self._answered_plain_job(request_id, meta, body):
@@ -640,12 +635,12 @@ class Server:
         context = body["context"]
         responses: list[ActionResponse] = []
         failed = False
-        response: JobResponse
         try:
             client = self.make_client(context)
             token = set_chained_context(context if client is None else client.context)
             try:
-                switches = job_switches(context["switches"])
+                switches = context["switches"]  # a list, as looks_valid checked
+                switches = job_switches(switches) if switches else NO_SWITCHES
                 continue_on_error = control["continue_on_error"]
                 run_coroutine = self.run_coroutine
                 settings = self.settings
@@ -685,7 +680,12 @@ class Server:
                         break
                     finally:
                         reset_logging_action_name(name_token)
-                    runtime_stats.action_finished(name, _perf_counter() - started, action_response)
+                    # runtime_stats.action_finished's step, without its call.
+                    seconds = _perf_counter() - started
+                    actions_seen = runtime_stats.actions
+                    (actions_seen.get(name) or runtime_stats.new_action(name)).record(
+                        seconds, bool(action_response.errors)
+                    )
                     responses.append(action_response)
                     if action_response.errors:
                         failed = True
@@ -693,14 +693,28 @@ class Server:
                             break
             finally:
                 reset_chained_context(token)
-            response = JobResponse._of_actions(responses)
         except (HarakiriInterrupt, Exception) as exc:
-            response = self._job_failed(exc)
-            failed = has_errors(response)
-        with_correlation_id(response, context)
+            failure = self._job_failed(exc)
+            failed = has_errors(failure)
+            try:
+                if not control.get("suppress_response"):
+                    self._send_response(request_id, meta, with_correlation_id(failure, context))
+            finally:
+                self.runtime_stats.job_finished(failed)
+            return True
         try:
             if not control.get("suppress_response"):
-                self._send_response(request_id, meta, response)
+                # The JobResponse of the actions and its wire dict, without the object in between (the job
+                # request's correlation id is a str, which with_correlation_id would copy into the context).
+                response_context = {"correlation_id": context["correlation_id"]}
+                include_caller = _includes_caller_error(meta)
+                try:
+                    wire = _job_response_dict([], response_context, responses, include_caller)
+                except Exception:
+                    # _response_body's answer to a response it cannot convert, with the response it would have.
+                    self._send_response(request_id, meta, JobResponse(context=response_context, actions=responses))
+                else:
+                    self._send_response_body(request_id, meta, wire, response_context, include_caller)
         finally:
             self.runtime_stats.job_finished(failed)
         return True
@@ -750,21 +764,23 @@ class Server:
 
     def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
         body, include_caller = self._response_body(meta, response)
+        self._send_response_body(request_id, meta, body, response.context, include_caller)
+
+    def _send_response_body(
+        self, request_id: Any, meta: dict[str, Any], body: dict[str, Any], context: dict[str, Any], include_caller: bool
+    ) -> None:
+        """Send a response's wire dict ``body`` (its ``context`` goes on the error sent if the transport refuses it)."""
         try:
             self.transport.send_response_message(request_id, meta, body)
             return
         except (MessageTooLarge, EncodeError) as exc:
-            error_body = self._unsendable_response_body(exc, response, include_caller)
+            error_body = self._unsendable_response_body(exc, context, include_caller)
         # The transport answers in the request's protocol version and content type: ``meta`` is intact.
         self.transport.send_response_message(request_id, meta, error_body)
 
     def _response_body(self, meta: Mapping[str, Any], response: JobResponse) -> tuple[dict[str, Any], bool]:
         """The response as a dict for the client that sent ``meta``, and whether it carries ``is_caller_error``."""
-        client_version = meta.get("client_version")
-        try:
-            include_caller = tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
-        except TypeError:
-            include_caller = False
+        include_caller = _includes_caller_error(meta)
         try:
             return response.to_dict(include_caller), include_caller
         except Exception as exc:
@@ -773,7 +789,7 @@ class Server:
             return fallback.to_dict(include_caller), include_caller
 
     def _unsendable_response_body(
-        self, exc: MessageTooLarge | EncodeError, response: JobResponse, include_caller: bool
+        self, exc: MessageTooLarge | EncodeError, context: Mapping[str, Any], include_caller: bool
     ) -> dict[str, Any]:
         """The job error sent instead of a response the transport refused to encode."""
         if isinstance(exc, MessageTooLarge):
@@ -794,7 +810,7 @@ class Server:
                 message="Could not send the response because it failed to serialize",
                 is_caller_error=False,
             )
-        return JobResponse(errors=[fallback], context=dict(response.context)).to_dict(include_caller)
+        return JobResponse(errors=[fallback], context=dict(context)).to_dict(include_caller)
 
     def _log_request(self, body: Any) -> bool:
         if self.job_logger.isEnabledFor(self._success_level):
@@ -1081,7 +1097,7 @@ class Server:
                 transport, route, request_id, meta, self._malformed_request_response(refusal)
             )
             return
-        token = _enter_request_log_context(request_id, body)
+        token = push_job_log_context(request_id, body)
         try:
             request_logged = self._job_started(body)
             response = await self.process_job_async(body) if isinstance(body, dict) else self._not_a_dict_response(body)
@@ -1109,7 +1125,7 @@ class Server:
             await transport.send_response_message(route, request_id, meta, body)
             return
         except (MessageTooLarge, EncodeError) as exc:
-            error_body = self._unsendable_response_body(exc, response, include_caller)
+            error_body = self._unsendable_response_body(exc, response.context, include_caller)
         await transport.send_response_message(route, request_id, meta, error_body)
 
     def _serve(self, outage: TransportOutage) -> None:
