@@ -225,6 +225,14 @@ class Server:
         self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
         self._harakiri_timeout: int = settings["harakiri"]["timeout"]
         self._plain_jobs = self._takes_plain_jobs()
+        # Server's own request hooks do nothing without Django (the one after a request beats the heartbeat file,
+        # when there is one): each job then skips their calls.
+        cls = type(self)
+        self._idle_request_hooks = (
+            not self.use_django
+            and cls.perform_pre_request_actions is Server.perform_pre_request_actions
+            and cls.perform_post_request_actions is Server.perform_post_request_actions
+        )
         # Tests and the local transport skip per-request Django database clean-up.
         self._skip_django_database_cleanup = False
 
@@ -591,7 +599,8 @@ class Server:
                 self._log_response(body, response, request_logged, failed)
         finally:
             reset_logging_request_context(token)
-            self.perform_post_request_actions()
+            if not self._idle_request_hooks or self.heartbeat is not None:
+                self.perform_post_request_actions()
 
     def _takes_plain_jobs(self) -> bool:
         """Whether :meth:`_answered_plain_job` may stand in for the layers it leaves out (checked once).
@@ -725,7 +734,8 @@ class Server:
         Whether the request was logged, or ``None`` when the job log is off at both request log
         levels: then neither the request nor the response is logged (checked once per job).
         """
-        self.perform_pre_request_actions()
+        if not self._idle_request_hooks:
+            self.perform_pre_request_actions()
         self.runtime_stats.job_started()
         if not self.job_logger.isEnabledFor(self._request_log_level_bound):
             return None
