@@ -17,7 +17,7 @@ from typing import Any, Final, cast
 from conformity import fields
 from conformity.error import Error as SchemaError
 
-__all__ = ["schema_errors"]
+__all__ = ["compiled_check", "schema_errors"]
 
 _Check = Callable[[Any], bool]
 
@@ -30,15 +30,22 @@ _checks: dict[int, tuple[fields.Base, _Check | None]] = {}
 def schema_errors(schema: fields.Base, value: Any) -> list[SchemaError]:
     """``schema.errors(value)``, answered without Conformity when the value is plainly valid."""
     entry = _checks.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        check = _compile(schema)
-        if len(_checks) < _MAX_CACHED:
-            _checks[id(schema)] = (schema, check)
-    else:
-        check = entry[1]
+    check = entry[1] if entry is not None and entry[0] is schema else compiled_check(schema)
     if check is not None and check(value):
         return []
     return list(schema.errors(value) or ())
+
+
+def compiled_check(schema: fields.Base) -> _Check | None:
+    """The predicate :func:`schema_errors` tries first: true only for values ``schema`` accepts (``None`` when
+    ``schema`` has none). A caller that keeps it may skip ``schema_errors`` when it is true."""
+    entry = _checks.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    check = _compile(schema)
+    if len(_checks) < _MAX_CACHED:
+        _checks[id(schema)] = (schema, check)
+    return check
 
 
 def _compile(field: fields.Base) -> _Check | None:
