@@ -112,6 +112,8 @@ _PLAIN_JOB_STEPS = (
     "_action_request",
     "_run_action",
     "_job_finished",
+    "_send_response",
+    "_response_body",
     "get_action_factory",
 )
 
