@@ -166,23 +166,26 @@ class EnrichedActionRequest(_ServerBoundActionRequest):
         action: str,
         body: dict[str, Any],
         switches: RequestSwitchSet,
-        job: EnrichedJobRequest,
+        context: dict[str, Any],
+        control: dict[str, Any],
         client: RequestClient | None,
+        run_coroutine: Callable[..., Any] | None,
         deadline: float | None,
     ) -> EnrichedActionRequest:
-        """The request ``server`` hands an action of ``job``, built without running the converters.
+        """The request ``server`` hands an action of a job, built without running the converters.
 
-        The server builds one per action from values that already have the fields' types. Only for
-        this class itself: a subclass may add fields, which its own ``__init__`` sets.
+        The server builds one per action from values that already have the fields' types (``context``,
+        ``control`` and ``run_coroutine`` are the job's). Only for this class itself: a subclass may add
+        fields, which its own ``__init__`` sets.
         """
         request = object.__new__(cls)
         request.action = action
         request.body = {} if body is None else body  # as the converter: job middleware may have left a None
         request.switches = switches
-        request.context = job.context
-        request.control = job.control
+        request.context = context
+        request.control = control
         request.client = client
-        request.run_coroutine = job.run_coroutine
+        request.run_coroutine = run_coroutine
         request.deadline = deadline
         request._server = server
         return request

@@ -221,6 +221,22 @@ def push_logging_request_context(context: _RequestContext) -> contextvars.Token[
     return _request_contexts.set((*_request_contexts.get(), context))
 
 
+def push_job_log_context(request_id: Any, body: Any) -> contextvars.Token[tuple[_RequestContext, ...]]:
+    """Push the log context of a job request ``body`` that the transport received as ``request_id``.
+
+    The job's context may hold any keys (a caller's ``request_id`` among them): none of them can
+    stop the request from being answered, and the record's ``request_id`` is always the transport's.
+    """
+    context = body.get("context") if isinstance(body, dict) else None
+    if not isinstance(context, dict):
+        log_context = {"request_id": request_id}
+    else:
+        log_context = {"request_id": request_id, **context}
+        if "request_id" in context:
+            log_context["request_id"] = request_id
+    return _request_contexts.set((*_request_contexts.get(), log_context))
+
+
 def clear_logging_request_context(token: contextvars.Token[tuple[_RequestContext, ...]] | None = None) -> None:
     """Pop the innermost request context (or, given a token, restore the stack from before it)."""
     if token is not None:

@@ -189,15 +189,7 @@ class JobResponse:
     actions: list[ActionResponse] = attr.ib(default=None, converter=_action_responses)
 
     def to_dict(self, include_is_caller_error: bool = True) -> dict[str, Any]:
-        errors = self.errors
-        actions = []
-        for action in self.actions:  # a loop, not a comprehension, which would be one more function call
-            actions.append(action.to_dict(include_is_caller_error))
-        return {
-            "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
-            "context": self.context,
-            "actions": actions,
-        }
+        return _job_response_dict(self.errors, self.context, self.actions, include_is_caller_error)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> JobResponse:
@@ -227,6 +219,21 @@ class JobResponse:
         response.context = {}
         response.actions = actions
         return response
+
+
+def _job_response_dict(
+    errors: list[Error], context: dict[str, Any], actions: Iterable[ActionResponse], include_is_caller_error: bool
+) -> dict[str, Any]:
+    """The wire form of a job response with these fields: what ``to_dict`` returns, for a server that has the
+    fields and would build the :class:`JobResponse` only to convert it."""
+    action_dicts = []
+    for action in actions:  # a loop, not a comprehension, which would be one more function call
+        action_dicts.append(action.to_dict(include_is_caller_error))
+    return {
+        "errors": _error_dicts(errors, include_is_caller_error) if errors else [],
+        "context": context,
+        "actions": action_dicts,
+    }
 
 
 def _action_response(d: Mapping[str, Any]) -> ActionResponse:

@@ -27,10 +27,13 @@ from pysoa.server.runtime_stats import RuntimeStats
 from pysoa.server.types import EnrichedActionRequest, EnrichedJobRequest
 
 __all__ = [
+    "NO_SWITCHES",
     "ActionRequestFactory",
     "JobActions",
+    "action_interrupted",
     "deadline_exceeded",
     "has_errors",
+    "job_switches",
     "job_timed_out",
     "server_error",
     "unknown_action",
@@ -43,7 +46,8 @@ ActionRequestFactory: TypeAlias = Callable[
 ]
 
 
-_NO_SWITCHES = RequestSwitchSet()
+# The switch set of every job without switches (most jobs): one shared set rather than one built per job.
+NO_SWITCHES = RequestSwitchSet()
 
 
 class JobActions:
@@ -82,9 +86,7 @@ class JobActions:
         self._stats = stats
         self._runtime_stats = runtime_stats
         self._continue_on_error = job_request.control.get("continue_on_error", False)
-        switches = job_request.context["switches"]
-        # Most jobs carry no switches: they share one empty set rather than build their own (a frozenset subclass).
-        self._switches = _NO_SWITCHES if type(switches) is list and not switches else RequestSwitchSet(switches)
+        self._switches = job_switches(job_request.context["switches"])
         # Job middleware may hand on a request object of its own making, without a deadline.
         self._deadline: float | None = getattr(job_request, "deadline", None)
         self._pending = iter(job_request.actions)
@@ -123,24 +125,31 @@ class JobActions:
 
     def interrupted(self) -> None:
         """Harakiri stopped the action last handed out: the worker is going down, so nothing more runs."""
-        name = self._name
-        self._stats["harakiri.action"] += 1
-        self._responses.append(
-            ActionResponse(
-                name,
-                errors=[
-                    Error(
-                        code=ERROR_CODE_ACTION_TIMEOUT,
-                        message=f'The action "{name}" ran for too long and had to be interrupted.',
-                        is_caller_error=False,
-                    )
-                ],
-            )
-        )
+        self._responses.append(action_interrupted(self._name, self._stats))
         self._done = True
 
     def response(self) -> JobResponse:
         return JobResponse._of_actions(self._responses)
+
+
+def job_switches(switches: Any) -> RequestSwitchSet:
+    """The switch set of a job whose context carries ``switches`` (a list of ints, as the job schema has it)."""
+    return NO_SWITCHES if type(switches) is list and not switches else RequestSwitchSet(switches)
+
+
+def action_interrupted(name: str, stats: Counter[str]) -> ActionResponse:
+    """The response of action ``name``, which harakiri stopped (counted in ``stats``)."""
+    stats["harakiri.action"] += 1
+    return ActionResponse(
+        name,
+        errors=[
+            Error(
+                code=ERROR_CODE_ACTION_TIMEOUT,
+                message=f'The action "{name}" ran for too long and had to be interrupted.',
+                is_caller_error=False,
+            )
+        ],
+    )
 
 
 def has_errors(response: JobResponse) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import contextvars
 import inspect
 import logging
 import logging.config
@@ -33,7 +32,7 @@ from pysoa.common.logging import (
     PySOALogContextFilter,
     RecursivelyCensoredDictWrapper,
     make_censor,
-    push_logging_request_context,
+    push_job_log_context,
     reset_logging_action_name,
     reset_logging_request_context,
     set_logging_action_name,
@@ -41,7 +40,7 @@ from pysoa.common.logging import (
 from pysoa.common.settings import resolve_python_path
 from pysoa.common.transport.async_base import AsyncServerTransport, IncomingRequest
 from pysoa.common.transport.message import ReplyRoute
-from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse
+from pysoa.common.types import IS_CALLER_ERROR_SINCE, ActionResponse, Error, JobResponse, _job_response_dict
 from pysoa.errors import (
     ActionError,
     ConfigurationError,
@@ -60,9 +59,12 @@ from pysoa.plugins import get_plugin_manager
 from pysoa.server._event_loop import AsyncEventLoopThread
 from pysoa.server._exit_status import EXIT_CONFIGURATION_ERROR
 from pysoa.server._job_steps import (
+    NO_SWITCHES,
     JobActions,
+    action_interrupted,
     deadline_exceeded,
     has_errors,
+    job_switches,
     job_timed_out,
     server_error,
     unknown_action,
@@ -100,6 +102,20 @@ _T = TypeVar("_T")
 DEFAULT_ASYNC_JOBS_PER_WORKER: Final = 16
 # How often a pause between retries looks for a shutdown signal (time.sleep resumes after a handler).
 _STOP_CHECK_SECONDS = 0.1
+_perf_counter = time.perf_counter
+# The methods Server._answered_plain_job folds in: a subclass overriding any of them gets them called, layer by layer.
+_PLAIN_JOB_STEPS = (
+    "process_job",
+    "execute_job",
+    "_admit_job",
+    "_enrich_job",
+    "_action_request",
+    "_run_action",
+    "_job_finished",
+    "_send_response",
+    "_response_body",
+    "get_action_factory",
+)
 
 
 class HarakiriInterrupt(BaseException):
@@ -109,23 +125,17 @@ class HarakiriInterrupt(BaseException):
     """
 
 
-def _enter_request_log_context(request_id: Any, body: Any) -> contextvars.Token[Any]:
-    """Put the request's id and context on its log records until the token is cleared.
-
-    The context may hold any keys (a caller's ``request_id`` among them): none of them can stop the
-    request from being answered, and the record's ``request_id`` is always the transport's.
-    """
-    context = body.get("context") if isinstance(body, dict) else None
-    if not isinstance(context, dict):
-        return push_logging_request_context({"request_id": request_id})
-    log_context = {"request_id": request_id, **context}
-    if "request_id" in context:
-        log_context["request_id"] = request_id
-    return push_logging_request_context(log_context)
-
-
 def _suppresses_response(body: Any) -> bool:
     return isinstance(body, dict) and bool((body.get("control") or {}).get("suppress_response"))
+
+
+def _includes_caller_error(meta: Mapping[str, Any]) -> bool:
+    """Whether the client that sent ``meta`` knows the errors' ``is_caller_error`` key."""
+    client_version = meta.get("client_version")
+    try:
+        return tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
+    except TypeError:
+        return False
 
 
 def _checked_action_response(name: str, response: Any) -> ActionResponse:
@@ -216,6 +226,15 @@ class Server:
         self._last_signal_time = 0.0
         self.heartbeat = HeartbeatFile.from_setting(settings["heartbeat_file"], forked_process_id)
         self._harakiri_timeout: int = settings["harakiri"]["timeout"]
+        self._plain_jobs = self._takes_plain_jobs()
+        # Server's own request hooks do nothing without Django (the one after a request beats the heartbeat file,
+        # when there is one): each job then skips their calls.
+        cls = type(self)
+        self._idle_request_hooks = (
+            not self.use_django
+            and cls.perform_pre_request_actions is Server.perform_pre_request_actions
+            and cls.perform_post_request_actions is Server.perform_post_request_actions
+        )
         # Tests and the local transport skip per-request Django database clean-up.
         self._skip_django_database_cleanup = False
 
@@ -275,7 +294,8 @@ class Server:
 
                 client_class = Client
             return client_class(self.settings["client_routing"], context=new_context, **kwargs)
-        return self.client.with_context(new_context)
+        client = self._client
+        return (self.client if client is None else client).with_context(new_context)
 
     def run_coroutine(self, coroutine: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
         """Schedule ``coroutine`` on the server's event loop thread (started on first use)."""
@@ -378,7 +398,17 @@ class Server:
             client = self.make_async_client(job_request.context, deadline)
         request_class = self.request_class
         if request_class is EnrichedActionRequest:
-            return EnrichedActionRequest._for_server(self, name, body, switches, job_request, client, deadline)
+            return EnrichedActionRequest._for_server(
+                self,
+                name,
+                body,
+                switches,
+                job_request.context,
+                job_request.control,
+                client,
+                job_request.run_coroutine,
+                deadline,
+            )
         request = request_class(
             action=name,
             body=body,
@@ -408,11 +438,16 @@ class Server:
             response = action(request)
             if type(response) is ActionResponse:
                 return response
-            if inspect.isawaitable(response):
-                response = self._await_on_event_loop(response)
-            return _checked_action_response(name, response)
+            return self._settled_action_response(name, response)
         except Exception as exc:
             return self._action_failed(name, exc)
+
+    def _settled_action_response(self, name: str, response: Any) -> ActionResponse:
+        """What a sync worker makes of an action's answer that is not an ``ActionResponse`` itself: an
+        awaitable is awaited on the event loop thread; anything else must be an ``ActionResponse`` subclass."""
+        if inspect.isawaitable(response):
+            response = self._await_on_event_loop(response)
+        return _checked_action_response(name, response)
 
     def _action_failed(self, name: str, exc: Exception) -> ActionResponse:
         """The response of action ``name`` that raised ``exc``; a :class:`JobError` ends the job instead."""
@@ -549,9 +584,11 @@ class Server:
             return
         if meta is None:
             meta = {}
-        token = _enter_request_log_context(request_id, body)
+        token = push_job_log_context(request_id, body)
         try:
             request_logged = self._job_started(body)
+            if request_logged is None and self._plain_jobs and self._answered_plain_job(request_id, meta, body):
+                return
             response = self.process_job(body) if isinstance(body, dict) else self._not_a_dict_response(body)
             try:
                 if not _suppresses_response(body):
@@ -564,7 +601,134 @@ class Server:
                 self._log_response(body, response, request_logged, failed)
         finally:
             reset_logging_request_context(token)
-            self.perform_post_request_actions()
+            if not self._idle_request_hooks or self.heartbeat is not None:
+                self.perform_post_request_actions()
+
+    def _takes_plain_jobs(self) -> bool:
+        """Whether :meth:`_answered_plain_job` may stand in for the layers it leaves out (checked once).
+
+        It may not when any of them could do more than it does: a subclass overriding one of the
+        steps it folds in, job or action middleware, or a ``request_class`` of the service's own.
+        """
+        cls = type(self)
+        for name in _PLAIN_JOB_STEPS:
+            if getattr(cls, name) is not getattr(Server, name):
+                return False
+        job_stack = self._job_stack
+        return (
+            getattr(job_stack, "__func__", None) is Server.execute_job
+            and getattr(job_stack, "__self__", None) is self
+            and not self._action_middleware
+            and self.request_class is EnrichedActionRequest
+        )
+
+    def _answered_plain_job(self, request_id: Any, meta: dict[str, Any], body: Any) -> bool:
+        """Answer a plain job in one frame; ``False``, having done nothing, when ``body`` is not one.
+
+        A plain job is a valid job request without a deadline whose actions are all sync, on a
+        server that :meth:`_takes_plain_jobs` and while the job log is off. This is what
+        :meth:`process_job`, :meth:`execute_job` (with :class:`JobActions`), :meth:`_run_action` and
+        :meth:`_job_finished` do for such a job, with the same steps and results, but without their
+        calls and objects (the job request and the ``JobActions`` of the job): most jobs are plain,
+        and these layers cost about as much as the rest of the server's work on a small job.
+        """
+        if not looks_valid(body):
+            return False
+        control = body["control"]
+        if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
+            return False
+        actions = body["actions"]
+        async_actions = self._async_actions
+        if async_actions:
+            for action in actions:
+                if action["action"] in async_actions:
+                    return False
+        context = body["context"]
+        responses: list[ActionResponse] = []
+        failed = False
+        try:
+            client = self.make_client(context)
+            token = set_chained_context(context if client is None else client.context)
+            try:
+                switches = context["switches"]  # a list, as looks_valid checked
+                switches = job_switches(switches) if switches else NO_SWITCHES
+                continue_on_error = control["continue_on_error"]
+                run_coroutine = self.run_coroutine
+                settings = self.settings
+                factories = self._action_factories
+                runtime_stats = self.runtime_stats
+                for action in actions:
+                    name = action["action"]
+                    action_body = action.get("body")
+                    request = EnrichedActionRequest._for_server(
+                        self,
+                        name,
+                        dict(action_body) if action_body else {},
+                        switches,
+                        context,
+                        control,
+                        client,
+                        run_coroutine,
+                        None,
+                    )
+                    started = _perf_counter()
+                    name_token = set_logging_action_name(name)
+                    try:
+                        # _run_action without action middleware, which a plain job's server has none of.
+                        factory = factories.get(name) or self.get_action_factory(name)
+                        if factory is None:
+                            action_response = unknown_action(name)
+                        else:
+                            try:
+                                action_response = factory(settings)(request)
+                                if type(action_response) is not ActionResponse:
+                                    action_response = self._settled_action_response(name, action_response)
+                            except Exception as exc:
+                                action_response = self._action_failed(name, exc)
+                    except HarakiriInterrupt:
+                        responses.append(action_interrupted(name, self.stats))
+                        failed = True
+                        break
+                    finally:
+                        reset_logging_action_name(name_token)
+                    # runtime_stats.action_finished's step, without its call.
+                    seconds = _perf_counter() - started
+                    actions_seen = runtime_stats.actions
+                    (actions_seen.get(name) or runtime_stats.new_action(name)).record(
+                        seconds, bool(action_response.errors)
+                    )
+                    responses.append(action_response)
+                    if action_response.errors:
+                        failed = True
+                        if not continue_on_error:
+                            break
+            finally:
+                reset_chained_context(token)
+        except (HarakiriInterrupt, Exception) as exc:
+            failure = self._job_failed(exc)
+            failed = has_errors(failure)
+            try:
+                if not control.get("suppress_response"):
+                    self._send_response(request_id, meta, with_correlation_id(failure, context))
+            finally:
+                self.runtime_stats.job_finished(failed)
+            return True
+        try:
+            if not control.get("suppress_response"):
+                # The JobResponse of the actions and its wire dict, without the object in between (the job
+                # request's correlation id is a str, which with_correlation_id would copy into the context).
+                response_context = {"correlation_id": context["correlation_id"]}
+                include_caller = _includes_caller_error(meta)
+                try:
+                    wire = _job_response_dict([], response_context, responses, include_caller)
+                except Exception:
+                    # _response_body's answer to a response it cannot convert, with the response it would have.
+                    self._send_response(request_id, meta, JobResponse(context=response_context, actions=responses))
+                else:
+                    self._send_response_body(request_id, meta, wire, response_context, include_caller)
+        finally:
+            self.runtime_stats.job_finished(failed)
+        return True
 
     def _job_started(self, body: Any) -> bool | None:
         """Per-request hooks, the request log line and figures.
@@ -572,7 +736,8 @@ class Server:
         Whether the request was logged, or ``None`` when the job log is off at both request log
         levels: then neither the request nor the response is logged (checked once per job).
         """
-        self.perform_pre_request_actions()
+        if not self._idle_request_hooks:
+            self.perform_pre_request_actions()
         self.runtime_stats.job_started()
         if not self.job_logger.isEnabledFor(self._request_log_level_bound):
             return None
@@ -611,21 +776,23 @@ class Server:
 
     def _send_response(self, request_id: Any, meta: dict[str, Any], response: JobResponse) -> None:
         body, include_caller = self._response_body(meta, response)
+        self._send_response_body(request_id, meta, body, response.context, include_caller)
+
+    def _send_response_body(
+        self, request_id: Any, meta: dict[str, Any], body: dict[str, Any], context: dict[str, Any], include_caller: bool
+    ) -> None:
+        """Send a response's wire dict ``body`` (its ``context`` goes on the error sent if the transport refuses it)."""
         try:
             self.transport.send_response_message(request_id, meta, body)
             return
         except (MessageTooLarge, EncodeError) as exc:
-            error_body = self._unsendable_response_body(exc, response, include_caller)
+            error_body = self._unsendable_response_body(exc, context, include_caller)
         # The transport answers in the request's protocol version and content type: ``meta`` is intact.
         self.transport.send_response_message(request_id, meta, error_body)
 
     def _response_body(self, meta: Mapping[str, Any], response: JobResponse) -> tuple[dict[str, Any], bool]:
         """The response as a dict for the client that sent ``meta``, and whether it carries ``is_caller_error``."""
-        client_version = meta.get("client_version")
-        try:
-            include_caller = tuple(client_version) >= IS_CALLER_ERROR_SINCE if client_version else False
-        except TypeError:
-            include_caller = False
+        include_caller = _includes_caller_error(meta)
         try:
             return response.to_dict(include_caller), include_caller
         except Exception as exc:
@@ -634,7 +801,7 @@ class Server:
             return fallback.to_dict(include_caller), include_caller
 
     def _unsendable_response_body(
-        self, exc: MessageTooLarge | EncodeError, response: JobResponse, include_caller: bool
+        self, exc: MessageTooLarge | EncodeError, context: Mapping[str, Any], include_caller: bool
     ) -> dict[str, Any]:
         """The job error sent instead of a response the transport refused to encode."""
         if isinstance(exc, MessageTooLarge):
@@ -655,7 +822,7 @@ class Server:
                 message="Could not send the response because it failed to serialize",
                 is_caller_error=False,
             )
-        return JobResponse(errors=[fallback], context=dict(response.context)).to_dict(include_caller)
+        return JobResponse(errors=[fallback], context=dict(context)).to_dict(include_caller)
 
     def _log_request(self, body: Any) -> bool:
         if self.job_logger.isEnabledFor(self._success_level):
@@ -942,7 +1109,7 @@ class Server:
                 transport, route, request_id, meta, self._malformed_request_response(refusal)
             )
             return
-        token = _enter_request_log_context(request_id, body)
+        token = push_job_log_context(request_id, body)
         try:
             request_logged = self._job_started(body)
             response = await self.process_job_async(body) if isinstance(body, dict) else self._not_a_dict_response(body)
@@ -970,7 +1137,7 @@ class Server:
             await transport.send_response_message(route, request_id, meta, body)
             return
         except (MessageTooLarge, EncodeError) as exc:
-            error_body = self._unsendable_response_body(exc, response, include_caller)
+            error_body = self._unsendable_response_body(exc, response.context, include_caller)
         await transport.send_response_message(route, request_id, meta, error_body)
 
     def _serve(self, outage: TransportOutage) -> None:

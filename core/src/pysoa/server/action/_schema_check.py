@@ -17,7 +17,7 @@ from typing import Any, Final, cast
 from conformity import fields
 from conformity.error import Error as SchemaError
 
-__all__ = ["schema_errors"]
+__all__ = ["compiled_check", "schema_errors"]
 
 _Check = Callable[[Any], bool]
 
@@ -30,15 +30,22 @@ _checks: dict[int, tuple[fields.Base, _Check | None]] = {}
 def schema_errors(schema: fields.Base, value: Any) -> list[SchemaError]:
     """``schema.errors(value)``, answered without Conformity when the value is plainly valid."""
     entry = _checks.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        check = _compile(schema)
-        if len(_checks) < _MAX_CACHED:
-            _checks[id(schema)] = (schema, check)
-    else:
-        check = entry[1]
+    check = entry[1] if entry is not None and entry[0] is schema else compiled_check(schema)
     if check is not None and check(value):
         return []
     return list(schema.errors(value) or ())
+
+
+def compiled_check(schema: fields.Base) -> _Check | None:
+    """The predicate :func:`schema_errors` tries first: true only for values ``schema`` accepts (``None`` when
+    ``schema`` has none). A caller that keeps it may skip ``schema_errors`` when it is true."""
+    entry = _checks.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    check = _compile(schema)
+    if len(_checks) < _MAX_CACHED:
+        _checks[id(schema)] = (schema, check)
+    return check
 
 
 def _compile(field: fields.Base) -> _Check | None:
@@ -172,17 +179,23 @@ def _unrolled_dictionary_check(
             lines.append(f"    if len(value) != {len(known)}: return False")
         else:
             lines.append("    if not known.issuperset(value): return False")
+    # A required key is looked up once, in a try block (free in CPython 3.11+ until it raises): a missing one
+    # raises KeyError, which on a plain dict nothing else below can raise (the tests call isinstance, len and
+    # compiled checks, none of which raises it).
+    lines.append("    try:")
+    lines.append("        pass")  # for a schema without fields
     for index, (key, value_field) in enumerate(field.contents.items()):
         namespace[f"key{index}"] = key
-        indent = "    "
+        indent = "        "
         if key in required:
-            lines.append(f"    if key{index} not in value: return False")
-            lines.append(f"    item = value[key{index}]")
-        else:
-            lines.append(f"    if key{index} in value:")
             lines.append(f"        item = value[key{index}]")
-            indent = "        "
+        else:
+            lines.append(f"        if key{index} in value:")
+            lines.append(f"            item = value[key{index}]")
+            indent = "            "
         lines.extend(indent + line for line in _value_test(value_field, index, namespace))
+    lines.append("    except KeyError:")
+    lines.append("        return False")
     lines.append("    return True")
     # The code is built above from fixed text and index numbers only: no key, type or value is ever spelled in it.
     exec("\n".join(lines), namespace)
