@@ -223,11 +223,9 @@ def test_read_blpop_by_raises_an_error_reply_and_stays_usable(redis_server: Redi
 
 
 def test_read_blpop_by_without_hiredis_takes_redis_pys_reader(redis_server: RedisProcess) -> None:
-    lane = Lane(
-        redis.connection.Connection(
-            host=redis_server.host, port=redis_server.port, parser_class=redis._parsers.resp2._RESP2Parser
-        )
-    )  # type: ignore[no-untyped-call]
+    pure_python = redis._parsers.resp2._RESP2Parser
+    connection = redis.connection.Connection(host=redis_server.host, port=redis_server.port, parser_class=pure_python)  # type: ignore[no-untyped-call]
+    lane = Lane(connection)
     lane.connection.connect()
     assert not lane._direct
     assert lane.push_then_blpop("q", b"one", 30, False, "replies", 2.0, lambda: None, 2.0) == (1, None)
