@@ -12,7 +12,6 @@ from pysoa.client._core import ClientCore, HandlerCore
 from pysoa.client._jobs import (
     action_outcome,
     action_outcomes,
-    build_job,
     checked_responses,
     jobs_per_action,
     raise_for_errors,
@@ -633,29 +632,14 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
             self._check_expansions(expansions)
         if self._deadline is not None:
             timeout = self._call_timeout(timeout, service_name)
-        cls = type(self)
-        # Nothing hooks _send_job (test stubs replace it on the class) or _make_job: the job is built without
-        # _make_job's call, and the handler sends it and waits for the response itself, with no PendingJob and
-        # no router bookkeeping for this request (see ServiceHandler._receive).
-        plain = cls._send_job is _plain_send_job and cls._make_job is _plain_make_job
-        if plain:
-            job = build_job(
-                self.context,
-                actions,
-                switches,
-                correlation_id,
-                continue_on_error,
-                context,
-                control_extra,
-                timeout,
-                False,
-            )
-        else:
-            job = self._make_job(
-                actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
-            )
+        job = self._make_job(
+            actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
+        )
         deadline = deadline_after(timeout) if timeout else None
-        if plain:
+        if type(self)._send_job is _plain_send_job:
+            # Nothing hooks _send_job (test stubs replace it on the class): the handler sends the job and waits for
+            # the response itself, with no PendingJob and no router bookkeeping for this request (see
+            # ServiceHandler._receive).
             handler = self.handlers.get(service_name) or self._get_handler(service_name)
             request_id = handler.send_request(job, timeout, False)
             # Freed now, while the reply is on its way, rather than on return, after it came.
@@ -722,7 +706,6 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
 
 # Client._send_job as defined here: the blocking call takes its shorter way only while this is the one in use.
 _plain_send_job = Client._send_job
-_plain_make_job = Client._make_job
 
 
 def _abandon_all(sent: Iterable[PendingJob | TransportError]) -> None:

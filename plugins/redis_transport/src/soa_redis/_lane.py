@@ -458,15 +458,8 @@ class Lane:
         if reader is None:
             return self._read_push(False)[0]
         try:
-            # _gets' steps, without its calls (two replies on every message sent)
-            length = reader.gets()
-            while length is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                length = reader.gets()
-            expired = reader.gets()
-            while expired is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                expired = reader.gets()
+            length = self._gets(connection, reader)
+            expired = self._gets(connection, reader)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc
@@ -516,7 +509,7 @@ class Lane:
         (monotonic; at least :data:`SHORTEST_SOCKET_SECONDS` from now) and within the lane's timeout limit.
 
         A server reads every request this way: the usual case (a connected hiredis lane) is read here without the calls
-        of read_blpop's, _reply's and _gets' steps.
+        of read_blpop's and _reply's steps.
         """
         connection = self.connection
         sock = connection._sock
@@ -535,10 +528,7 @@ class Lane:
         try:
             if sock.gettimeout() != 0.0:
                 sock.settimeout(0.0)
-            reply = reader.gets()
-            while reply is _NOT_ENOUGH_DATA:
-                self._receive(connection, reader)
-                reply = reader.gets()
+            reply = self._gets(connection, reader)
         except BaseException as exc:
             connection.disconnect()
             raise _redis_error(exc, "reading from") from exc
