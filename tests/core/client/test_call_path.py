@@ -123,9 +123,9 @@ def no_context(job: dict[str, Any]) -> dict[str, Any]:
     return {"actions": [{"action": "echo", "body": None}]}
 
 
-def outcome(settings: dict[str, Any], call: dict[str, Any]) -> Any:
+def outcome(settings: dict[str, Any], call: dict[str, Any], client_class: type[Client] = Client) -> Any:
     """What a call answers (the action response or job errors as dicts, or the error raised), and what it sent."""
-    client = Client({"svc": settings}, context={"base": "ctx"})
+    client = client_class({"svc": settings}, context={"base": "ctx"})
     try:
         result: Any = client.call_action("svc", "echo", {"n": 1}, **call)
     except Exception as exc:
@@ -203,19 +203,7 @@ class HookedMakeJob(Client):
 
 def client_outcome(client_class: type[Client], call: dict[str, Any]) -> Any:
     """:func:`outcome`, for a client of ``client_class``."""
-    client = client_class({"svc": SETTINGS}, context={"base": "ctx"})
-    try:
-        result: Any = client.call_action("svc", "echo", {"n": 1}, **call)
-    except Exception as exc:
-        result = (type(exc), str(exc))
-    else:
-        result = [error.to_dict() for error in result] if isinstance(result, list) else result.to_dict()
-    sent = []
-    for meta, body in transport_of(client).log:
-        control = {k: (v if k != "deadline" else "set") for k, v in body["control"].items()}
-        context = {k: (v if k != "correlation_id" or v == "cid" else "new") for k, v in body["context"].items()}
-        sent.append((meta, control, context, body["actions"]))
-    return result, sent
+    return outcome(SETTINGS, call, client_class)
 
 
 @pytest.mark.parametrize("reply", [echo, job_errors, action_errors, malformed, no_context])
