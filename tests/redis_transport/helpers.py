@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import msgpack
+import pytest
 
 from pysoa.errors import MessageReceiveTimeout
 from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
@@ -15,6 +18,8 @@ from soa_redis.client import RedisClientTransport
 from soa_redis.server import RedisServerTransport
 
 from .servers import RedisProcess
+
+T = TypeVar("T")
 
 V3_MSGPACK = b"pysoa-redis/3//content-type:application/msgpack;"
 REPLY_TO = re.compile(r"service\.(?P<service>[^.]+)\.(?P<client>[0-9a-f]{32})!(?P<thread>[0-9a-f]{12,})")
@@ -117,3 +122,63 @@ async def receives_surviving_cancellation(service: str, settings: dict[str, Any]
         await client.aclose()
         await server.aclose()
     return survived
+
+
+# A pending BLPOP is handed its element by Redis at once; an event loop busy with other work reads that answer
+# late, past the pop's block. A pop given up on then would drop its connection, and the message with it.
+_BLOCK_SECONDS = 0.3
+_BUSY_PAST_THE_BLOCK_SECONDS = 0.6
+
+
+def _busy_loop_after(seconds: float, work: Callable[[], object]) -> None:
+    """In ``seconds``: run ``work`` on the running event loop, then keep the loop busy past a pop's block."""
+
+    def run() -> None:
+        work()
+        time.sleep(_BUSY_PAST_THE_BLOCK_SECONDS)
+
+    asyncio.get_running_loop().call_later(seconds, run)
+
+
+async def _received_now_or_next(receive: Callable[[], Awaitable[T]]) -> T:
+    """What ``receive`` returns, asking once more if it timed out: a message that came after a pop's block
+    ended (a slow machine) waits in its queue for the next pop."""
+    try:
+        return await receive()
+    except MessageReceiveTimeout:
+        return await receive()
+
+
+async def request_pushed_while_the_loop_is_busy(service: str, settings: dict[str, Any]) -> Any:
+    """The body of the request an async server receives when it is pushed during a pop its busy loop reads late."""
+    sender = RedisClientTransport(service, **settings)
+    server = AsyncRedisServerTransport(service, receive_timeout_in_seconds=_BLOCK_SECONDS, **settings)
+    try:
+        with pytest.raises(MessageReceiveTimeout):
+            await server.receive_request_message()  # connected (and a cluster's slot map read) before the pop
+        _busy_loop_after(0.1, lambda: sender.send_request_message(1, {}, job(n=1)))
+        return (await _received_now_or_next(server.receive_request_message)).body
+    finally:
+        await server.aclose()
+        sender.close()
+
+
+async def reply_pushed_while_the_loop_is_busy(service: str, settings: dict[str, Any]) -> Any:
+    """The body of the reply an async client receives when it is pushed during a pop its busy loop reads late."""
+    server = RedisServerTransport(service, receive_timeout_in_seconds=5, **settings)
+    client = AsyncRedisClientTransport(service, **settings)
+    try:
+        await client.send_request_message(1, {}, job(n=1))
+        request = server.receive_request_message()
+        assert request.meta is not None
+        with pytest.raises(MessageReceiveTimeout):
+            await client.receive_response_message(_BLOCK_SECONDS)  # connected before the pop
+
+        def reply() -> None:
+            server.send_response_message(request.request_id, request.meta, response(n=1))
+
+        _busy_loop_after(0.1, reply)
+        return (await _received_now_or_next(lambda: client.receive_response_message(_BLOCK_SECONDS))).body
+    finally:
+        await client.aclose()
+        server.close()

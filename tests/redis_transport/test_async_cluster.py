@@ -21,7 +21,14 @@ from soa_redis import RedisSendConnectionError
 from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
 
 from .cluster_servers import RedisClusterProcesses, start_masters_only_cluster
-from .helpers import async_round_trip, job, receives_surviving_cancellation, response
+from .helpers import (
+    async_round_trip,
+    job,
+    receives_surviving_cancellation,
+    reply_pushed_while_the_loop_is_busy,
+    request_pushed_while_the_loop_is_busy,
+    response,
+)
 from .servers import free_port, make_tls_files
 from .test_cluster import _documented_cluster_rules, _request_key, _settings, own_cluster, shared_cluster
 
@@ -306,3 +313,15 @@ def test_an_async_send_during_failover_waits_for_the_new_master_within_its_deadl
 def test_a_cancelled_async_receive_ends_whenever_the_cancellation_lands(shared_cluster: RedisClusterProcesses) -> None:
     """Cancelled at each step of a receive in turn, the task ends cancelled."""
     assert asyncio.run(receives_surviving_cancellation("async-cancelled", _settings(shared_cluster))) == []
+
+
+def test_a_request_pushed_while_the_servers_loop_is_busy_is_not_lost(shared_cluster: RedisClusterProcesses) -> None:
+    assert asyncio.run(request_pushed_while_the_loop_is_busy("async-busy-server", _settings(shared_cluster))) == job(
+        n=1
+    )
+
+
+def test_a_reply_pushed_while_the_clients_loop_is_busy_is_not_lost(shared_cluster: RedisClusterProcesses) -> None:
+    assert asyncio.run(reply_pushed_while_the_loop_is_busy("async-busy-client", _settings(shared_cluster))) == response(
+        n=1
+    )

@@ -17,6 +17,7 @@ from pysoa.common.transport.message import ReplyRoute
 from pysoa.errors import MessageSendTimeout
 from soa_redis._async import AsyncRedisClientTransport, AsyncRedisServerTransport
 
+from .helpers import job, reply_pushed_while_the_loop_is_busy, request_pushed_while_the_loop_is_busy, response
 from .servers import RedisProcess
 
 pytestmark = pytest.mark.redis
@@ -114,3 +115,11 @@ def test_a_send_redis_does_not_answer_ends_at_its_deadline_and_its_late_reply_go
     assert 0.3 <= waited < 0.55
     # The abandoned push ran once Redis resumed (it was written): the transport never writes it twice.
     assert redis_server.client().llen(REQUEST_QUEUE) == 3
+
+
+def test_a_request_pushed_while_the_servers_loop_is_busy_is_not_lost(redis_server: RedisProcess) -> None:
+    assert asyncio.run(request_pushed_while_the_loop_is_busy(SERVICE, {"url": redis_server.url})) == job(n=1)
+
+
+def test_a_reply_pushed_while_the_clients_loop_is_busy_is_not_lost(redis_server: RedisProcess) -> None:
+    assert asyncio.run(reply_pushed_while_the_loop_is_busy(SERVICE, {"url": redis_server.url})) == response(n=1)

@@ -48,8 +48,11 @@ _logger = logging.getLogger(__name__)
 
 # As in the sync backend: a failover is noticed sooner than redis-py's default of 1 s.
 _TOPOLOGY_REFRESH_SECONDS: Final = 0.5
-# How long past a pop's deadline its reply may still be read before the pop gives up on it.
-_LATE_REPLY_GRACE_SECONDS: Final = 0.1
+# How long past the end of a pop's block Redis may still answer it before it counts as stalled. A pop given up
+# on drops its connection with whatever Redis handed it meanwhile, so this must cover more than Redis's own
+# lateness (it notices a block's end on its next tick: up to 100 ms at the default hz) and an event loop busy
+# with other work when the answer comes; as the sync transport's pops allow.
+_STALL_MARGIN_SECONDS: Final = 1.0
 # The marker set on a connection error raised before the command was written.
 _NOT_SENT: Final = "soa_redis_not_sent"
 
@@ -180,14 +183,14 @@ class AsyncRedisCluster:
             return None if result is None else cast(bytes, result[1])
 
         try:
-            # The socket timeout of blocking pops is far longer than a call's deadline: a master that
-            # stopped answering without closing its sockets, or a topology refresh, must not hold the
-            # caller past it. A reply the server sent in time arrives well within the grace.
-            async with asyncio.timeout_at(deadline + _LATE_REPLY_GRACE_SECONDS):
+            # The socket timeout of blocking pops is far longer than one block: a master that stopped
+            # answering without closing its sockets, or a topology refresh that hangs, must not hold
+            # the caller for that long.
+            async with asyncio.timeout_at(deadline + _STALL_MARGIN_SECONDS):
                 return await self._call("receive", key, deadline, attempt)
         except TimeoutError:
-            # Nothing came before the deadline (a message popped this late is lost with the dropped
-            # connection, as the caller it was for has given up on it).
+            # Redis stalled: nothing came (a message it hands the pop from now on is lost with the
+            # dropped connection; only a stalled Redis risks that).
             return None
 
     async def _call(self, direction: Direction, key: str, deadline: float, call: Callable[[], Awaitable[T]]) -> T:
