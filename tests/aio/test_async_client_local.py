@@ -12,7 +12,7 @@ from pysoa.client import Client
 from pysoa.client.async_client import AsyncClient
 from pysoa.client.async_middleware import AsyncClientMiddleware, AsyncRequestMiddlewareTask
 from pysoa.common.settings import SettingsError
-from pysoa.common.types import JobRequest
+from pysoa.common.types import JobRequest, JobResponse
 from pysoa.errors import CallActionError, ImproperlyConfigured, MessageReceiveTimeout
 from pysoa.plugins import PluginManager, set_plugin_manager
 from tests.aio.services import LOCAL_ROUTING, AsyncService, InFlight
@@ -180,3 +180,13 @@ def test_an_unknown_service_is_improperly_configured() -> None:
 
     with pytest.raises(ImproperlyConfigured):
         run(main())
+
+
+def test_switches_given_as_a_generator_reach_every_parallel_job() -> None:
+    async def main() -> list[Any]:
+        async with AsyncClient(ROUTING) as client:
+            jobs = [{"service_name": "async_service", "actions": [{"action": "context_of"}]} for _ in range(3)]
+            responses = await client.call_jobs_parallel(jobs, switches=(n for n in (2, 1)))
+            return [response.actions[0].body["switches"] for response in responses if isinstance(response, JobResponse)]
+
+    assert run(main()) == [[1, 2]] * 3

@@ -22,6 +22,7 @@ from pysoa.server import Server
 from pysoa.test.stub_service import stub_action
 
 RECEIVED: list[tuple[str, str, dict[str, Any]]] = []
+SWITCHES_RECEIVED: list[list[int]] = []
 
 BOOKS = {
     1: {"_type": "book", "id": 1, "title": "Emma", "author_id": 10},
@@ -46,6 +47,7 @@ PUBLISHERS = {100: {"_type": "publisher", "name": "Murray"}, 101: {"_type": "pub
 
 def _record(request: Any) -> None:
     RECEIVED.append((request._server.service_name, request.action, dict(request.body)))
+    SWITCHES_RECEIVED.append(sorted(request.switches))
 
 
 def get_books(request: Any) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def _local(server_class: type[Server]) -> dict[str, Any]:
 @pytest.fixture
 def client() -> Iterator[Client]:
     RECEIVED.clear()
+    SWITCHES_RECEIVED.clear()
     yield Client(
         {"library": _local(LibraryServer), "people": _local(PeopleServer)},
         expansion_config=EXPANSION_CONFIG,
@@ -165,6 +168,19 @@ def test_expands_objects_with_one_batched_request_per_route(client: Client) -> N
     assert [book["author"]["name"] for book in books] == ["Austen", "Austen", "Eliot"]
     # One request for both authors, each id once, in the order first met.
     assert _people_requests()[0] == ("get_authors", {"ids": [10, 11]})
+
+
+@pytest.mark.parametrize("future", [False, True])
+def test_switches_given_as_a_generator_reach_the_expansion_requests_too(client: Client, future: bool) -> None:
+    args: tuple[Any, ...] = ("library", "get_books", {"ids": [3]})
+    options: dict[str, Any] = {"expansions": {"book": ["author"]}, "switches": iter([4, 2])}
+    if future:
+        body = client.call_action_future(*args, **options).result().body
+    else:
+        body = client.call_action(*args, **options).body
+    assert body["books"][0]["author"]["name"] == "Eliot"
+    # The book request, then the expansion's author requests (Eliot's, then her best book's author's).
+    assert SWITCHES_RECEIVED == [[2, 4]] * 3
 
 
 def test_objects_without_a_source_value_or_already_expanded_are_left_alone(client: Client) -> None:

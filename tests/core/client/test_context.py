@@ -51,6 +51,15 @@ def test_explicit_correlation_id_wins_over_the_base_context() -> None:
     assert body["context"]["correlation_id"] == "mine"
 
 
+def test_switches_given_as_a_generator_reach_every_parallel_job() -> None:
+    client = local_client()
+    jobs = [{"service_name": "example", "actions": [{"action": "context"}]} for _ in range(3)]
+    responses = client.call_jobs_parallel(jobs, switches=(n for n in (2, 1)))
+    assert [response.actions[0].body["switches"] for response in responses] == [[1, 2]] * 3
+    actions = client.call_actions_parallel("example", [{"action": "context"}] * 2, switches=iter([5]))
+    assert [action.body["switches"] for action in actions] == [[5], [5]]
+
+
 def test_response_context_carries_the_correlation_id() -> None:
     response = local_client().call_actions("example", [{"action": "echo"}], correlation_id="abc")
     assert response.context == {"correlation_id": "abc"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pysoa.client._chain import current_chained_context
@@ -21,6 +21,7 @@ __all__ = [
     "checked_responses",
     "jobs_per_action",
     "raise_for_errors",
+    "reusable_switches",
 ]
 
 _random_bits = random.getrandbits
@@ -34,6 +35,14 @@ def _with_chained(chained: Mapping[str, Any], own: Mapping[str, Any]) -> dict[st
     if chained_switches and own_switches:
         merged["switches"] = [*chained_switches, *own_switches]
     return merged
+
+
+def reusable_switches(switches: Iterable[Any] | None) -> Iterable[Any] | None:
+    """``switches`` in a form that can be read more than once: a call that builds several jobs (parallel jobs,
+    expansions) reads them for each, and a generator would give them to the first job only."""
+    if switches is None or isinstance(switches, Collection):
+        return switches
+    return tuple(switches)
 
 
 def build_job(

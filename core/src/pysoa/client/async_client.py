@@ -17,7 +17,14 @@ from conformity import fields
 from conformity.settings import SettingsData, SettingsSchema
 
 from pysoa.client._core import ClientCore, HandlerCore
-from pysoa.client._jobs import action_outcome, action_outcomes, checked_responses, jobs_per_action, raise_for_errors
+from pysoa.client._jobs import (
+    action_outcome,
+    action_outcomes,
+    checked_responses,
+    jobs_per_action,
+    raise_for_errors,
+    reusable_switches,
+)
 from pysoa.common.middleware.async_client import (
     AsyncClientMiddleware,
     AsyncRequestMiddlewareTask,
@@ -308,6 +315,8 @@ class AsyncClient(ClientCore[AsyncClientSettings, AsyncServiceHandler]):
     ) -> JobResponse:
         """Call several actions as one job, run serially by one server; returns the :class:`JobResponse`."""
         self._check_expansions(expansions)
+        if expansions:
+            switches = reusable_switches(switches)
         timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
@@ -368,6 +377,7 @@ class AsyncClient(ClientCore[AsyncClientSettings, AsyncServiceHandler]):
         """
         self._check_expansions(expansions)
         jobs = list(jobs)
+        switches = reusable_switches(switches)
         timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
         if out_of_time is not None:
             return [out_of_time for _ in jobs]

@@ -15,6 +15,7 @@ from pysoa.client._jobs import (
     checked_responses,
     jobs_per_action,
     raise_for_errors,
+    reusable_switches,
 )
 from pysoa.client.middleware import ClientMiddleware
 from pysoa.client.settings import ClientSettings
@@ -400,6 +401,8 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         control_extra: Mapping[str, Any] | None = None,
     ) -> FutureSOAResponse:
         self._check_expansions(expansions)
+        if expansions:
+            switches = reusable_switches(switches)
         timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
             actions, switches, correlation_id, continue_on_error, context, control_extra, timeout, False
@@ -538,6 +541,7 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         """
         if expansions:
             self._check_expansions(expansions)
+        switches = reusable_switches(switches)
         timeout, out_of_time = self._parallel_timeout(timeout, catch_transport_errors)
         call_deadline = deadline_after(timeout)
         sent: list[PendingJob | TransportError] = []
@@ -630,6 +634,7 @@ class Client(ClientCore[ClientSettings, ServiceHandler]):
         # The guards skip a call each on the common path (no expansions, no deadline, no timeout).
         if expansions:
             self._check_expansions(expansions)
+            switches = reusable_switches(switches)
         if self._deadline is not None:
             timeout = self._call_timeout(timeout, service_name)
         job = self._make_job(
