@@ -70,6 +70,35 @@ def test_a_burst_of_replies_is_read_in_one_round_trip_in_queue_order(redis_serve
     assert (_calls(redis_server, "blpop"), _calls(redis_server, "lpop")) == (1, 1)
 
 
+def test_without_lpop_with_a_count_each_reply_takes_a_pop_of_its_own(redis_server: RedisProcess) -> None:
+    """Before Redis 6.2, LPOP takes no count: the drain behind a BLPOP fails, and pops take one reply each."""
+    # Stood in for by an ACL user who may not run LPOP at all: Redis refuses the drain the same way, with an error
+    # reply after the BLPOP's.
+    redis_server.client().acl_setuser("no-lpop", enabled=True, nopass=True, keys=["*"], commands=["+@all", "-lpop"])
+    url = redis_server.url.replace("redis://", "redis://no-lpop:x@", 1)
+
+    async def main() -> list[Any]:
+        client = AsyncRedisClientTransport(SERVICE, url=url)
+        server = AsyncRedisServerTransport(SERVICE, url=redis_server.url)
+        route = ReplyRoute(client.reply_to, {})
+        for n in range(5):
+            await server.send_response_message(route, n, {}, {"n": n})
+        redis_server.client().config_resetstat()
+        try:
+            return [
+                (message.request_id, message.body)
+                for message in [await client.receive_response_message(5) for _ in range(5)]
+            ]
+        finally:
+            await client.aclose()
+            await server.aclose()
+
+    assert asyncio.run(main()) == [(n, {"n": n}) for n in range(5)]
+    # One drain tried and refused, then no more tried.
+    lpop = redis_server.client().info("commandstats")["cmdstat_lpop"]
+    assert (_calls(redis_server, "blpop"), lpop["calls"], lpop["rejected_calls"]) == (5, 0, 1)
+
+
 def test_a_send_after_redis_dropped_the_idle_connection_goes_out_on_a_new_one(redis_server: RedisProcess) -> None:
     async def main() -> None:
         transport = _client(redis_server)
