@@ -7,6 +7,8 @@ test_cluster.py (whose fixtures and documented ACL rule these tests reuse).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -325,3 +327,34 @@ def test_a_reply_pushed_while_the_clients_loop_is_busy_is_not_lost(shared_cluste
     assert asyncio.run(reply_pushed_while_the_loop_is_busy("async-busy-client", _settings(shared_cluster))) == response(
         n=1
     )
+
+
+def test_a_receive_from_a_stalled_master_ends_a_second_past_its_block(tmp_path: Path) -> None:
+    """A master that stops answering (without closing its sockets) holds a pop for its block plus one second of
+    grace: never less (an answer handed late is still read), never much more (the blocking client's sockets have
+    no timeout here, so only that bound ends the wait)."""
+    cluster = start_masters_only_cluster(tmp_path / "cluster", 1)  # no replica: no failover while it is stopped
+    settings: dict[str, Any] = {"cluster": {"hosts": cluster.seeds}}
+    block = 0.3
+
+    async def main() -> float:
+        client = AsyncRedisClientTransport("stalled", **settings)
+        try:
+            with pytest.raises(MessageReceiveTimeout):
+                await client.receive_response_message(0.1)  # the slot map read and the connection open
+            os.kill(cluster.nodes[0].pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                with pytest.raises(MessageReceiveTimeout):
+                    await client.receive_response_message(block)
+                return time.monotonic() - started
+            finally:
+                os.kill(cluster.nodes[0].pid, signal.SIGCONT)
+        finally:
+            await client.aclose()
+
+    try:
+        waited = asyncio.run(main())
+    finally:
+        cluster.stop()
+    assert block + 1.0 <= waited < block + 1.0 + 0.5
