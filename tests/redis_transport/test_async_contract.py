@@ -72,10 +72,13 @@ class _ConcurrentWorkers(ServerProcesses):
     """One worker per service with ``async_jobs_per_worker`` set: sync actions go through the concurrent loop."""
 
     def __init__(self, backend: dict[str, Any]) -> None:
-        self.transport = {"name": "redis", "kwargs": {**backend, "receive_timeout_in_seconds": 0.5}}
+        # The workers' idle pops are short (a stop is noticed soon); a client's calls wait as long as usual, so a
+        # loaded machine does not fail them, while a lost message still would.
+        server_transport = {"name": "redis", "kwargs": {**backend, "receive_timeout_in_seconds": 0.5}}
+        self.transport = {"name": "redis", "kwargs": {**backend, "receive_timeout_in_seconds": 5}}
         super().__init__(
             lambda _server_class: {
-                "transport": self.transport,
+                "transport": server_transport,
                 "harakiri": {"timeout": 0, "shutdown_grace": 5},
                 "async_jobs_per_worker": 4,
             },
