@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -32,12 +33,27 @@ def context_of(request: Any) -> dict[str, Any]:
     return {"context": dict(request.context), "client": client_context, "switches": sorted(request.switches)}
 
 
+def deadline_of(request: Any) -> dict[str, Any]:
+    # Whether the action, and the calls its client makes, end by the job's deadline (its value differs per run).
+    return {
+        "has_deadline": request.deadline is not None,
+        "client_ends_by_it": request.client is not None and request.client._deadline == request.deadline,
+    }
+
+
+def sleep_for(request: Any) -> dict[str, Any]:
+    time.sleep(request.body["seconds"])
+    return {}
+
+
 class PlainServer(ExampleServer):
     action_class_map = {
         **ExampleServer.action_class_map,
         "harakiri": harakiri_now,
         "not_a_response": not_a_response_factory,
         "context_of": context_of,
+        "deadline_of": deadline_of,
+        "sleep_for": sleep_for,
     }
 
 
@@ -82,16 +98,30 @@ JOBS: list[dict[str, Any]] = [
     {**job(("context_of", {})), "context": {"correlation_id": "c2", "switches": [5, 3], "other": {"k": 1}}},
     {**job(("versioned", {})), "context": {"correlation_id": "c3", "switches": [1]}},
     {"control": {"continue_on_error": False}, "context": {"correlation_id": "c4", "switches": []}, "actions": []},
+    job(("deadline_of", {}), ("square", {"number": 7}), timeout=60),
+    job(("deadline_of", {}), deadline=time.time() + 3600),
+    # Out of time on arrival: refused.
+    job(("square", {"number": 7}), deadline=1.0),
+    # The second action's turn comes after the deadline: not run, and the job stops there.
+    job(
+        ("sleep_for", {"seconds": 0.04}), ("square", {"number": 2}), ("echo", {}), timeout=0.02, continue_on_error=True
+    ),
 ]
 METAS: list[dict[str, Any]] = [{"client_version": [1, 0, 0]}, {"client_version": [0, 60, 0]}, {}]
 
 
+_LATE_BY = re.compile(r"passed [0-9.]+ s before")
+
+
 def _without_tracebacks(value: Any) -> Any:
-    # A traceback names the frames it passed through, which differ between the two paths.
+    # A traceback names the frames it passed through, which differ between the two paths; how late a job or an
+    # action was differs between runs.
     if isinstance(value, dict):
         return {k: ("<traceback>" if k == "traceback" and v else _without_tracebacks(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_without_tracebacks(v) for v in value]
+    if isinstance(value, str):
+        return _LATE_BY.sub("passed <late by> s before", value)
     return value
 
 
@@ -131,6 +161,10 @@ def test_plain_jobs_get_the_answers_counts_and_logs_of_the_layered_path(caplog: 
     assert plain.runtime_stats.in_flight == 0
     codes = [[e["code"] for a in body["actions"] for e in a["errors"]] for _rid, _meta, body in plain_transport.sent]
     assert codes.count(["ACTION_TIMEOUT"]) == len(METAS)
+    assert codes.count(["DEADLINE_EXCEEDED"]) == len(METAS)
+    assert plain.stats["deadline_exceeded.job"] == plain.stats["deadline_exceeded.action"] == len(METAS)
+    deadlines = [body["actions"][0]["body"] for _rid, _meta, body in plain_transport.sent if body["actions"]]
+    assert deadlines.count({"has_deadline": True, "client_ends_by_it": True}) == 2 * len(METAS)
 
 
 class Spied(PlainServer):
@@ -167,10 +201,14 @@ def test_the_plain_path_takes_only_plain_jobs(spied: Spied, caplog: pytest.LogCa
     assert spied.layered == []
     with_deadline = job(("square", {"number": 2}), deadline=time.time() + 60)
     with_timeout = job(("square", {"number": 2}), timeout=60)
+    for body in (with_deadline, with_timeout):
+        assert _answer(spied, body)["actions"][0]["body"] == {"square": 4}
+    assert spied.layered == []
+    out_of_time = job(("square", {"number": 2}), deadline=time.time() - 1)
     invalid = {**plain, "control": {}}
-    for body in (with_deadline, with_timeout, invalid):
+    for body in (out_of_time, invalid):
         _answer(spied, body)
-    assert spied.layered == [with_deadline, with_timeout, invalid]
+    assert spied.layered == [out_of_time, invalid]
     with caplog.at_level(logging.INFO, logger="pysoa.server.job"):
         _answer(spied, plain)  # the job log is on: the layered path logs it
     assert spied.layered[-1] is plain

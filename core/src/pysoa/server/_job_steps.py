@@ -31,6 +31,7 @@ __all__ = [
     "ActionRequestFactory",
     "JobActions",
     "action_interrupted",
+    "action_too_late",
     "deadline_exceeded",
     "has_errors",
     "job_switches",
@@ -105,10 +106,9 @@ class JobActions:
         name = action_request.action
         deadline = self._deadline
         if deadline is not None:
-            late_by = time.monotonic() - deadline
-            if late_by >= 0:
-                self._stats["deadline_exceeded.action"] += 1
-                self._responses.append(ActionResponse(name, errors=[deadline_exceeded(f'action "{name}"', late_by)]))
+            too_late = action_too_late(name, deadline, self._stats)
+            if too_late is not None:
+                self._responses.append(too_late)
                 self._done = True
                 return None
         request = self._make_request(self._job_request, name, action_request.body, self._switches, deadline)
@@ -130,6 +130,16 @@ class JobActions:
 
     def response(self) -> JobResponse:
         return JobResponse._of_actions(self._responses)
+
+
+def action_too_late(name: str, deadline: float, stats: Counter[str]) -> ActionResponse | None:
+    """The response of action ``name`` when its turn comes at or after the job's ``deadline`` (it is then not run,
+    and the job stops there; counted in ``stats``), else ``None``."""
+    late_by = time.monotonic() - deadline
+    if late_by < 0:
+        return None
+    stats["deadline_exceeded.action"] += 1
+    return ActionResponse(name, errors=[deadline_exceeded(f'action "{name}"', late_by)])
 
 
 def job_switches(switches: Any) -> RequestSwitchSet:

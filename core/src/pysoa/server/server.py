@@ -62,6 +62,7 @@ from pysoa.server._job_steps import (
     NO_SWITCHES,
     JobActions,
     action_interrupted,
+    action_too_late,
     deadline_exceeded,
     has_errors,
     job_switches,
@@ -625,7 +626,7 @@ class Server:
     def _answered_plain_job(self, request_id: Any, meta: dict[str, Any], body: Any) -> bool:
         """Answer a plain job in one frame; ``False``, having done nothing, when ``body`` is not one.
 
-        A plain job is a valid job request without a deadline whose actions are all sync, on a
+        A plain job is a valid job request, not out of time, whose actions are all sync, on a
         server that :meth:`_takes_plain_jobs` and while the job log is off. This is what
         :meth:`process_job`, :meth:`execute_job` (with :class:`JobActions`), :meth:`_run_action` and
         :meth:`_job_finished` do for such a job, with the same steps and results, but without their
@@ -635,8 +636,12 @@ class Server:
         if not looks_valid(body):
             return False
         control = body["control"]
+        deadline = None
         if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
-            return False
+            now = time.monotonic()
+            deadline = job_deadline(control, now, time.time())
+            if deadline is not None and deadline <= now:
+                return False  # refused by _admit_job, which counts it
         actions = body["actions"]
         async_actions = self._async_actions
         if async_actions:
@@ -648,6 +653,8 @@ class Server:
         failed = False
         try:
             client = self.make_client(context)
+            if deadline is not None:
+                client = client.with_deadline(deadline)
             token = set_chained_context(context if client is None else client.context)
             try:
                 switches = context["switches"]  # a list, as looks_valid checked
@@ -659,6 +666,12 @@ class Server:
                 runtime_stats = self.runtime_stats
                 for action in actions:
                     name = action["action"]
+                    if deadline is not None:
+                        too_late = action_too_late(name, deadline, self.stats)
+                        if too_late is not None:
+                            responses.append(too_late)
+                            failed = True
+                            break
                     action_body = action.get("body")
                     request = EnrichedActionRequest._for_server(
                         self,
@@ -669,7 +682,7 @@ class Server:
                         control,
                         client,
                         run_coroutine,
-                        None,
+                        deadline,
                     )
                     started = _perf_counter()
                     name_token = set_logging_action_name(name)
