@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
+from pysoa.common._deadline import job_deadline
 from pysoa.common.constants import (
     ERROR_CODE_ACTION_TIMEOUT,
     ERROR_CODE_DEADLINE_EXCEEDED,
@@ -34,6 +35,7 @@ __all__ = [
     "action_too_late",
     "deadline_exceeded",
     "has_errors",
+    "job_deadline_and_lateness",
     "job_switches",
     "job_timed_out",
     "server_error",
@@ -130,6 +132,16 @@ class JobActions:
 
     def response(self) -> JobResponse:
         return JobResponse._of_actions(self._responses)
+
+
+def job_deadline_and_lateness(control: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """``(deadline, late_by)`` of a job on arrival: its ``time.monotonic()`` deadline (``None`` when its ``control``
+    sets none) and, when that has already come, by how many seconds (else ``None``). Such a job must not run."""
+    now = time.monotonic()
+    deadline = job_deadline(control, now, time.time())
+    if deadline is None or deadline > now:
+        return deadline, None
+    return deadline, now - deadline
 
 
 def action_too_late(name: str, deadline: float, stats: Counter[str]) -> ActionResponse | None:

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
 from pysoa.client._chain import chained_context, reset_chained_context, set_chained_context
-from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY, job_deadline
+from pysoa.common._deadline import DEADLINE_CONTROL_KEY, TIMEOUT_CONTROL_KEY
 from pysoa.common.constants import (
     ERROR_CODE_INVALID,
     ERROR_CODE_REQUEST_TOO_LARGE,
@@ -65,6 +65,7 @@ from pysoa.server._job_steps import (
     action_too_late,
     deadline_exceeded,
     has_errors,
+    job_deadline_and_lateness,
     job_switches,
     job_timed_out,
     server_error,
@@ -338,14 +339,13 @@ class Server:
         control = job_request["control"]
         deadline = None
         if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
-            now = time.monotonic()
-            deadline = job_deadline(control, now, time.time())
-            if deadline is not None and deadline <= now:
+            deadline, late_by = job_deadline_and_lateness(control)
+            if late_by is not None:
                 # The caller has stopped waiting: running the job would only waste work.
                 self.stats["deadline_exceeded.job"] += 1
                 if self.metrics is not None:
                     self.metrics.counter("server.error.deadline_exceeded").increment()
-                refusal = JobResponse(errors=[deadline_exceeded("job", now - deadline)])
+                refusal = JobResponse(errors=[deadline_exceeded("job", late_by)])
                 return with_correlation_id(refusal, job_request["context"]), None
         return None, deadline
 
@@ -638,9 +638,8 @@ class Server:
         control = body["control"]
         deadline = None
         if DEADLINE_CONTROL_KEY in control or TIMEOUT_CONTROL_KEY in control:
-            now = time.monotonic()
-            deadline = job_deadline(control, now, time.time())
-            if deadline is not None and deadline <= now:
+            deadline, late_by = job_deadline_and_lateness(control)
+            if late_by is not None:
                 return False  # refused by _admit_job, which counts it
         actions = body["actions"]
         async_actions = self._async_actions
