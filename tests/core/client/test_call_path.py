@@ -141,16 +141,18 @@ def outcome(settings: dict[str, Any], call: dict[str, Any], client_class: type[C
     return result, sent
 
 
-@pytest.mark.parametrize("reply", [echo, job_errors, action_errors, malformed, no_context])
-@pytest.mark.parametrize(
-    "call",
-    [
-        {},
-        {"raise_job_errors": False, "raise_action_errors": False},
-        {"switches": [5, 2], "context": {"extra": 1, "switches": [7]}, "correlation_id": "cid"},
-        {"timeout": 30, "continue_on_error": True, "control_extra": {"x": 1}},
-    ],
-)
+# The replies and the call options the tests below run each path with.
+REPLIES = [echo, job_errors, action_errors, malformed, no_context]
+CALLS: list[dict[str, Any]] = [
+    {},
+    {"raise_job_errors": False, "raise_action_errors": False},
+    {"switches": [5, 2], "context": {"extra": 1, "switches": [7]}, "correlation_id": "cid"},
+    {"timeout": 30, "continue_on_error": True, "control_extra": {"x": 1}},
+]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+@pytest.mark.parametrize("call", CALLS)
 def test_the_direct_path_answers_as_the_path_through_middleware(
     reply: Callable[[dict[str, Any]], Any], call: dict[str, Any]
 ) -> None:
@@ -206,16 +208,8 @@ def client_outcome(client_class: type[Client], call: dict[str, Any]) -> Any:
     return outcome(SETTINGS, call, client_class)
 
 
-@pytest.mark.parametrize("reply", [echo, job_errors, action_errors, malformed, no_context])
-@pytest.mark.parametrize(
-    "call",
-    [
-        {},
-        {"raise_job_errors": False, "raise_action_errors": False},
-        {"switches": [5, 2], "context": {"extra": 1, "switches": [7]}, "correlation_id": "cid"},
-        {"timeout": 30, "continue_on_error": True, "control_extra": {"x": 1}},
-    ],
-)
+@pytest.mark.parametrize("reply", REPLIES)
+@pytest.mark.parametrize("call", CALLS)
 def test_the_blocking_call_answers_as_the_path_through_send_job(
     reply: Callable[[dict[str, Any]], Any], call: dict[str, Any]
 ) -> None:
