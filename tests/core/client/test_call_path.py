@@ -4,7 +4,7 @@ and that its direct path (no middleware) answers exactly as the path through mid
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -151,18 +151,18 @@ CALLS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("reply", REPLIES)
+@pytest.fixture(params=REPLIES)
+def scripted_reply(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each call's server answers with one of REPLIES, in turn."""
+    ScriptedTransport.replies.append(request.param)
+    yield
+    ScriptedTransport.replies.pop()
+
+
 @pytest.mark.parametrize("call", CALLS)
-def test_the_direct_path_answers_as_the_path_through_middleware(
-    reply: Callable[[dict[str, Any]], Any], call: dict[str, Any]
-) -> None:
-    ScriptedTransport.replies.append(reply)
-    try:
-        direct = outcome(SETTINGS, call)
-        stacked = outcome(WITH_MIDDLEWARE, call)
-    finally:
-        ScriptedTransport.replies.pop()
-    assert direct == stacked
+@pytest.mark.usefixtures("scripted_reply")
+def test_the_direct_path_answers_as_the_path_through_middleware(call: dict[str, Any]) -> None:
+    assert outcome(SETTINGS, call) == outcome(WITH_MIDDLEWARE, call)
 
 
 def test_a_subclass_with_its_own_innermost_step_is_still_called() -> None:
@@ -203,23 +203,12 @@ class HookedMakeJob(Client):
         return job
 
 
-def client_outcome(client_class: type[Client], call: dict[str, Any]) -> Any:
-    """:func:`outcome`, for a client of ``client_class``."""
-    return outcome(SETTINGS, call, client_class)
-
-
-@pytest.mark.parametrize("reply", REPLIES)
 @pytest.mark.parametrize("call", CALLS)
-def test_the_blocking_call_answers_as_the_path_through_send_job(
-    reply: Callable[[dict[str, Any]], Any], call: dict[str, Any]
-) -> None:
-    ScriptedTransport.replies.append(reply)
-    try:
-        before = HookedSendJob.sent_jobs
-        plain = client_outcome(Client, call)
-        hooked = client_outcome(HookedSendJob, call)
-    finally:
-        ScriptedTransport.replies.pop()
+@pytest.mark.usefixtures("scripted_reply")
+def test_the_blocking_call_answers_as_the_path_through_send_job(call: dict[str, Any]) -> None:
+    before = HookedSendJob.sent_jobs
+    plain = outcome(SETTINGS, call, Client)
+    hooked = outcome(SETTINGS, call, HookedSendJob)
     assert HookedSendJob.sent_jobs == before + 1
     assert plain == hooked
 
